@@ -1,0 +1,90 @@
+/**
+ * Shared vocabulary of the attestation pipeline: parse → verify → validate.
+ * Verification does not stop at the first problem: every check is recorded with a stable id
+ * (e.g. `signature`, `cert_chain`, `policy.debug`) and a message naming the field and both values.
+ */
+
+/** Evidence kinds carried in a ServerHello evidence bundle. */
+export type EvidenceKind =
+  | 'sev-snp' // raw SNP ATTESTATION_REPORT (+ VCEK/VLEK, ASK/ASVK, ARK certificates)
+  | 'azure-hcl' // Azure vTPM HCL report (SNP or TDX inside) + TPM quote
+  | 'tdx' // Intel TDX DCAP quote v4/v5 (+ collateral)
+  | 'nvidia-gpu' // NVIDIA SPDM GET_MEASUREMENTS report + device chain + RIMs
+  | 'nvidia-switch'; // NVSwitch SPDM report + chain
+
+/**
+ * One piece of evidence as carried on the wire: a kind plus named byte strings ("parts").
+ * Part names per kind are documented in docs/PROTOCOL.md (e.g. sev-snp: `report`, `vcek` or
+ * `vlek`, `ask` or `asvk`, `ark`, `crl`; nvidia-gpu: `report`, `chain`, `rim.driver`, `rim.vbios`,
+ * `ocsp.*`). A part's content is what the hardware or the certificate authority produced.
+ */
+export interface EvidenceItem {
+  readonly kind: EvidenceKind;
+  /** Free-form label, e.g. the GPU index ("gpu0"); empty when there is one item of the kind. */
+  readonly label: string;
+  readonly parts: ReadonlyMap<string, Uint8Array>;
+}
+
+export interface Check {
+  /** Stable identifier, e.g. `signature`, `cert_chain`, `chip_id`, `tcb`, `policy.debug`. */
+  readonly id: string;
+  readonly ok: boolean;
+  /** Human-readable; on failure it names the field and both the expected and the actual value. */
+  readonly message: string;
+}
+
+/** Decoded fields shown to the user (hex strings, numbers, booleans, nested objects). */
+export type FieldValue = string | number | boolean | null | readonly FieldValue[] | { readonly [k: string]: FieldValue };
+export type Fields = { readonly [k: string]: FieldValue };
+
+export interface VerificationReport {
+  readonly ok: boolean;
+  readonly kind: EvidenceKind;
+  readonly label?: string;
+  readonly checks: readonly Check[];
+  readonly fields: Fields;
+  /** True when the chain ends in a simulated (development) root rather than a pinned vendor root. */
+  readonly simulated: boolean;
+}
+
+/** The values each side derives from the handshake transcript hash (protocol/handshake). */
+export interface BindingValues {
+  /** 64 bytes: SEV-SNP REPORT_DATA / TDX REPORTDATA = SHA-512(label ‖ th). */
+  readonly cpuReportData: Uint8Array;
+  /** 32 bytes: NVIDIA GPU nonce = SHA-256(label ‖ th). */
+  readonly gpuNonce: Uint8Array;
+}
+
+/** What the handshake sees of the attestation verdict; it derives keys only when `ok`. */
+export interface EvidenceVerdict {
+  readonly ok: boolean;
+  readonly reports: readonly VerificationReport[];
+  /** The evidence kinds that were required and found (or required and missing). */
+  readonly summary: string;
+}
+
+/**
+ * Called by the client handshake after it has received the ServerHello and computed the binding
+ * values, and before it derives any key. The client cannot send application data unless this
+ * returns `ok: true`.
+ */
+export type EvidenceVerifier = (
+  items: readonly EvidenceItem[],
+  binding: BindingValues,
+) => Promise<EvidenceVerdict>;
+
+/** Server side: produce evidence bound to this session's binding values. */
+export interface EvidenceProvider {
+  readonly kind: EvidenceKind;
+  /** Human-readable description for the server's start-up summary. */
+  readonly description: string;
+  readonly simulated: boolean;
+  collect(binding: BindingValues): Promise<EvidenceItem[]>;
+}
+
+/** Injected clock and fetcher for verification (tests pin the time inside a vector's window). */
+export interface VerifyContext {
+  readonly now: () => Date;
+  /** Optional network fetcher (AMD KDS, NVIDIA RIM service); never required in tests. */
+  readonly fetch?: (url: string) => Promise<Uint8Array>;
+}
