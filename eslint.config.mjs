@@ -17,7 +17,8 @@ const layer = (files, patterns) => ({
 const nodeBuiltins = [
   { group: ['node:*'], message: 'protocol/ is runtime-agnostic: inject Node facilities from protocol-node/.' },
   {
-    group: ['fs', 'path', 'crypto', 'os', 'net', 'http', 'https', 'child_process', 'buffer', 'stream', 'util', 'events', 'worker_threads', 'zlib', 'url'],
+    // A regex, not a gitignore-style group: the group 'crypto' would also match '../crypto/provider'.
+    regex: '^(fs|path|crypto|os|net|http|https|child_process|buffer|stream|util|events|worker_threads|zlib|url)(/.*)?$',
     message: 'protocol/ is runtime-agnostic: no Node built-ins.',
   },
 ];
