@@ -1,0 +1,300 @@
+/**
+ * The Node.js (OpenSSL) CryptoProvider: the hot path on the extension host and the server.
+ * It must produce exactly the bytes the pure noble provider produces (test/unit/crypto-providers.test.ts).
+ *
+ * - AEAD: node:crypto AES-256-GCM / ChaCha20-Poly1305 with a cached secret KeyObject per key.
+ * - X25519: keys imported from DER (PKCS#8 / SPKI with a fixed prefix) and `diffieHellman`; the
+ *   public key is computed as X25519(sk, 9), so no key is ever exported (the Node 20
+ *   generateKeyPairSync + JWK export hang cannot occur).
+ * - ECDSA / RSA verification: public keys imported from JWK objects built from the raw point or
+ *   n/e, cached (bounded LRU). Signatures are IEEE P1363 (r ‖ s). Never throws on bad input.
+ * - ML-KEM-768: the noble implementation (Node 20's OpenSSL 3.0 has none).
+ */
+import {
+  constants,
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  diffieHellman,
+  hkdfSync,
+  randomBytes,
+  verify as nodeVerify,
+} from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import {
+  AEAD_NONCE_LEN,
+  AEAD_TAG_LEN,
+  X25519_LEN,
+  checkAeadKey,
+  checkLen,
+  checkX25519Args,
+  nobleMlKem768,
+  rejectZeroShared,
+} from '../protocol/crypto/noble';
+import type {
+  Aead,
+  AeadAlg,
+  CryptoProvider,
+  EcPublicKey,
+  HashAlg,
+  KeyPair,
+  RsaPublicKey,
+  RsaScheme,
+} from '../protocol/crypto/provider';
+import { HASH_LEN, rsaKeyInfo } from '../protocol/crypto/rsa';
+import { fail } from '../protocol/errors';
+
+const NODE_HASH: Record<HashAlg, string> = {
+  'SHA-256': 'sha256',
+  'SHA-384': 'sha384',
+  'SHA-512': 'sha512',
+};
+
+function nodeHash(alg: HashAlg): string {
+  const h = NODE_HASH[alg];
+  if (!h) fail('crypto_unsupported', 'hash', 'SHA-256 | SHA-384 | SHA-512', alg);
+  return h;
+}
+
+/** A view of a Buffer as a plain Uint8Array (no copy), so callers never see Buffer methods. */
+function u8(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+// RFC 8410 DER prefixes for X25519 keys.
+const PKCS8_X25519_PREFIX = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
+]);
+const SPKI_X25519_PREFIX = Uint8Array.from([
+  0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00,
+]);
+const X25519_BASEPOINT = new Uint8Array(32);
+X25519_BASEPOINT[0] = 9;
+
+function derKey(prefix: Uint8Array, raw: Uint8Array): Buffer {
+  const b = Buffer.alloc(prefix.length + raw.length);
+  b.set(prefix);
+  b.set(raw, prefix.length);
+  return b;
+}
+
+function x25519Node(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
+  checkX25519Args(secretKey, publicKey);
+  const skDer = derKey(PKCS8_X25519_PREFIX, secretKey);
+  let shared: Uint8Array;
+  try {
+    const privateKey = createPrivateKey({ key: skDer, format: 'der', type: 'pkcs8' });
+    const pub = createPublicKey({
+      key: derKey(SPKI_X25519_PREFIX, publicKey),
+      format: 'der',
+      type: 'spki',
+    });
+    shared = u8(diffieHellman({ privateKey, publicKey: pub }));
+  } catch {
+    // OpenSSL refuses the all-zero result (low-order point): same outcome as noble.
+    shared = new Uint8Array(X25519_LEN);
+  } finally {
+    skDer.fill(0);
+  }
+  return rejectZeroShared(shared);
+}
+
+class NodeAead implements Aead {
+  readonly alg: AeadAlg;
+  readonly #cipher: 'aes-256-gcm' | 'chacha20-poly1305';
+  readonly #key: KeyObject;
+  constructor(alg: AeadAlg, key: Uint8Array) {
+    checkAeadKey(alg, key);
+    this.alg = alg;
+    this.#cipher = alg;
+    this.#key = createSecretKey(key);
+  }
+  seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+    checkLen('aead.nonce', nonce, AEAD_NONCE_LEN);
+    const c = createCipheriv(this.#cipher as 'aes-256-gcm', this.#key, nonce, {
+      authTagLength: AEAD_TAG_LEN,
+    });
+    c.setAAD(aad, { plaintextLength: plaintext.length });
+    const out = new Uint8Array(plaintext.length + AEAD_TAG_LEN);
+    const body = c.update(plaintext);
+    out.set(body);
+    const fin = c.final();
+    out.set(fin, body.length);
+    out.set(c.getAuthTag(), plaintext.length);
+    return out;
+  }
+  open(nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Uint8Array | null {
+    if (!(ciphertext instanceof Uint8Array) || ciphertext.length < AEAD_TAG_LEN) return null;
+    if (!(nonce instanceof Uint8Array) || nonce.length !== AEAD_NONCE_LEN) return null;
+    try {
+      const ctLen = ciphertext.length - AEAD_TAG_LEN;
+      const d = createDecipheriv(this.#cipher as 'aes-256-gcm', this.#key, nonce, {
+        authTagLength: AEAD_TAG_LEN,
+      });
+      d.setAuthTag(ciphertext.subarray(ctLen));
+      d.setAAD(aad, { plaintextLength: ctLen });
+      const body = d.update(ciphertext.subarray(0, ctLen));
+      const fin = d.final(); // throws when the tag does not verify
+      if (fin.length === 0) return u8(body);
+      const out = new Uint8Array(body.length + fin.length);
+      out.set(body);
+      out.set(fin, body.length);
+      return out;
+    } catch {
+      return null;
+    }
+  }
+}
+
+function b64url(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
+}
+
+/** Small LRU of imported public keys (keyed by their bytes), so repeated verifications are cheap. */
+class KeyCache {
+  readonly #map = new Map<string, KeyObject | null>();
+  constructor(private readonly max: number) {}
+  get(id: string, make: () => KeyObject): KeyObject | null {
+    if (this.#map.has(id)) {
+      const v = this.#map.get(id) ?? null;
+      this.#map.delete(id);
+      this.#map.set(id, v);
+      return v;
+    }
+    let v: KeyObject | null;
+    try {
+      v = make();
+    } catch {
+      v = null; // invalid key: remember the verdict too
+    }
+    this.#map.set(id, v);
+    if (this.#map.size > this.max) {
+      const first = this.#map.keys().next();
+      if (!first.done) this.#map.delete(first.value);
+    }
+    return v;
+  }
+}
+
+const EC_SIZE = { 'P-256': 32, 'P-384': 48 } as const;
+
+export function createNodeProvider(opts: { keyCacheSize?: number } = {}): CryptoProvider {
+  const keys = new KeyCache(opts.keyCacheSize ?? 256);
+
+  function ecdsaVerify(
+    key: EcPublicKey,
+    hash: HashAlg,
+    message: Uint8Array,
+    signature: Uint8Array,
+  ): boolean {
+    try {
+      const size = EC_SIZE[key.curve];
+      if (!size || !NODE_HASH[hash]) return false;
+      if (
+        !(key.point instanceof Uint8Array) ||
+        key.point.length !== 1 + 2 * size ||
+        key.point[0] !== 0x04
+      )
+        return false;
+      if (!(signature instanceof Uint8Array) || signature.length !== 2 * size) return false;
+      const point = key.point;
+      const ko = keys.get(`ec:${key.curve}:${b64url(point)}`, () =>
+        createPublicKey({
+          key: {
+            kty: 'EC',
+            crv: key.curve,
+            x: b64url(point.subarray(1, 1 + size)),
+            y: b64url(point.subarray(1 + size)),
+          },
+          format: 'jwk',
+        }),
+      );
+      if (!ko) return false;
+      return nodeVerify(nodeHash(hash), message, { key: ko, dsaEncoding: 'ieee-p1363' }, signature);
+    } catch {
+      return false;
+    }
+  }
+
+  function rsaVerify(
+    key: RsaPublicKey,
+    params: RsaScheme,
+    message: Uint8Array,
+    signature: Uint8Array,
+  ): boolean {
+    try {
+      // The same key-shape rules as the pure verifier, so both providers accept the same keys.
+      const info = rsaKeyInfo(key);
+      if (!info || !NODE_HASH[params.hash]) return false;
+      if (!(signature instanceof Uint8Array) || signature.length !== info.k) return false;
+      if (
+        params.scheme === 'pss' &&
+        (!Number.isInteger(params.saltLength) || params.saltLength < 0)
+      )
+        return false;
+      if (params.scheme !== 'pss' && params.scheme !== 'pkcs1v15') return false;
+      const ko = keys.get(`rsa:${b64url(key.n)}:${b64url(key.e)}`, () =>
+        createPublicKey({
+          key: { kty: 'RSA', n: b64url(stripZeros(key.n)), e: b64url(stripZeros(key.e)) },
+          format: 'jwk',
+        }),
+      );
+      if (!ko) return false;
+      if (params.scheme === 'pss') {
+        // OpenSSL needs emLen ≥ hLen + sLen + 2; it reports an error instead of "false" otherwise.
+        if (Math.ceil((info.modBits - 1) / 8) < HASH_LEN[params.hash] + params.saltLength + 2)
+          return false;
+        return nodeVerify(
+          nodeHash(params.hash),
+          message,
+          { key: ko, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: params.saltLength },
+          signature,
+        );
+      }
+      return nodeVerify(
+        nodeHash(params.hash),
+        message,
+        { key: ko, padding: constants.RSA_PKCS1_PADDING },
+        signature,
+      );
+    } catch {
+      return false;
+    }
+  }
+
+  return {
+    name: 'node',
+    randomBytes: (n: number) => u8(randomBytes(n)),
+    hash: (alg, data) => u8(createHash(nodeHash(alg)).update(data).digest()),
+    hmac: (alg, key, data) => u8(createHmac(nodeHash(alg), key).update(data).digest()),
+    hkdf: (alg, ikm, salt, info, length) => {
+      const max = 255 * HASH_LEN[alg];
+      if (!Number.isInteger(length) || length < 0 || length > max)
+        fail('usage', 'hkdf.length', `0..${max}`, length);
+      if (length === 0) return new Uint8Array(0);
+      return new Uint8Array(hkdfSync(nodeHash(alg), ikm, salt, info, length));
+    },
+    x25519KeyPair(secretKey?: Uint8Array): KeyPair {
+      const sk = secretKey ? secretKey.slice() : u8(randomBytes(X25519_LEN));
+      checkLen('x25519.secretKey', sk, X25519_LEN);
+      return { secretKey: sk, publicKey: x25519Node(sk, X25519_BASEPOINT) };
+    },
+    x25519: x25519Node,
+    mlkem768: nobleMlKem768,
+    aead: (alg, key) => new NodeAead(alg, key),
+    ecdsaVerify,
+    rsaVerify,
+  };
+}
+
+function stripZeros(b: Uint8Array): Uint8Array {
+  let i = 0;
+  while (i < b.length - 1 && b[i] === 0) i++;
+  return b.subarray(i);
+}
+
+export const nodeProvider: CryptoProvider = createNodeProvider();

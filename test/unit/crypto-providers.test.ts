@@ -1,0 +1,247 @@
+/**
+ * The noble (pure) and node (OpenSSL) providers must produce identical bytes for the same inputs,
+ * and refuse the same malformed inputs with the same typed errors.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { nobleProvider } from '../../protocol/crypto/noble';
+import { nodeProvider } from '../../protocol-node/crypto-node';
+import type { AeadAlg, HashAlg } from '../../protocol/crypto/provider';
+import { ProtocolError } from '../../protocol/errors';
+
+const a = nobleProvider;
+const b = nodeProvider;
+const hex = (x: Uint8Array): string => Buffer.from(x).toString('hex');
+const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max });
+const code = (f: () => unknown): string => {
+  try {
+    f();
+    return 'no error';
+  } catch (e) {
+    return e instanceof ProtocolError ? e.code : `non-ProtocolError ${String(e)}`;
+  }
+};
+
+describe('providers agree byte for byte', () => {
+  for (const alg of ['aes-256-gcm', 'chacha20-poly1305'] as AeadAlg[]) {
+    test(`${alg} seal/open`, () => {
+      fc.assert(
+        fc.property(
+          bytes(32, 32),
+          bytes(12, 12),
+          bytes(0, 2000),
+          bytes(0, 64),
+          (key, nonce, pt, aad) => {
+            const x = a.aead(alg, key).seal(nonce, pt, aad);
+            const y = b.aead(alg, key).seal(nonce, pt, aad);
+            assert.equal(hex(x), hex(y));
+            assert.equal(hex(b.aead(alg, key).open(nonce, x, aad) ?? new Uint8Array([1])), hex(pt));
+            assert.equal(hex(a.aead(alg, key).open(nonce, y, aad) ?? new Uint8Array([1])), hex(pt));
+            // any single-bit flip is rejected by both
+            const bad = x.slice();
+            bad[pt.length % bad.length] = (bad[pt.length % bad.length] as number) ^ 1;
+            assert.equal(a.aead(alg, key).open(nonce, bad, aad), null);
+            assert.equal(b.aead(alg, key).open(nonce, bad, aad), null);
+          },
+        ),
+        { numRuns: 200 },
+      );
+    });
+  }
+
+  test('hash, hmac, hkdf', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom<HashAlg>('SHA-256', 'SHA-384', 'SHA-512'),
+        bytes(0, 300),
+        bytes(0, 100),
+        bytes(0, 40),
+        fc.integer({ min: 0, max: 300 }),
+        (alg, ikm, salt, info, len) => {
+          assert.equal(hex(a.hash(alg, ikm)), hex(b.hash(alg, ikm)));
+          assert.equal(hex(a.hmac(alg, salt, ikm)), hex(b.hmac(alg, salt, ikm)));
+          assert.equal(
+            hex(a.hkdf(alg, ikm, salt, info, len)),
+            hex(b.hkdf(alg, ikm, salt, info, len)),
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  test('x25519 key pairs and shared secrets', () => {
+    fc.assert(
+      fc.property(bytes(32, 32), bytes(32, 32), (s1, s2) => {
+        const k1 = a.x25519KeyPair(s1);
+        const k2 = b.x25519KeyPair(s2);
+        assert.equal(hex(k1.publicKey), hex(b.x25519KeyPair(s1).publicKey));
+        assert.equal(hex(k2.publicKey), hex(a.x25519KeyPair(s2).publicKey));
+        assert.equal(hex(a.x25519(s1, k2.publicKey)), hex(b.x25519(s2, k1.publicKey)));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  test('ml-kem-768 is deterministic given seeds', () => {
+    const seed = new Uint8Array(64).fill(7);
+    const kp1 = a.mlkem768.keygen(seed);
+    const kp2 = b.mlkem768.keygen(seed);
+    assert.equal(hex(kp1.publicKey), hex(kp2.publicKey));
+    const e = a.mlkem768.encapsulate(kp1.publicKey, new Uint8Array(32).fill(9));
+    assert.equal(
+      hex(e.cipherText),
+      hex(b.mlkem768.encapsulate(kp2.publicKey, new Uint8Array(32).fill(9)).cipherText),
+    );
+    assert.equal(hex(b.mlkem768.decapsulate(e.cipherText, kp2.secretKey)), hex(e.sharedSecret));
+  });
+});
+
+describe('providers refuse the same inputs the same way', () => {
+  for (const p of [a, b]) {
+    test(`${p.name}: lengths and low-order points`, () => {
+      assert.equal(
+        code(() => p.aead('aes-256-gcm', new Uint8Array(16))),
+        'bad_length',
+      );
+      assert.equal(
+        code(() => p.aead('rc4' as AeadAlg, new Uint8Array(32))),
+        'crypto_unsupported',
+      );
+      const aead = p.aead('chacha20-poly1305', new Uint8Array(32));
+      assert.equal(
+        code(() => aead.seal(new Uint8Array(8), new Uint8Array(1), new Uint8Array(0))),
+        'bad_length',
+      );
+      assert.equal(aead.open(new Uint8Array(12), new Uint8Array(15), new Uint8Array(0)), null);
+      assert.equal(
+        code(() => p.x25519(new Uint8Array(31), new Uint8Array(32))),
+        'bad_length',
+      );
+      assert.equal(
+        code(() => p.x25519(new Uint8Array(32), new Uint8Array(33))),
+        'bad_length',
+      );
+      assert.equal(
+        code(() => p.x25519(new Uint8Array(32).fill(1), new Uint8Array(32))),
+        'bad_key',
+      );
+      assert.equal(
+        code(() => p.x25519KeyPair(new Uint8Array(5))),
+        'bad_length',
+      );
+      assert.equal(
+        code(() =>
+          p.hkdf('SHA-256', new Uint8Array(1), new Uint8Array(0), new Uint8Array(0), 255 * 32 + 1),
+        ),
+        'usage',
+      );
+      assert.equal(
+        code(() => p.hash('MD5' as HashAlg, new Uint8Array(1))),
+        'crypto_unsupported',
+      );
+      assert.equal(
+        code(() => p.mlkem768.encapsulate(new Uint8Array(1183))),
+        'bad_length',
+      );
+      assert.equal(
+        code(() => p.mlkem768.encapsulate(new Uint8Array(1184).fill(0xff))),
+        'bad_key',
+      );
+      assert.equal(
+        code(() => p.mlkem768.decapsulate(new Uint8Array(1087), new Uint8Array(2400))),
+        'bad_length',
+      );
+      assert.equal(
+        code(() => p.mlkem768.keygen(new Uint8Array(32))),
+        'bad_length',
+      );
+      assert.equal(p.randomBytes(33).length, 33);
+    });
+
+    test(`${p.name}: verification never throws on garbage`, () => {
+      fc.assert(
+        fc.property(bytes(0, 200), bytes(0, 200), bytes(0, 600), (point, sig, n) => {
+          assert.equal(
+            p.ecdsaVerify({ kind: 'ec', curve: 'P-256', point }, 'SHA-256', sig, sig),
+            false,
+          );
+          assert.equal(
+            p.ecdsaVerify(
+              { kind: 'ec', curve: 'P-384', point: Uint8Array.of(4, ...new Uint8Array(96)) },
+              'SHA-384',
+              sig,
+              new Uint8Array(96),
+            ),
+            false,
+          );
+          assert.equal(
+            p.rsaVerify(
+              { kind: 'rsa', n, e: Uint8Array.of(1, 0, 1) },
+              { scheme: 'pss', hash: 'SHA-256', saltLength: 32 },
+              sig,
+              sig,
+            ),
+            false,
+          );
+          assert.equal(
+            p.rsaVerify(
+              { kind: 'rsa', n, e: Uint8Array.of(3) },
+              { scheme: 'pkcs1v15', hash: 'SHA-256' },
+              sig,
+              n,
+            ),
+            false,
+          );
+        }),
+        { numRuns: 100 },
+      );
+    });
+  }
+
+  test('RSA key-shape rules are shared (even modulus, tiny exponent, short modulus)', () => {
+    const n = new Uint8Array(256).fill(0xff); // odd, 2048 bits
+    const even = n.slice();
+    even[255] = 0xfe;
+    for (const p of [a, b]) {
+      const sig = new Uint8Array(256).fill(1);
+      assert.equal(
+        p.rsaVerify(
+          { kind: 'rsa', n: even, e: Uint8Array.of(3) },
+          { scheme: 'pkcs1v15', hash: 'SHA-256' },
+          sig,
+          sig,
+        ),
+        false,
+      );
+      assert.equal(
+        p.rsaVerify(
+          { kind: 'rsa', n, e: Uint8Array.of(1) },
+          { scheme: 'pkcs1v15', hash: 'SHA-256' },
+          sig,
+          sig,
+        ),
+        false,
+      );
+      assert.equal(
+        p.rsaVerify(
+          { kind: 'rsa', n: n.subarray(0, 64), e: Uint8Array.of(3) },
+          { scheme: 'pkcs1v15', hash: 'SHA-256' },
+          sig,
+          sig,
+        ),
+        false,
+      );
+      assert.equal(
+        p.rsaVerify(
+          { kind: 'rsa', n, e: new Uint8Array(9).fill(1) },
+          { scheme: 'pkcs1v15', hash: 'SHA-256' },
+          sig,
+          sig,
+        ),
+        false,
+      );
+    }
+  });
+});
