@@ -1,0 +1,298 @@
+/**
+ * The embedded engine: node-llama-cpp with one context holding N sequences (continuous batching:
+ * llama.cpp evaluates the pending tokens of every active sequence in one batch). Each session
+ * keeps an affinity to the sequence it used last, so a follow-up turn re-uses the KV cache of the
+ * shared prefix; a sequence handed to a different session is cleared first (no cross-session
+ * prefix cache: that would be a timing side channel between users).
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import type {
+  ChatHistoryItem,
+  Llama,
+  LlamaContext,
+  LlamaContextSequence,
+  LlamaModel,
+} from 'node-llama-cpp';
+import { ProtocolError, isProtocolError } from '../../protocol/errors';
+import type { Logger } from '../log';
+import { SlotPool } from './slots';
+import type {
+  ChatMessage,
+  Engine,
+  EngineInfo,
+  EngineSession,
+  EngineStats,
+  GenerateEvents,
+  GenerateParams,
+  GenerateResult,
+} from './types';
+
+export type GpuChoice = 'auto' | 'cuda' | 'vulkan' | 'off';
+
+export interface LlamaEngineOptions {
+  readonly modelPath: string;
+  readonly modelId: string;
+  readonly modelSha256: string;
+  readonly modelBytes: number;
+  readonly gpu: GpuChoice;
+  /** Tokens per sequence; 0 = min(4096, the model's training context). */
+  readonly contextSize: number;
+  readonly sequences: number;
+  /** Always explicit: llama.cpp's default thread choice is pathological on small machines. */
+  readonly threads: number;
+  /** undefined = on where the model supports it. */
+  readonly flashAttention: boolean | undefined;
+  readonly log: Logger;
+}
+
+interface Slot {
+  readonly index: number;
+  readonly sequence: LlamaContextSequence;
+  readonly chat: LlamaChat;
+}
+
+/** Physical cores from /proc/cpuinfo (Linux), else the available parallelism. */
+export function physicalCores(): number {
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const cores = new Set<string>();
+    let phys = '0';
+    for (const line of info.split('\n')) {
+      const [k, v] = line.split(':').map((s) => s.trim());
+      if (k === 'physical id') phys = v ?? '0';
+      if (k === 'core id') cores.add(`${phys}/${v ?? ''}`);
+    }
+    if (cores.size > 0) return cores.size;
+  } catch {
+    // not Linux
+  }
+  return Math.max(1, availableParallelism());
+}
+
+export class LlamaEngine implements Engine {
+  readonly info: EngineInfo;
+  private readonly pool: SlotPool<Slot>;
+
+  private constructor(
+    private readonly llama: Llama,
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    slots: Slot[],
+    info: EngineInfo,
+  ) {
+    this.pool = new SlotPool(slots);
+    this.info = info;
+  }
+
+  static async load(o: LlamaEngineOptions): Promise<LlamaEngine> {
+    const nlc = await import('node-llama-cpp');
+    if (!Number.isInteger(o.threads) || o.threads < 1)
+      throw new ProtocolError(
+        'usage',
+        `threads: expected an integer >= 1, got ${o.threads}`,
+        'threads',
+      );
+    if (!Number.isInteger(o.sequences) || o.sequences < 1)
+      throw new ProtocolError(
+        'usage',
+        `sequences: expected an integer >= 1, got ${o.sequences}`,
+        'sequences',
+      );
+    let llama: Llama | undefined;
+    let model: LlamaModel | undefined;
+    try {
+      llama = await nlc.getLlama({
+        gpu: o.gpu === 'off' ? false : o.gpu,
+        build: 'never',
+        maxThreads: o.threads,
+        logLevel: nlc.LlamaLogLevel.warn,
+        // llama.cpp messages are about the runtime (never prompts); they go to our logger.
+        logger: (level, message) => {
+          const m = message.trim();
+          if (m === '') return;
+          if (level === 'error' || level === 'fatal') o.log.warn('llama.cpp', { message: m });
+          else o.log.debug('llama.cpp', { level, message: m });
+        },
+      });
+      model = await llama.loadModel({
+        modelPath: o.modelPath,
+        gpuLayers: o.gpu === 'off' ? 0 : 'auto',
+      });
+      const flashAttention = o.flashAttention ?? model.flashAttentionSupported;
+      const contextSize =
+        o.contextSize > 0 ? o.contextSize : Math.min(4096, model.trainContextSize);
+      const context = await model.createContext({
+        contextSize,
+        sequences: o.sequences,
+        threads: o.threads,
+        flashAttention,
+      });
+      const slots: Slot[] = [];
+      for (let i = 0; i < o.sequences; i++) {
+        const sequence = context.getSequence();
+        slots.push({ index: i, sequence, chat: new nlc.LlamaChat({ contextSequence: sequence }) });
+      }
+      const vram = await llama.getVramState();
+      const info: EngineInfo = {
+        engine: 'llama',
+        modelId: o.modelId,
+        modelSha256: o.modelSha256,
+        modelBytes: o.modelBytes,
+        settings: {
+          backend: llama.gpu === false ? 'cpu' : llama.gpu,
+          gpuLayers: `${model.gpuLayers}/${model.fileInsights.totalLayers}`,
+          flashAttention: context.flashAttention === true,
+          sequences: o.sequences,
+          contextSize: context.contextSize,
+          threads: o.threads,
+          chatWrapper: slots[0]?.chat.chatWrapper.wrapperName ?? 'unknown',
+          vramTotalMiB: Math.round(vram.total / 1048576),
+          vramUsedMiB: Math.round(vram.used / 1048576),
+        },
+      };
+      return new LlamaEngine(llama, model, context, slots, info);
+    } catch (e) {
+      await model?.dispose().catch(() => {});
+      await llama?.dispose().catch(() => {});
+      if (isProtocolError(e)) throw e;
+      throw new ProtocolError(
+        'model_error',
+        `model: loading ${JSON.stringify(o.modelPath)} failed: ${e instanceof Error ? e.message : String(e)}`,
+        'model',
+      );
+    }
+  }
+
+  openSession(): EngineSession {
+    const owner = {};
+    let disposed = false;
+    return {
+      generate: (messages, params, events, signal) => {
+        if (disposed)
+          return Promise.reject(new ProtocolError('channel_closed', 'session is closed'));
+        return this.generate(owner, messages, params, events, signal);
+      },
+      dispose: () => {
+        if (disposed) return;
+        disposed = true;
+        this.pool.forget(owner);
+      },
+    };
+  }
+
+  stats(): EngineStats {
+    return { busy: this.pool.busy, queued: this.pool.queued, capacity: this.pool.capacity };
+  }
+
+  async close(): Promise<void> {
+    this.pool.close();
+    await this.context.dispose().catch(() => {});
+    await this.model.dispose().catch(() => {});
+    await this.llama.dispose().catch(() => {});
+  }
+
+  private async generate(
+    owner: object,
+    messages: readonly ChatMessage[],
+    params: GenerateParams,
+    events: GenerateEvents,
+    signal: AbortSignal,
+  ): Promise<GenerateResult> {
+    const history = toHistory(messages);
+    const tQueued = performance.now();
+    const lease = await this.pool.acquire(owner, signal, events.onQueued);
+    const { slot } = lease;
+    try {
+      if (lease.foreignState) await slot.sequence.clearHistory();
+      // What the model will see, to measure how much of it the KV cache already holds.
+      const promptTokens = slot.chat.chatWrapper
+        .generateContextState({ chatHistory: [...history, { type: 'model', response: [] }] })
+        .contextText.tokenize(this.model.tokenizer);
+      const cached = slot.sequence.compareContextTokens(promptTokens).firstDifferentIndex;
+      const t0 = performance.now();
+      let tFirst = -1;
+      let completion = 0;
+      const res = await slot.chat.generateResponse(history, {
+        signal,
+        stopOnAbortSignal: false,
+        maxTokens: params.maxTokens,
+        temperature: params.temperature ?? 0,
+        ...(params.topP !== undefined ? { topP: params.topP } : {}),
+        ...(params.topK !== undefined ? { topK: params.topK } : {}),
+        ...(params.seed !== undefined ? { seed: params.seed } : {}),
+        onToken: (t) => {
+          completion += t.length;
+        },
+        onTextChunk: (text) => {
+          if (text === '') return;
+          if (tFirst < 0) tFirst = performance.now();
+          events.onDelta(text);
+        },
+      });
+      if (signal.aborted) throw cancelled();
+      const tEnd = performance.now();
+      const decodeMs = tFirst >= 0 ? tEnd - tFirst : tEnd - t0;
+      return {
+        stopReason: res.metadata.stopReason === 'maxTokens' ? 'length' : 'stop',
+        usage: {
+          promptTokens: promptTokens.length,
+          cachedPromptTokens: Math.min(cached, promptTokens.length),
+          completionTokens: completion,
+        },
+        timings: {
+          queueMs: t0 - tQueued,
+          ttftMs: (tFirst >= 0 ? tFirst : tEnd) - t0,
+          totalMs: tEnd - t0,
+          tokensPerSecond:
+            completion > 1 && decodeMs > 0 ? ((completion - 1) * 1000) / decodeMs : 0,
+        },
+      };
+    } catch (e) {
+      if (signal.aborted) throw cancelled();
+      if (isProtocolError(e)) throw e;
+      throw new ProtocolError(
+        'model_error',
+        `engine: generation failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    } finally {
+      this.pool.release(slot);
+    }
+  }
+}
+
+function cancelled(): ProtocolError {
+  return new ProtocolError('cancelled', 'generation cancelled');
+}
+
+export function toHistory(messages: readonly ChatMessage[]): ChatHistoryItem[] {
+  if (messages.length === 0)
+    throw new ProtocolError(
+      'malformed',
+      'messages: expected at least one message, got 0',
+      'messages',
+    );
+  const last = messages[messages.length - 1];
+  if (last?.role !== 'user')
+    throw new ProtocolError(
+      'malformed',
+      `messages[${messages.length - 1}].role: expected "user", got ${JSON.stringify(last?.role)}`,
+      'messages',
+    );
+  return messages.map((m, i): ChatHistoryItem => {
+    switch (m.role) {
+      case 'system':
+        return { type: 'system', text: m.content };
+      case 'user':
+        return { type: 'user', text: m.content };
+      case 'assistant':
+        return { type: 'model', response: [m.content] };
+      default:
+        throw new ProtocolError(
+          'malformed',
+          `messages[${i}].role: expected system|user|assistant, got ${JSON.stringify((m as { role: unknown }).role)}`,
+          'messages',
+        );
+    }
+  });
+}
