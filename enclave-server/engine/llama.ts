@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import type {
   ChatHistoryItem,
   Llama,
+  LlamaChat,
   LlamaContext,
   LlamaContextSequence,
   LlamaModel,
