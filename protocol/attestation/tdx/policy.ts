@@ -1,0 +1,41 @@
+/**
+ * TDX policy: the expected values a verified quote is validated against. A plain data object (see
+ * DESIGN §5: it may later arrive as a signed deployment manifest); hex strings are lower or upper
+ * case without a prefix. Empty allowlists mean "not pinned" and are reported as such.
+ */
+import type { TcbStatus } from './collateral';
+
+export interface TdxPolicy {
+  /** Accept TD_ATTRIBUTES.DEBUG (bit 0) set. Default false: a debug TD's memory is readable by the host. */
+  readonly allowDebug: boolean;
+  /** MRTD allowlist (48-byte hex each). */
+  readonly mrtd: readonly string[];
+  /** Per-RTMR allowlists (index 0..3); a missing or empty entry means "not pinned". */
+  readonly rtmr: readonly (readonly string[])[];
+  readonly mrConfigId: readonly string[];
+  readonly mrOwner: readonly string[];
+  readonly mrOwnerConfig: readonly string[];
+  /** TCB statuses accepted from the TCB info evaluation (platform and QE identity). */
+  readonly acceptedTcbStatuses: readonly TcbStatus[];
+  /** Reject when TCB info / QE identity collateral is absent (default false: checked when supplied). */
+  readonly requireCollateral: boolean;
+  /** Minimum TEE_TCB_SVN per byte (16-byte hex), or empty for none. */
+  readonly minTeeTcbSvn: string;
+}
+
+export const DEFAULT_TDX_POLICY: TdxPolicy = {
+  allowDebug: false,
+  mrtd: [],
+  rtmr: [],
+  mrConfigId: [],
+  mrOwner: [],
+  mrOwnerConfig: [],
+  acceptedTcbStatuses: ['UpToDate', 'SWHardeningNeeded'],
+  requireCollateral: false,
+  minTeeTcbSvn: '',
+};
+
+/** Fills unspecified members from the defaults. */
+export function tdxPolicy(p: Partial<TdxPolicy> = {}): TdxPolicy {
+  return { ...DEFAULT_TDX_POLICY, ...p };
+}

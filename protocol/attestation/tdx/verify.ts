@@ -1,0 +1,666 @@
+/**
+ * Intel TDX quote verification: parse → verify → validate, collecting every check.
+ *
+ * verify:   quote signature (P-256 over header‖body by the attestation key) · QE report signature
+ *           (P-256 by the PCK leaf key) · QE report_data[0:32] = SHA-256(att_key‖qe_auth) and
+ *           [32:64] zero · PCK chain to the pinned Intel SGX Root CA at `now` · collateral when
+ *           supplied: tcbInfo / QE identity signatures (TCB Signing chain to the same root) over the
+ *           exact JSON bytes, freshness, FMSPC / PCE-ID match, CRLs · CCEL replay to RTMR0..3.
+ * validate: TCB status, QE identity, TD_ATTRIBUTES.DEBUG, MRTD / RTMR / MRCONFIGID / MROWNER /
+ *           MROWNERCONFIG allowlists, minimum TEE_TCB_SVN, REPORTDATA = binding value.
+ */
+import type { CryptoProvider } from '../../crypto/provider';
+import { ProtocolError } from '../../errors';
+import { namesEqual, nameAttr, parseCertificate, verifyChain } from '../../x509/index';
+import type { Certificate } from '../../x509/index';
+import { findRevoked, parseCrl, verifyCrlSignedBy } from '../../x509/crl';
+import type {
+  BindingValues,
+  Check,
+  EvidenceItem,
+  FieldValue,
+  Fields,
+  VerificationReport,
+  VerifyContext,
+} from '../types';
+import { INTEL_SGX_ROOT_CA_PEM, INTEL_SGX_TCB_SIGNING_PEM } from '../roots/intel';
+import { bytesEqual, concatBytes, fromHex, isAllZero, pemBlocks, toHex, utf8Decode } from './bytes';
+import { parseCcel, replayRtmrs } from './ccel';
+import type { CcelLog } from './ccel';
+import { evaluateQeIdentity, evaluateTdxTcb, parseQeIdentity, parseTdxTcbInfo } from './collateral';
+import type { QeIdentity, SignedCollateral, TdxTcbInfo } from './collateral';
+import { parsePckExtension } from './pck';
+import type { PckExtension } from './pck';
+import { INTEL_QE_VENDOR_ID, parseTdxQuote } from './quote';
+import type { TdxQuote } from './quote';
+import type { TdxPolicy } from './policy';
+
+/** TD_ATTRIBUTES bit 0 (byte 0, LSB): the TD is debuggable (TDX Module ABI spec, TDINFO). */
+export const TD_ATTRIBUTES_DEBUG_BIT = 0;
+
+/** Collateral supplied with a quote (all optional; raw bytes as served by Intel PCS). */
+export interface TdxCollateral {
+  readonly tcbInfo?: Uint8Array;
+  readonly qeIdentity?: Uint8Array;
+  /** TCB-Info-Issuer-Chain PEM (TCB Signing cert [+ root]); defaults to the known Intel TCB Signing cert. */
+  readonly tcbSigningChain?: Uint8Array;
+  /** CRLs (DER or PEM) keyed by a free-form name, e.g. "pck_platform", "root". */
+  readonly crls?: ReadonlyMap<string, Uint8Array>;
+}
+
+export interface TdxVerifyInput {
+  readonly quote: Uint8Array;
+  readonly collateral?: TdxCollateral;
+  /** CCEL event log (the ACPI CCEL area); replayed to RTMR0..3 and compared with the quote's. */
+  readonly ccel?: Uint8Array;
+}
+
+export interface TdxVerifyContext extends VerifyContext {
+  readonly crypto: CryptoProvider;
+  /** Trust anchors (default: the pinned Intel SGX Root CA). Tests and development setups may replace it. */
+  readonly intelRoots?: readonly Certificate[];
+}
+
+export interface TdxVerifyResult {
+  readonly ok: boolean;
+  readonly checks: readonly Check[];
+  readonly fields: Fields;
+  /** The parsed quote (undefined when it did not parse). */
+  readonly quote?: TdxQuote;
+}
+
+let pinnedRoots: Certificate[] | undefined;
+let knownTcbSigning: Certificate[] | undefined;
+
+/** The pinned Intel SGX Root CA (parsed once). */
+export function intelRootCertificates(): readonly Certificate[] {
+  pinnedRoots ??= pemBlocks(INTEL_SGX_ROOT_CA_PEM, 'CERTIFICATE', 'intel_root').map(
+    parseCertificate,
+  );
+  return pinnedRoots;
+}
+
+function tcbSigningChain(c: TdxCollateral | undefined): Certificate[] {
+  if (c?.tcbSigningChain !== undefined) {
+    return pemBlocks(
+      utf8Decode(c.tcbSigningChain, 'collateral.tcb_signing_chain'),
+      'CERTIFICATE',
+      'collateral.tcb_signing_chain',
+    ).map(parseCertificate);
+  }
+  knownTcbSigning ??= pemBlocks(INTEL_SGX_TCB_SIGNING_PEM, 'CERTIFICATE', 'intel_tcb_signing').map(
+    parseCertificate,
+  );
+  return knownTcbSigning;
+}
+
+const errMsg = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+class Checks {
+  readonly list: Check[] = [];
+  pass(id: string, message: string): void {
+    this.list.push({ id, ok: true, message });
+  }
+  fail(id: string, message: string): void {
+    this.list.push({ id, ok: false, message });
+  }
+  /** One passing check when `problems` is empty, else one failing check per problem. */
+  all(id: string, problems: readonly string[], okMessage: string): void {
+    if (problems.length === 0) this.pass(id, okMessage);
+    else for (const p of problems) this.fail(id, p);
+  }
+}
+
+function ecKeyFromXY(xy: Uint8Array) {
+  return { kind: 'ec' as const, curve: 'P-256' as const, point: concatBytes(Uint8Array.of(4), xy) };
+}
+
+function parseCrlInput(b: Uint8Array, name: string): Uint8Array {
+  if (b.length > 0 && b[0] === 0x30) return b;
+  const blocks = pemBlocks(
+    utf8Decode(b, `collateral.crl.${name}`),
+    'X509 CRL',
+    `collateral.crl.${name}`,
+  );
+  const first = blocks[0];
+  if (blocks.length !== 1 || first === undefined) {
+    throw new ProtocolError(
+      'x509_parse',
+      `collateral.crl.${name}: expected one DER or PEM CRL, got ${blocks.length} PEM blocks`,
+      `collateral.crl.${name}`,
+    );
+  }
+  return first;
+}
+
+function inWindow(now: Date, from: Date, to: Date): boolean {
+  return now.getTime() >= from.getTime() && now.getTime() <= to.getTime();
+}
+
+/** Lower-case, prefix-free hex for comparisons with policy values. */
+function normHex(h: string): string {
+  return h.trim().toLowerCase().replace(/^0x/, '');
+}
+
+function allowlist(
+  checks: Checks,
+  id: string,
+  name: string,
+  actual: Uint8Array,
+  allowed: readonly string[],
+): void {
+  const a = toHex(actual);
+  if (allowed.length === 0) {
+    checks.pass(id, `${name}: not pinned by policy (any value accepted), got ${a}`);
+    return;
+  }
+  if (allowed.map(normHex).includes(a)) checks.pass(id, `${name}: ${a} is in the policy allowlist`);
+  else checks.fail(id, `${name}: expected one of [${allowed.map(normHex).join(', ')}], got ${a}`);
+}
+
+/** Verifies and validates one TDX quote. Never throws for malformed input: a parse failure is a failed check. */
+export function verifyTdxQuote(
+  input: TdxVerifyInput,
+  ctx: TdxVerifyContext,
+  policy: TdxPolicy,
+  binding?: BindingValues,
+): TdxVerifyResult {
+  const checks = new Checks();
+  const now = ctx.now();
+  const crypto = ctx.crypto;
+  const roots = ctx.intelRoots ?? intelRootCertificates();
+
+  // ---- parse ----
+  let quote: TdxQuote;
+  try {
+    quote = parseTdxQuote(input.quote);
+  } catch (e) {
+    checks.fail('parse', `tdx_quote: ${errMsg(e)}`);
+    return { ok: false, checks: checks.list, fields: {} };
+  }
+  const body = quote.body;
+  const fields: Record<string, FieldValue> = {
+    version: quote.header.version,
+    body_type: quote.bodyType,
+    tee_type: `0x${quote.header.teeType.toString(16)}`,
+    qe_svn: quote.header.qeSvn,
+    pce_svn: quote.header.pceSvn,
+    qe_vendor_id: toHex(quote.header.qeVendorId),
+    user_data: toHex(quote.header.userData),
+    tee_tcb_svn: toHex(body.teeTcbSvn),
+    mrseam: toHex(body.mrSeam),
+    mrsignerseam: toHex(body.mrSignerSeam),
+    seam_attributes: toHex(body.seamAttributes),
+    td_attributes: toHex(body.tdAttributes),
+    xfam: toHex(body.xfam),
+    mrtd: toHex(body.mrTd),
+    mrconfigid: toHex(body.mrConfigId),
+    mrowner: toHex(body.mrOwner),
+    mrownerconfig: toHex(body.mrOwnerConfig),
+    rtmr0: toHex(body.rtmrs[0]),
+    rtmr1: toHex(body.rtmrs[1]),
+    rtmr2: toHex(body.rtmrs[2]),
+    rtmr3: toHex(body.rtmrs[3]),
+    report_data: toHex(body.reportData),
+    attestation_key: toHex(quote.attestationKey),
+    qe_mrenclave: toHex(quote.qeReport.mrEnclave),
+    qe_mrsigner: toHex(quote.qeReport.mrSigner),
+    qe_isvprodid: quote.qeReport.isvProdId,
+    qe_isvsvn: quote.qeReport.isvSvn,
+    trailing_bytes: quote.trailingBytes,
+  };
+  if (body.teeTcbSvn2 !== undefined) fields['tee_tcb_svn2'] = toHex(body.teeTcbSvn2);
+  if (body.mrServiceTd !== undefined) fields['mr_servicetd'] = toHex(body.mrServiceTd);
+
+  // ---- verify: quote signature ----
+  if (
+    crypto.ecdsaVerify(
+      ecKeyFromXY(quote.attestationKey),
+      'SHA-256',
+      quote.signedBytes,
+      quote.signature,
+    )
+  ) {
+    checks.pass(
+      'quote_signature',
+      `ECDSA P-256 signature over header‖body (${quote.signedBytes.length} bytes) by the attestation key is valid`,
+    );
+  } else {
+    checks.fail(
+      'quote_signature',
+      `quote signature: expected valid ECDSA P-256 over header‖body by attestation key ${toHex(quote.attestationKey).slice(0, 16)}…, got invalid`,
+    );
+  }
+
+  // ---- verify: PCK chain ----
+  let chain: Certificate[] = [];
+  let leaf: Certificate | undefined;
+  let pck: PckExtension | undefined;
+  try {
+    chain = pemBlocks(
+      utf8Decode(
+        quote.pckChainPem.filter((b) => b !== 0),
+        'pck_chain',
+      ),
+      'CERTIFICATE',
+      'pck_chain',
+    ).map(parseCertificate);
+    if (chain.length === 0)
+      throw new ProtocolError(
+        'attestation_parse',
+        'pck_chain: expected PEM certificates, got none',
+        'pck_chain',
+      );
+    leaf = chain[0];
+    const chainChecks = verifyChain(crypto, chain, roots, now);
+    for (const c of chainChecks)
+      checks.list.push({
+        id: 'pck_chain',
+        ok: c.ok,
+        message: c.message.replace(/^cert_chain:/, 'pck_chain:'),
+      });
+    if (leaf !== undefined) {
+      pck = parsePckExtension(leaf);
+      fields['pck_subject'] = nameAttr(leaf.subject) ?? leaf.subject.toString();
+      fields['pck_issuer'] = nameAttr(leaf.issuer) ?? leaf.issuer.toString();
+      fields['pck_not_after'] = leaf.notAfter.toISOString();
+      fields['fmspc'] = toHex(pck.fmspc);
+      fields['pce_id'] = toHex(pck.pceId);
+      fields['pck_pcesvn'] = pck.pceSvn;
+      fields['pck_cpusvn'] = toHex(pck.cpuSvn);
+    }
+  } catch (e) {
+    checks.fail('pck_chain', `pck_chain: ${errMsg(e)}`);
+  }
+
+  // ---- verify: QE report ----
+  {
+    const problems: string[] = [];
+    const vendor = toHex(quote.header.qeVendorId);
+    if (vendor !== INTEL_QE_VENDOR_ID)
+      problems.push(`header.qe_vendor_id: expected ${INTEL_QE_VENDOR_ID} (Intel), got ${vendor}`);
+    if (leaf === undefined) {
+      problems.push(
+        'qe_report signature: expected a PCK leaf certificate to verify with, got none',
+      );
+    } else if (leaf.publicKey.kind !== 'ec' || leaf.publicKey.curve !== 'P-256') {
+      problems.push(`pck leaf key: expected ECDSA P-256, got ${leaf.publicKey.kind}`);
+    } else if (
+      !crypto.ecdsaVerify(leaf.publicKey, 'SHA-256', quote.qeReport.raw, quote.qeReportSignature)
+    ) {
+      problems.push(
+        'qe_report signature: expected valid ECDSA P-256 by the PCK leaf key, got invalid',
+      );
+    }
+    const want = crypto.hash('SHA-256', concatBytes(quote.attestationKey, quote.qeAuthData));
+    const got = quote.qeReport.reportData.subarray(0, 32);
+    if (!bytesEqual(want, got)) {
+      problems.push(
+        `qe_report.report_data[0:32]: expected SHA-256(attestation_key‖qe_auth) = ${toHex(want)}, got ${toHex(got)}`,
+      );
+    }
+    if (!isAllZero(quote.qeReport.reportData.subarray(32))) {
+      problems.push(
+        `qe_report.report_data[32:64]: expected zeros, got ${toHex(quote.qeReport.reportData.subarray(32))}`,
+      );
+    }
+    checks.all(
+      'qe_report',
+      problems,
+      'QE report signed by the PCK leaf; its report_data binds SHA-256(attestation_key‖qe_auth)',
+    );
+  }
+
+  // ---- verify: collateral ----
+  const col = input.collateral;
+  let tcbInfo: SignedCollateral<TdxTcbInfo> | undefined;
+  let qeId: SignedCollateral<QeIdentity> | undefined;
+  const hasCollateral =
+    col?.tcbInfo !== undefined || col?.qeIdentity !== undefined || (col?.crls?.size ?? 0) > 0;
+  if (hasCollateral && col !== undefined) {
+    const problems: string[] = [];
+    const notes: string[] = [];
+    let signer: Certificate | undefined;
+    try {
+      const sc = tcbSigningChain(col);
+      signer = sc[0];
+      for (const c of verifyChain(crypto, sc, roots, now))
+        if (!c.ok) problems.push(c.message.replace(/^cert_chain:/, 'tcb_signing_chain:'));
+    } catch (e) {
+      problems.push(`tcb_signing_chain: ${errMsg(e)}`);
+    }
+    const checkSigned = <T>(
+      what: string,
+      s: SignedCollateral<T>,
+      issue: Date,
+      next: Date,
+    ): void => {
+      if (signer === undefined || signer.publicKey.kind !== 'ec')
+        problems.push(`${what}: no usable TCB Signing key`);
+      else if (!crypto.ecdsaVerify(signer.publicKey, 'SHA-256', s.signedBytes, s.signature)) {
+        problems.push(
+          `${what}.signature: expected valid ECDSA P-256 by Intel SGX TCB Signing over the exact JSON bytes, got invalid`,
+        );
+      }
+      if (!inWindow(now, issue, next)) {
+        problems.push(
+          `${what}: expected issueDate <= ${now.toISOString()} <= nextUpdate, got ${issue.toISOString()} .. ${next.toISOString()}`,
+        );
+      }
+    };
+    if (col.tcbInfo !== undefined) {
+      try {
+        tcbInfo = parseTdxTcbInfo(col.tcbInfo);
+        const b = tcbInfo.body;
+        checkSigned('tcb_info', tcbInfo, b.issueDate, b.nextUpdate);
+        if (pck !== undefined && !bytesEqual(b.fmspc, pck.fmspc))
+          problems.push(
+            `tcb_info.fmspc: expected ${toHex(pck.fmspc)} (PCK leaf), got ${toHex(b.fmspc)}`,
+          );
+        if (pck !== undefined && !bytesEqual(b.pceId, pck.pceId))
+          problems.push(
+            `tcb_info.pceId: expected ${toHex(pck.pceId)} (PCK leaf), got ${toHex(b.pceId)}`,
+          );
+        fields['tcb_info_issue_date'] = b.issueDate.toISOString();
+        fields['tcb_info_next_update'] = b.nextUpdate.toISOString();
+        fields['tcb_evaluation_data_number'] = b.tcbEvaluationDataNumber;
+        notes.push(`tcbInfo ${toHex(b.fmspc)} #${b.tcbEvaluationDataNumber}`);
+      } catch (e) {
+        tcbInfo = undefined;
+        problems.push(`tcb_info: ${errMsg(e)}`);
+      }
+    }
+    if (col.qeIdentity !== undefined) {
+      try {
+        qeId = parseQeIdentity(col.qeIdentity);
+        checkSigned('qe_identity', qeId, qeId.body.issueDate, qeId.body.nextUpdate);
+        notes.push(`TD_QE identity #${qeId.body.tcbEvaluationDataNumber}`);
+      } catch (e) {
+        qeId = undefined;
+        problems.push(`qe_identity: ${errMsg(e)}`);
+      }
+    }
+    for (const [name, raw] of col.crls ?? new Map<string, Uint8Array>()) {
+      try {
+        const crl = parseCrl(parseCrlInput(raw, name));
+        const all = [...chain, ...roots];
+        const issuer = all.find((c) => namesEqual(c.subject, crl.issuer));
+        if (issuer === undefined) {
+          problems.push(
+            `crl.${name}: expected an issuer in the PCK chain, got "${crl.issuer.toString()}"`,
+          );
+          continue;
+        }
+        if (!verifyCrlSignedBy(crypto, crl, issuer))
+          problems.push(
+            `crl.${name}: signature: expected valid by ${nameAttr(issuer.subject) ?? '?'}, got invalid`,
+          );
+        if (
+          now.getTime() < crl.thisUpdate.getTime() ||
+          (crl.nextUpdate !== undefined && now.getTime() > crl.nextUpdate.getTime())
+        ) {
+          problems.push(
+            `crl.${name}: expected thisUpdate <= ${now.toISOString()} <= nextUpdate, got ${crl.thisUpdate.toISOString()} .. ${crl.nextUpdate?.toISOString() ?? 'none'}`,
+          );
+        }
+        for (const c of chain) {
+          if (namesEqual(c.issuer, crl.issuer) && findRevoked(crl, c) !== undefined) {
+            checks.fail(
+              'pck_chain',
+              `pck_chain: ${nameAttr(c.subject) ?? '?'} serial ${toHex(c.serialNumber)}: expected not revoked, got revoked by crl.${name}`,
+            );
+          }
+        }
+        notes.push(`CRL ${name} (${nameAttr(crl.issuer) ?? '?'})`);
+      } catch (e) {
+        problems.push(`crl.${name}: ${errMsg(e)}`);
+      }
+    }
+    checks.all(
+      'collateral',
+      problems,
+      `collateral verified at ${now.toISOString()}: ${notes.join(', ')}`,
+    );
+  } else if (policy.requireCollateral) {
+    checks.fail(
+      'collateral',
+      'collateral: expected TCB info and QE identity (policy requireCollateral), got none',
+    );
+  }
+
+  // ---- validate: TCB level ----
+  if (tcbInfo !== undefined && pck !== undefined) {
+    const ev = evaluateTdxTcb(
+      tcbInfo.body,
+      pck,
+      body.teeTcbSvn,
+      body.mrSignerSeam,
+      body.seamAttributes,
+    );
+    fields['tcb_status'] = ev.status;
+    if (ev.moduleStatus !== null) fields['tdx_module_tcb_status'] = ev.moduleStatus;
+    if (ev.level !== null) {
+      fields['tcb_date'] = ev.level.tcbDate;
+      fields['advisory_ids'] = ev.level.advisoryIds;
+    }
+    const problems = [...ev.problems];
+    if (ev.status !== null && !policy.acceptedTcbStatuses.includes(ev.status)) {
+      problems.push(
+        `tcb status: expected one of [${policy.acceptedTcbStatuses.join(', ')}], got ${ev.status}`,
+      );
+    }
+    checks.all(
+      'tcb',
+      problems,
+      `TCB status ${ev.status ?? '?'} (level ${ev.level?.tcbDate ?? '?'}) for FMSPC ${toHex(pck.fmspc)}`,
+    );
+  } else if (policy.requireCollateral) {
+    checks.fail(
+      'tcb',
+      'tcb: expected a TCB info evaluation (policy requireCollateral), got no usable TCB info',
+    );
+  }
+
+  if (policy.minTeeTcbSvn !== '') {
+    const min = fromHex(normHex(policy.minTeeTcbSvn), 'policy.minTeeTcbSvn');
+    const low = Array.from(min).findIndex((m, i) => (body.teeTcbSvn[i] ?? 0) < m);
+    if (low < 0)
+      checks.pass('tcb', `tee_tcb_svn ${toHex(body.teeTcbSvn)} >= policy minimum ${toHex(min)}`);
+    else
+      checks.fail(
+        'tcb',
+        `tee_tcb_svn[${low}]: expected >= ${min[low]}, got ${body.teeTcbSvn[low]}`,
+      );
+  }
+
+  // ---- validate: QE identity ----
+  if (qeId !== undefined) {
+    const ev = evaluateQeIdentity(qeId.body, quote.qeReport);
+    fields['qe_tcb_status'] = ev.status;
+    const problems = [...ev.problems];
+    if (ev.status !== null && !policy.acceptedTcbStatuses.includes(ev.status)) {
+      problems.push(
+        `qe identity tcb status: expected one of [${policy.acceptedTcbStatuses.join(', ')}], got ${ev.status}`,
+      );
+    }
+    checks.all(
+      'qe_identity',
+      problems,
+      `QE matches the TD_QE identity (isvsvn ${quote.qeReport.isvSvn}: ${ev.status ?? '?'})`,
+    );
+  } else if (policy.requireCollateral) {
+    checks.fail(
+      'qe_identity',
+      'qe_identity: expected a TD_QE identity (policy requireCollateral), got none',
+    );
+  }
+
+  // ---- validate: TD attributes, measurements ----
+  const debug = ((body.tdAttributes[0] ?? 0) >> TD_ATTRIBUTES_DEBUG_BIT) & 1;
+  fields['debug'] = debug === 1;
+  if (debug === 0) checks.pass('policy.debug', 'TD_ATTRIBUTES.DEBUG is clear');
+  else if (policy.allowDebug)
+    checks.pass('policy.debug', 'TD_ATTRIBUTES.DEBUG is set, allowed by policy allowDebug');
+  else
+    checks.fail(
+      'policy.debug',
+      'TD_ATTRIBUTES.DEBUG: expected 0 (debug forbidden by policy), got 1',
+    );
+
+  allowlist(checks, 'measurement', 'mrtd', body.mrTd, policy.mrtd);
+  body.rtmrs.forEach((r, i) => {
+    const allowed = policy.rtmr[i] ?? [];
+    if (allowed.length > 0) allowlist(checks, 'rtmr', `rtmr${i}`, r, allowed);
+  });
+  if (policy.mrConfigId.length > 0)
+    allowlist(checks, 'mrconfigid', 'mrconfigid', body.mrConfigId, policy.mrConfigId);
+  if (policy.mrOwner.length > 0)
+    allowlist(checks, 'mrowner', 'mrowner', body.mrOwner, policy.mrOwner);
+  if (policy.mrOwnerConfig.length > 0)
+    allowlist(checks, 'mrownerconfig', 'mrownerconfig', body.mrOwnerConfig, policy.mrOwnerConfig);
+
+  // ---- verify: CCEL replay ----
+  if (input.ccel !== undefined) {
+    let log: CcelLog | undefined;
+    try {
+      log = parseCcel(input.ccel);
+      const replayed = replayRtmrs(crypto, log);
+      fields['ccel_events'] = log.events.length;
+      const problems: string[] = [];
+      replayed.forEach((r, i) => {
+        const q = body.rtmrs[i as 0 | 1 | 2 | 3];
+        if (!bytesEqual(r, q))
+          problems.push(`rtmr${i}: expected ${toHex(q)} (quote), got ${toHex(r)} (CCEL replay)`);
+      });
+      checks.all(
+        'rtmr',
+        problems,
+        `CCEL replay of ${log.events.length} events reproduces RTMR0..3`,
+      );
+    } catch (e) {
+      checks.fail('rtmr', `ccel: ${errMsg(e)}`);
+    }
+  }
+
+  // ---- validate: REPORTDATA binding ----
+  if (binding !== undefined) {
+    if (bytesEqual(body.reportData, binding.cpuReportData))
+      checks.pass('report_data', 'REPORTDATA equals the session binding value');
+    else
+      checks.fail(
+        'report_data',
+        `report_data: expected ${toHex(binding.cpuReportData)}, got ${toHex(body.reportData)}`,
+      );
+  }
+
+  const ok = checks.list.every((c) => c.ok);
+  return { ok, checks: checks.list, fields, quote };
+}
+
+/** Reads a TdxCollateral out of an EvidenceItem's parts. */
+export function collateralFromParts(
+  parts: ReadonlyMap<string, Uint8Array>,
+): TdxCollateral | undefined {
+  const crls = new Map<string, Uint8Array>();
+  for (const [k, v] of parts)
+    if (k.startsWith('collateral.crl.')) crls.set(k.slice('collateral.crl.'.length), v);
+  const tcbInfo = parts.get('collateral.tcb_info');
+  const qeIdentity = parts.get('collateral.qe_identity');
+  const tcbSigningChain = parts.get('collateral.tcb_signing_chain');
+  if (
+    tcbInfo === undefined &&
+    qeIdentity === undefined &&
+    crls.size === 0 &&
+    tcbSigningChain === undefined
+  )
+    return undefined;
+  return {
+    ...(tcbInfo !== undefined ? { tcbInfo } : {}),
+    ...(qeIdentity !== undefined ? { qeIdentity } : {}),
+    ...(tcbSigningChain !== undefined ? { tcbSigningChain } : {}),
+    crls,
+  };
+}
+
+/**
+ * Verifies a `tdx` evidence item. Parts: `quote` (required), `collateral.tcb_info`,
+ * `collateral.qe_identity`, `collateral.tcb_signing_chain`, `collateral.crl.<name>`, `ccel`.
+ */
+export function verifyTdxEvidence(
+  item: EvidenceItem,
+  ctx: TdxVerifyContext,
+  policy: TdxPolicy,
+  binding?: BindingValues,
+): VerificationReport {
+  const quote = item.parts.get('quote');
+  const base = {
+    kind: item.kind,
+    ...(item.label !== '' ? { label: item.label } : {}),
+    simulated: false,
+  };
+  if (item.kind !== 'tdx') {
+    return {
+      ...base,
+      ok: false,
+      checks: [
+        { id: 'parse', ok: false, message: `evidence kind: expected "tdx", got "${item.kind}"` },
+      ],
+      fields: {},
+    };
+  }
+  if (quote === undefined) {
+    return {
+      ...base,
+      ok: false,
+      checks: [{ id: 'parse', ok: false, message: 'parts.quote: expected a TDX quote, got none' }],
+      fields: {},
+    };
+  }
+  const collateral = collateralFromParts(item.parts);
+  const ccel = item.parts.get('ccel');
+  const r = verifyTdxQuote(
+    { quote, ...(collateral ? { collateral } : {}), ...(ccel ? { ccel } : {}) },
+    ctx,
+    policy,
+    binding,
+  );
+  return { ...base, ok: r.ok, checks: r.checks, fields: r.fields };
+}
+
+export interface PcsDocumentResult {
+  /** The ECDSA signature over the exact bytes of the signed member verifies with the TCB Signing key. */
+  readonly signatureValid: boolean;
+  /** verifyChain's result for the TCB Signing chain at `at` (id `cert_chain`). */
+  readonly chain: readonly Check[];
+  readonly issueDate: Date;
+  readonly nextUpdate: Date;
+}
+
+/**
+ * Checks one PCS collateral document (tcbInfo or enclaveIdentity) on its own: its signature by the
+ * TCB Signing key and that key's chain to the pinned root at `at`. Throws ProtocolError when the
+ * document does not parse.
+ */
+export function verifyPcsDocument(
+  ctx: TdxVerifyContext,
+  doc: Uint8Array,
+  kind: 'tcbInfo' | 'enclaveIdentity',
+  signingChainPem?: Uint8Array,
+  at: Date = ctx.now(),
+): PcsDocumentResult {
+  const parsed = kind === 'tcbInfo' ? parseTdxTcbInfo(doc) : parseQeIdentity(doc);
+  const sc = tcbSigningChain(
+    signingChainPem !== undefined ? { tcbSigningChain: signingChainPem } : undefined,
+  );
+  const signer = sc[0];
+  const signatureValid =
+    signer !== undefined &&
+    signer.publicKey.kind === 'ec' &&
+    ctx.crypto.ecdsaVerify(signer.publicKey, 'SHA-256', parsed.signedBytes, parsed.signature);
+  return {
+    signatureValid,
+    chain: verifyChain(ctx.crypto, sc, ctx.intelRoots ?? intelRootCertificates(), at),
+    issueDate: parsed.body.issueDate,
+    nextUpdate: parsed.body.nextUpdate,
+  };
+}
