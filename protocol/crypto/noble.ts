@@ -174,7 +174,13 @@ function ecdsaVerifyNoble(
 export function createNobleProvider(): CryptoProvider {
   return {
     name: 'noble',
-    randomBytes: (n: number) => randomBytes(n),
+    randomBytes(n: number): Uint8Array {
+      // getRandomValues fills at most 65,536 bytes per call.
+      if (n <= 65536) return randomBytes(n);
+      const out = new Uint8Array(n);
+      for (let o = 0; o < n; o += 65536) out.set(randomBytes(Math.min(65536, n - o)), o);
+      return out;
+    },
     hash: (alg, data) => hashFn(alg)(data),
     hmac: (alg, key, data) => hmac(hashFn(alg), key, data),
     hkdf: (alg, ikm, salt, info, length) => {

@@ -158,6 +158,7 @@ describe('providers refuse the same inputs the same way', () => {
         'bad_length',
       );
       assert.equal(p.randomBytes(33).length, 33);
+      assert.equal(p.randomBytes(200_000).length, 200_000);
     });
 
     test(`${p.name}: verification never throws on garbage`, () => {

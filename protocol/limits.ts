@@ -1,0 +1,68 @@
+/**
+ * Every limit of the protocol layer, with its default, in one documented object (docs/PROTOCOL.md
+ * §Limits). Handshakes and channels take `Partial<Limits>` and merge it over DEFAULT_LIMITS.
+ * Protocol constants that are not negotiable (e.g. the hard per-epoch frame cap) live in
+ * PROTOCOL_CONSTANTS instead.
+ */
+import { fail } from './errors';
+
+export interface Limits {
+  /** Largest ClientHello accepted by a server (bytes). */
+  readonly maxClientHello: number;
+  /** Largest ServerHello accepted by a client (bytes), evidence included. */
+  readonly maxServerHello: number;
+  /** Largest server info blob carried in the ServerHello core (bytes). */
+  readonly maxServerInfo: number;
+  /** Most evidence items in one bundle. */
+  readonly maxEvidenceItems: number;
+  /** Most named parts in one evidence item. */
+  readonly maxEvidenceParts: number;
+  /** Largest single evidence part (bytes). */
+  readonly maxEvidencePartBytes: number;
+  /** Largest encoded evidence bundle (bytes). */
+  readonly maxEvidenceBytes: number;
+  /** Most evidence kinds a client may require. */
+  readonly maxRequiredEvidence: number;
+  /** Largest application plaintext in one channel frame (bytes, before padding). */
+  readonly maxFramePlaintext: number;
+  /** A sender starts a new key epoch after this many frames in the current one. */
+  readonly rekeyAfterFrames: number;
+  /** Handshake deadline the transport enforces (milliseconds; protocol/ has no clock). */
+  readonly handshakeTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: Limits = Object.freeze({
+  maxClientHello: 4096,
+  maxServerHello: 16 * 1024 * 1024 + 64 * 1024 + 4096,
+  maxServerInfo: 64 * 1024,
+  maxEvidenceItems: 32,
+  maxEvidenceParts: 64,
+  maxEvidencePartBytes: 4 * 1024 * 1024,
+  maxEvidenceBytes: 16 * 1024 * 1024,
+  maxRequiredEvidence: 8,
+  maxFramePlaintext: 16 * 1024 * 1024,
+  rekeyAfterFrames: 1 << 16,
+  handshakeTimeoutMs: 30_000,
+});
+
+export const PROTOCOL_CONSTANTS = Object.freeze({
+  /** Receivers refuse (rekey_required) a frame beyond this many in one epoch; senders must rekey before. */
+  maxFramesPerEpoch: 1 << 20,
+  /** Hard upper bound on rekeyAfterFrames. */
+  maxRekeyAfterFrames: 1 << 20,
+});
+
+export function resolveLimits(overrides?: Partial<Limits>): Limits {
+  const l = { ...DEFAULT_LIMITS, ...(overrides ?? {}) };
+  for (const [k, v] of Object.entries(l)) {
+    if (!Number.isSafeInteger(v) || v <= 0) fail('usage', `limits.${k}`, 'a positive integer', v);
+  }
+  if (l.rekeyAfterFrames > PROTOCOL_CONSTANTS.maxRekeyAfterFrames)
+    fail(
+      'usage',
+      'limits.rekeyAfterFrames',
+      `at most ${PROTOCOL_CONSTANTS.maxRekeyAfterFrames}`,
+      l.rekeyAfterFrames,
+    );
+  return Object.freeze(l);
+}
