@@ -1,0 +1,184 @@
+/**
+ * The attestation policy: ONE plain-data object (JSON-serialisable; bytes as lowercase hex) with
+ * documented defaults. It holds every expected value the verifiers compare evidence against, so it
+ * can later arrive as a signed, pinned, logged deployment manifest (DESIGN §5). Rules:
+ * - defaults are the strict choice where there is one (debug forbidden, simulated roots refused);
+ * - an empty allowlist means "not constrained" and the check says so in its message;
+ * - only the user (settings, CLI flags, a policy file they chose) may change it: nothing received
+ *   from the server may ever widen it (`mergePolicy` is for trusted inputs only).
+ *
+ * Sections: `snp` (AMD SEV-SNP, also applied to the SNP report inside an Azure HCL report),
+ * `azure` (Azure CVM vTPM), and sections other verifiers add (TDX, NVIDIA GPU).
+ */
+import { ProtocolError } from '../errors';
+
+/** A minimum TCB per component (SVNs). Turin adds `fmc`. Components left out are not checked. */
+export interface TcbFloor {
+  readonly bl?: number;
+  readonly tee?: number;
+  readonly snp?: number;
+  readonly microcode?: number;
+  readonly fmc?: number;
+}
+
+export interface SnpPolicy {
+  /** Accept a guest whose policy allows debugging (the hypervisor can then read guest memory). Default false. */
+  readonly allowDebug: boolean;
+  /** Accept a platform with SMT enabled (PLATFORM_INFO.SMT_EN). Default true (cloud hosts run SMT). */
+  readonly allowSmt: boolean;
+  /** Accept a guest policy that allows a migration agent. Default false. */
+  readonly allowMigrationAgent: boolean;
+  /** Require the guest policy's SINGLE_SOCKET bit. Default false. */
+  readonly requireSingleSocket: boolean;
+  /** Required VMPL of the report (0 = most privileged), or null for any. Default null. */
+  readonly vmpl: number | null;
+  /** Minimum GUEST_SVN. Default 0. */
+  readonly minGuestSvn: number;
+  /** Minimum TCB applied to the reported, current, committed and launch TCB. Default: none. */
+  readonly minTcb: TcbFloor;
+  /** Minimum firmware version "major.minor" (CURRENT_MAJOR/MINOR, v3+ reports), or null. */
+  readonly minFirmware: string | null;
+  /** Accept firmware that is not yet committed (CURRENT_TCB != COMMITTED_TCB). Default false. */
+  readonly permitProvisionalFirmware: boolean;
+  /** Allowed launch MEASUREMENTs (48-byte hex). Empty: any (the check says "not constrained"). */
+  readonly measurements: readonly string[];
+  /** Required HOST_DATA (32-byte hex), or null for any. */
+  readonly hostData: string | null;
+  /** Allowed ID_KEY_DIGESTs (48-byte hex). Empty: any. */
+  readonly idKeyDigests: readonly string[];
+  /** Allowed AUTHOR_KEY_DIGESTs (48-byte hex). Empty: any. */
+  readonly authorKeyDigests: readonly string[];
+  /** Required FAMILY_ID / IMAGE_ID (16-byte hex), or null for any. */
+  readonly familyId: string | null;
+  readonly imageId: string | null;
+  /** Signing keys accepted. Default both VCEK and VLEK. */
+  readonly signingKeys: readonly ('VCEK' | 'VLEK')[];
+  /** Products accepted. Default all three. */
+  readonly products: readonly ('milan' | 'genoa' | 'turin')[];
+  /** Require an ARK-signed CRL in the evidence (and check ASK/VCEK against it). Default false. */
+  readonly requireCrl: boolean;
+  /**
+   * Expected REPORT_DATA (64-byte hex) when no handshake binding is given (the CLI's
+   * `--expect-report-data`). The handshake always compares against its own binding value.
+   */
+  readonly expectedReportData: string | null;
+}
+
+export interface AzurePolicy {
+  /**
+   * Allowed SNP measurements of the Azure paravisor (HCL) firmware. On Azure the SNP MEASUREMENT
+   * covers Microsoft's paravisor, not the guest OS; the guest is bound through the vTPM PCRs.
+   * Empty: any.
+   */
+  readonly paravisorMeasurements: readonly string[];
+  /** Expected vTPM PCR values (SHA-256 bank): PCR index → allowed 32-byte hex values. */
+  readonly pcrs: { readonly [index: string]: readonly string[] };
+  /** Expected TPM quote nonce (extraData, hex) when no handshake binding is given (CLI). */
+  readonly expectedNonce: string | null;
+}
+
+export interface AttestationPolicy {
+  /** Trust a root certificate supplied in the evidence (development / simulated providers). Default false. */
+  readonly allowSimulated: boolean;
+  readonly snp: SnpPolicy;
+  readonly azure: AzurePolicy;
+}
+
+export const DEFAULT_SNP_POLICY: SnpPolicy = {
+  allowDebug: false,
+  allowSmt: true,
+  allowMigrationAgent: false,
+  requireSingleSocket: false,
+  vmpl: null,
+  minGuestSvn: 0,
+  minTcb: {},
+  minFirmware: null,
+  permitProvisionalFirmware: false,
+  measurements: [],
+  hostData: null,
+  idKeyDigests: [],
+  authorKeyDigests: [],
+  familyId: null,
+  imageId: null,
+  signingKeys: ['VCEK', 'VLEK'],
+  products: ['milan', 'genoa', 'turin'],
+  requireCrl: false,
+  expectedReportData: null,
+};
+
+export const DEFAULT_AZURE_POLICY: AzurePolicy = {
+  paravisorMeasurements: [],
+  pcrs: {},
+  expectedNonce: null,
+};
+
+export const DEFAULT_POLICY: AttestationPolicy = {
+  allowSimulated: false,
+  snp: DEFAULT_SNP_POLICY,
+  azure: DEFAULT_AZURE_POLICY,
+};
+
+type Plain = { [k: string]: unknown };
+const isPlain = (v: unknown): v is Plain =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Deep-merges a (trusted) partial policy over `base`: objects merge key by key, arrays and
+ * scalars replace. Unknown keys and type mismatches are rejected (ProtocolError 'usage'), so a
+ * typo in a policy file never silently disables a check. Sections this module does not know
+ * (e.g. `tdx`, `gpu`) are merged with the same rules against whatever `base` holds.
+ */
+export function mergePolicy<T extends object>(base: T, override: unknown, path = 'policy'): T {
+  if (override === undefined) return base;
+  if (!isPlain(override))
+    throw new ProtocolError('usage', `${path}: expected an object, got ${typeof override}`, path);
+  const out: Plain = { ...(base as Plain) };
+  for (const [k, v] of Object.entries(override)) {
+    const p = `${path}.${k}`;
+    if (!(k in out))
+      throw new ProtocolError(
+        'usage',
+        `${p}: expected one of ${Object.keys(out).join(', ')}, got unknown key`,
+        p,
+      );
+    const cur = out[k];
+    if (isPlain(cur) && Object.keys(cur).length > 0 && !isRecordSection(p)) {
+      out[k] = mergePolicy(cur, v, p);
+      continue;
+    }
+    if (isPlain(cur)) {
+      if (!isPlain(v))
+        throw new ProtocolError('usage', `${p}: expected an object, got ${typeof v}`, p);
+      out[k] = v;
+      continue;
+    }
+    const want = cur === null ? null : Array.isArray(cur) ? 'array' : typeof cur;
+    const got = v === null ? null : Array.isArray(v) ? 'array' : typeof v;
+    const nullable = cur === null || NULLABLE.has(k);
+    if (!(
+      got === want ||
+      (nullable && (got === null || typeof v === 'string' || typeof v === 'number'))
+    )) {
+      throw new ProtocolError(
+        'usage',
+        `${p}: expected ${want ?? 'null or a value'}, got ${got ?? 'null'}`,
+        p,
+      );
+    }
+    out[k] = v;
+  }
+  return out as T;
+}
+
+/** Keys whose value may be null or a value. */
+const NULLABLE = new Set([
+  'vmpl',
+  'minFirmware',
+  'hostData',
+  'familyId',
+  'imageId',
+  'expectedReportData',
+  'expectedNonce',
+]);
+/** Sections that are free-form records (replaced as a whole, not merged key by key). */
+const isRecordSection = (p: string): boolean => p.endsWith('.minTcb') || p.endsWith('.pcrs');
