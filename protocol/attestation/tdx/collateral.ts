@@ -186,7 +186,7 @@ export function parseTdxTcbInfo(doc: Uint8Array): SignedCollateral<TdxTcbInfo> {
   const s = splitSigned(doc, 'tcbInfo', 'tcb_info');
   const o = s.body;
   const id = str(o, 'id', F);
-  if (id !== 'TDX') fail('malformed', `${F}.id`, '"TDX"', id);
+  if (id !== 'TDX') fail('malformed', `${F}.id`, 'TDX', id);
   const version = int(o, 'version', F);
   if (version !== 3) fail('unsupported_version', `${F}.version`, 3, version);
   const mod = obj(o['tdxModule'], `${F}.tdxModule`);
@@ -245,7 +245,7 @@ export function parseQeIdentity(doc: Uint8Array): SignedCollateral<QeIdentity> {
   const s = splitSigned(doc, 'enclaveIdentity', 'qe_identity');
   const o = s.body;
   const id = str(o, 'id', F);
-  if (id !== 'TD_QE') fail('malformed', `${F}.id`, '"TD_QE"', id);
+  if (id !== 'TD_QE') fail('malformed', `${F}.id`, 'TD_QE', id);
   const version = int(o, 'version', F);
   if (version !== 2) fail('unsupported_version', `${F}.version`, 2, version);
   const u32 = (k: string): number => {
