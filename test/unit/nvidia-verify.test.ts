@@ -1,0 +1,460 @@
+/**
+ * NVIDIA verifier: parser properties (only ProtocolError), tamper cases for every check, policy
+ * checks, OCSP with the go-nvattest-tools cached responses.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { nodeProvider } from '../../protocol-node/crypto-node';
+import { ProtocolError } from '../../protocol/errors';
+import {
+  parseNvidiaReport,
+  reportBytesFromInput,
+  REQ_LEN,
+  REQ_OFF_NONCE,
+} from '../../protocol/attestation/nvidia/spdm';
+import { decodeOpaque, formatVbiosVersion } from '../../protocol/attestation/nvidia/opaque';
+import { verifyNvidiaEvidence, checkMultiGpuPpcie } from '../../protocol/attestation/nvidia/verify';
+import {
+  DEFAULT_NVIDIA_POLICY,
+  compareVersions,
+  type NvidiaPolicy,
+} from '../../protocol/attestation/nvidia/policy';
+import { parseOcspResponse, checkOcspForChain } from '../../protocol/attestation/nvidia/ocsp';
+import { parseCcStatus, encodeCcStatus } from '../../protocol/attestation/nvidia/cc-status';
+import { fromHex } from '../../protocol/attestation/nvidia/bytes';
+import { parsePemOrDer } from '../../protocol/x509/index';
+import type { EvidenceItem, VerificationReport } from '../../protocol/attestation/types';
+import { sharedPath, skipUnlessShared } from '../helpers/shared';
+
+const skip = skipUnlessShared('vectors', 'nvidia');
+const vec = (p: string): Buffer => readFileSync(sharedPath('vectors', p)!);
+const SAMPLE = 'nvidia/nvtrust/hopperAttestationReport.txt';
+const SAMPLE_CHAIN = 'nvidia/nvtrust/hopperCertChain.txt';
+const DRIVER_RIM = 'nvidia/go-nvattest-tools/rim/NV_GPU_DRIVER_GH100_550.90.07.xml';
+const VBIOS_RIM = 'nvidia/go-nvattest-tools/rim/NV_GPU_VBIOS_1010_0200_882_96009F0001.xml';
+const SAMPLE_NONCE = '931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb';
+const AT = new Date('2025-06-01T00:00:00Z');
+const CC_ON = encodeCcStatus({
+  ccFeature: 'on',
+  devToolsMode: 'off',
+  environment: 'production',
+  multiGpuMode: 'none',
+  gpuCount: 1,
+});
+
+function sampleItem(over: Record<string, Uint8Array | undefined> = {}): EvidenceItem {
+  const parts = new Map<string, Uint8Array>([
+    ['report', reportBytesFromInput(vec(SAMPLE))],
+    ['chain', vec(SAMPLE_CHAIN)],
+    ['rim.driver', vec(DRIVER_RIM)],
+    ['rim.vbios', vec(VBIOS_RIM)],
+    ['cc', CC_ON],
+  ]);
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) parts.delete(k);
+    else parts.set(k, v);
+  }
+  return { kind: 'nvidia-gpu', label: 'gpu0', parts };
+}
+
+function run(
+  item: EvidenceItem,
+  policy: Partial<NvidiaPolicy> = {},
+  nonce = SAMPLE_NONCE,
+  at = AT,
+): VerificationReport {
+  return verifyNvidiaEvidence(
+    item,
+    { crypto: nodeProvider, now: () => at },
+    { ...DEFAULT_NVIDIA_POLICY, ...policy },
+    { gpuNonce: fromHex(nonce, 'n') },
+  );
+}
+
+const failed = (r: VerificationReport): string[] =>
+  [...new Set(r.checks.filter((c) => !c.ok).map((c) => c.id))].sort();
+
+describe('NVIDIA verification: positive and tamper cases', { skip }, () => {
+  test('the untouched sample with RIMs and CC status verifies', () => {
+    const r = run(sampleItem());
+    assert.equal(
+      r.ok,
+      true,
+      r.checks
+        .filter((c) => !c.ok)
+        .map((c) => c.message)
+        .join('\n'),
+    );
+    assert.equal(r.fields['driver_version'], '550.90.07');
+    assert.equal(r.fields['vbios_version'], '96.00.9F.00.01');
+  });
+
+  test('a flipped measurement byte fails the signature and the measurement comparison', () => {
+    const b = reportBytesFromInput(vec(SAMPLE)).slice();
+    // Block 8 (RIM index 7, a driver golden value) value starts at 37 + 8 + 7*55 + 7.
+    const off = REQ_LEN + 8 + 7 * 55 + 7;
+    b[off] = b[off]! ^ 0x01;
+    const r = run(sampleItem({ report: b }));
+    assert.equal(r.ok, false);
+    assert.deepEqual(failed(r), ['measurements', 'signature']);
+    assert.match(r.checks.find((c) => c.id === 'measurements')!.message, /\[driver 7\]/);
+  });
+
+  test('a wrong session nonce fails only the nonce check, naming both values', () => {
+    const other = 'ab'.repeat(32);
+    const r = run(sampleItem(), {}, other);
+    assert.deepEqual(failed(r), ['nonce']);
+    const m = r.checks.find((c) => c.id === 'nonce')!.message;
+    assert.ok(m.includes(other) && m.includes(SAMPLE_NONCE));
+  });
+
+  test('a rewritten request nonce (to match the session) breaks the signature', () => {
+    const b = reportBytesFromInput(vec(SAMPLE)).slice();
+    const mine = fromHex('cd'.repeat(32), 'n');
+    b.set(mine, REQ_OFF_NONCE);
+    const r = run(sampleItem({ report: b }), {}, 'cd'.repeat(32));
+    assert.deepEqual(failed(r), ['signature']);
+  });
+
+  test('a swapped leaf (another GPU of the same model) fails signature and FWID', () => {
+    const other = parsePemOrDer(vec('nvidia/trustee/hopper_coco_certs1.txt'));
+    const mine = parsePemOrDer(vec(SAMPLE_CHAIN));
+    const pem = (ders: Uint8Array[]): Uint8Array =>
+      Buffer.from(
+        ders
+          .map(
+            (d) =>
+              `-----BEGIN CERTIFICATE-----\n${Buffer.from(d).toString('base64')}\n-----END CERTIFICATE-----\n`,
+          )
+          .join(''),
+      );
+    const swapped = pem([other[0]!.der, ...mine.slice(1).map((c) => c.der)]);
+    const r = run(sampleItem({ chain: swapped }));
+    assert.ok(failed(r).includes('signature'));
+    assert.ok(failed(r).includes('fwid'));
+  });
+
+  test('chain given as concatenated DER is accepted', () => {
+    const der = Buffer.concat(parsePemOrDer(vec(SAMPLE_CHAIN)).map((c) => Buffer.from(c.der)));
+    assert.equal(run(sampleItem({ chain: der })).ok, true);
+  });
+
+  test('trailing non-zero bytes are rejected at parse; zero padding is tolerated and reported', () => {
+    const b = reportBytesFromInput(vec(SAMPLE));
+    const padded = Buffer.concat([b, Buffer.from([0, 0])]);
+    const r = run(sampleItem({ report: padded }));
+    assert.equal(r.ok, true);
+    assert.equal(r.fields['trailing_bytes'], 2);
+    const junk = Buffer.concat([b, Buffer.from([1])]);
+    assert.deepEqual(failed(run(sampleItem({ report: junk }))), ['parse']);
+  });
+
+  test('missing RIMs are a failure when policy.requireRims (default), allowed when off', () => {
+    const r = run(sampleItem({ 'rim.driver': undefined, 'rim.vbios': undefined }));
+    assert.deepEqual(failed(r), ['measurements', 'rim.driver', 'rim.vbios']);
+    assert.equal(
+      run(sampleItem({ 'rim.driver': undefined, 'rim.vbios': undefined }), { requireRims: false })
+        .ok,
+      true,
+    );
+    assert.deepEqual(failed(run(sampleItem({ 'rim.vbios': undefined }))), ['rim.vbios']);
+  });
+
+  test('driver and VBIOS RIMs swapped fail the version checks and the comparison', () => {
+    const r = run(sampleItem({ 'rim.driver': vec(VBIOS_RIM), 'rim.vbios': vec(DRIVER_RIM) }));
+    assert.ok(failed(r).includes('rim.driver.version'));
+    assert.ok(failed(r).includes('rim.vbios.version'));
+  });
+
+  test('the same RIM as driver and VBIOS fails the overlap rule', () => {
+    const r = run(sampleItem({ 'rim.vbios': vec(DRIVER_RIM) }));
+    assert.ok(failed(r).includes('rim.overlap'));
+  });
+
+  test('a missing or wrong kind of part is a failed check, never an exception', () => {
+    assert.deepEqual(failed(run(sampleItem({ report: undefined }))), ['parse']);
+    assert.ok(failed(run(sampleItem({ chain: undefined }))).includes('cert_chain'));
+    assert.ok(failed(run(sampleItem({ chain: Buffer.from('garbage') }))).includes('cert_chain'));
+    const sw = run({ ...sampleItem(), kind: 'nvidia-switch' });
+    assert.ok(failed(sw).includes('kind'));
+    assert.ok(failed(run(sampleItem({ cc: Buffer.from('{"ccFeature":"maybe"}') }))).includes('cc'));
+  });
+
+  test('a simulated root supplied in the evidence is refused without policy.allowSimulated', () => {
+    const root = parsePemOrDer(vec('nvidia/nvtrust/certs/verifier_device_root.pem'))[0]!;
+    const r = run(sampleItem({ 'sim.root': root.der }));
+    assert.deepEqual(failed(r), ['simulated']);
+  });
+});
+
+describe('NVIDIA policy checks', { skip }, () => {
+  test('allowed driver / VBIOS versions and the driver floor', () => {
+    assert.equal(
+      run(sampleItem(), {
+        allowedDriverVersions: ['550.90.07'],
+        allowedVbiosVersions: ['96.00.9f.00.01'],
+        minDriverVersion: '550.0',
+      }).ok,
+      true,
+    );
+    assert.deepEqual(failed(run(sampleItem(), { allowedDriverVersions: ['570.124.06'] })), [
+      'policy.driver_version',
+    ]);
+    assert.deepEqual(failed(run(sampleItem(), { allowedVbiosVersions: ['96.00.74.00.1A'] })), [
+      'policy.vbios_version',
+    ]);
+    assert.deepEqual(failed(run(sampleItem(), { minDriverVersion: '570.124.06' })), [
+      'policy.min_driver_version',
+    ]);
+  });
+
+  test('CC mode required, devtools rejected, production environment required', () => {
+    const cc = (o: object): Uint8Array =>
+      Buffer.from(
+        JSON.stringify({
+          ccFeature: 'on',
+          devToolsMode: 'off',
+          environment: 'production',
+          multiGpuMode: 'none',
+          gpuCount: 1,
+          ...o,
+        }),
+      );
+    assert.deepEqual(failed(run(sampleItem({ cc: undefined }))), ['policy.cc_mode']);
+    assert.equal(run(sampleItem({ cc: undefined }), { requireCcMode: false }).ok, true);
+    assert.deepEqual(failed(run(sampleItem({ cc: cc({ ccFeature: 'off' }) }))), ['policy.cc_mode']);
+    assert.deepEqual(failed(run(sampleItem({ cc: cc({ devToolsMode: 'on' }) }))), [
+      'policy.devtools',
+    ]);
+    assert.deepEqual(failed(run(sampleItem({ cc: cc({ environment: 'simulation' }) }))), [
+      'policy.cc_environment',
+    ]);
+    assert.equal(
+      run(sampleItem({ cc: cc({ devToolsMode: 'on' }) }), { rejectDevtools: false }).ok,
+      true,
+    );
+  });
+
+  test('PPCIe required for multi-GPU: the sample (PPCIe off) fails with 2 GPUs; a PPCIe report passes', () => {
+    const cc2 = Buffer.from(
+      JSON.stringify({
+        ccFeature: 'on',
+        devToolsMode: 'off',
+        environment: 'production',
+        multiGpuMode: 'protected-pcie',
+        gpuCount: 8,
+      }),
+    );
+    assert.deepEqual(failed(run(sampleItem({ cc: cc2 }), { requirePpcieForMultiGpu: true })), [
+      'policy.ppcie',
+    ]);
+    const pp: EvidenceItem = {
+      kind: 'nvidia-gpu',
+      label: 'gpu0',
+      parts: new Map<string, Uint8Array>([
+        ['report', vec('nvidia/go-nvattest-tools/ppcie_h100/gpu0_report.hex')],
+        ['chain', vec('nvidia/go-nvattest-tools/ppcie_h100/gpu0_certchain.pem')],
+        ['cc', cc2],
+      ]),
+    };
+    const r = run(
+      pp,
+      { requirePpcieForMultiGpu: true, requireRims: false },
+      '1234567890123456789012345678901234567890123456789012345678901234',
+    );
+    assert.equal(r.ok, true, failed(r).join());
+    assert.equal(r.fields['ppcie'], true);
+    const agg = checkMultiGpuPpcie([r, run(sampleItem())], {
+      ...DEFAULT_NVIDIA_POLICY,
+      requirePpcieForMultiGpu: true,
+    });
+    assert.equal(agg?.ok, false);
+    assert.equal(
+      checkMultiGpuPpcie([r, r], { ...DEFAULT_NVIDIA_POLICY, requirePpcieForMultiGpu: true })?.ok,
+      true,
+    );
+    assert.equal(checkMultiGpuPpcie([r, r], DEFAULT_NVIDIA_POLICY), null);
+  });
+
+  test('compareVersions orders dotted numeric versions', () => {
+    assert.equal(compareVersions('550.90.07', '570.124.06'), -1);
+    assert.equal(compareVersions('570.124.06', '570.124.6'), 0);
+    assert.equal(compareVersions('590.48.01', '590.48'), 1);
+  });
+});
+
+describe('NVIDIA OCSP (cached go-nvattest-tools responses for the sample chain)', { skip }, () => {
+  const ocsp = (n: string): Uint8Array =>
+    Buffer.from(vec(`nvidia/go-nvattest-tools/ocsp/${n}`).toString('latin1').trim(), 'base64');
+  const OCSP_AT = new Date('2025-08-21T12:00:00Z');
+  const parts = (): Map<string, Uint8Array> =>
+    new Map([
+      ['ocsp.1', ocsp('test_gpu_certificate_l4_base64encoded_ocsp_response.dat')],
+      ['ocsp.2', ocsp('test_gpu_certificate_l3_base64encoded_ocsp_response.dat')],
+      ['ocsp.3', ocsp('test_gpu_certificate_l2_base64encoded_ocsp_response.dat')],
+    ]);
+  const chain = (): ReturnType<typeof parsePemOrDer> => parsePemOrDer(vec(SAMPLE_CHAIN));
+
+  test('BROM, Provisioner ICA and Identity are good at capture time (delegated responders)', () => {
+    const cs = checkOcspForChain(nodeProvider, parts(), chain(), OCSP_AT, false);
+    assert.deepEqual(
+      cs.map((c) => [c.id, c.ok]),
+      [
+        ['ocsp.1', true],
+        ['ocsp.2', true],
+        ['ocsp.3', true],
+      ],
+      cs.map((c) => c.message).join('\n'),
+    );
+  });
+
+  test('stale (after nextUpdate), wrong certificate, missing-when-required, tampered', () => {
+    const late = checkOcspForChain(
+      nodeProvider,
+      parts(),
+      chain(),
+      new Date('2025-08-23T00:00:00Z'),
+      false,
+    );
+    assert.ok(late.every((c) => !c.ok && /stale|responder certificate/.test(c.message)));
+    const swapped = new Map([['ocsp.1', parts().get('ocsp.2')!]]);
+    assert.match(
+      checkOcspForChain(nodeProvider, swapped, chain(), OCSP_AT, false)[0]!.message,
+      /expected a response for serial/,
+    );
+    const req = checkOcspForChain(nodeProvider, new Map(), chain(), OCSP_AT, true);
+    assert.deepEqual(
+      req.map((c) => [c.id, c.ok]),
+      [
+        ['ocsp.0', false],
+        ['ocsp.1', false],
+        ['ocsp.2', false],
+        ['ocsp.3', false],
+      ],
+    );
+    const t = parts().get('ocsp.1')!.slice();
+    t[t.length - 700] ^= 0x01; // inside the signed tbsResponseData / signature area
+    const r = checkOcspForChain(
+      nodeProvider,
+      new Map([['ocsp.1', t]]),
+      chain(),
+      OCSP_AT,
+      false,
+    )[0]!;
+    assert.equal(r.ok, false);
+  });
+
+  test('RIM chain responses parse and name the RIM signer serials', () => {
+    const r = parseOcspResponse(ocsp('test_gpu_driver_rim_l4_base64encoded_ocsp_response.dat'));
+    assert.equal(r.responses[0]!.status, 'good');
+    assert.equal(
+      Buffer.from(r.responses[0]!.serialNumber).toString('hex').replace(/^00/, ''),
+      'd69f10b46c05d201',
+    );
+  });
+
+  test('the OCSP parser throws only ProtocolError on random and mutated input', () => {
+    const base = parts().get('ocsp.1')!;
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), fc.nat(), fc.nat(255), (rand, pos, val) => {
+        for (const input of [
+          rand,
+          Uint8Array.from(base).map((b, i) => (i === pos % base.length ? val : b)),
+        ]) {
+          try {
+            parseOcspResponse(input);
+          } catch (e) {
+            assert.ok(e instanceof ProtocolError, String(e));
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('SPDM / opaque / CC status parsers: properties', { skip }, () => {
+  const base = (): Uint8Array => reportBytesFromInput(vec(SAMPLE));
+
+  test('random bytes and single-byte mutations throw only ProtocolError', () => {
+    const b = base();
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(), fc.nat(255), (rand, pos, val) => {
+        const m = b.slice();
+        m[pos % m.length] = val;
+        for (const input of [rand, m, Uint8Array.from([0x11, 0xe0, ...rand])]) {
+          try {
+            parseNvidiaReport(input);
+          } catch (e) {
+            assert.ok(e instanceof ProtocolError, String(e));
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('every truncation of a real report throws ProtocolError (truncated / bad_length)', () => {
+    const b = base();
+    for (let n = 0; n < b.length; n += 7) {
+      assert.throws(
+        () => parseNvidiaReport(b.subarray(0, n)),
+        (e: unknown) => e instanceof ProtocolError,
+      );
+    }
+  });
+
+  test('opaque TLV decoding of random data throws only ProtocolError', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (rand) => {
+        try {
+          decodeOpaque(rand);
+        } catch (e) {
+          assert.ok(e instanceof ProtocolError, String(e));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('verification of mutated evidence never throws', () => {
+    const b = base();
+    fc.assert(
+      fc.property(fc.nat(), fc.nat(255), (pos, val) => {
+        const m = b.slice();
+        m[pos % m.length] = val;
+        const r = run(sampleItem({ report: m, 'rim.driver': undefined, 'rim.vbios': undefined }), {
+          requireRims: false,
+        });
+        assert.equal(typeof r.ok, 'boolean');
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  test('cc status parser: valid round trip; invalid JSON and values are ProtocolError', () => {
+    const s = {
+      ccFeature: 'on',
+      devToolsMode: 'off',
+      environment: 'production',
+      multiGpuMode: 'none',
+      gpuCount: 2,
+    } as const;
+    assert.deepEqual(parseCcStatus(encodeCcStatus(s)), s);
+    for (const bad of ['', '[]', '{"ccFeature":"on"}', '{', '\xff']) {
+      assert.throws(
+        () => parseCcStatus(Buffer.from(bad, 'latin1')),
+        (e: unknown) => e instanceof ProtocolError,
+      );
+    }
+  });
+
+  test('VBIOS formatting follows nvtrust', () => {
+    assert.equal(
+      formatVbiosVersion(Uint8Array.from([0x00, 0x9f, 0x00, 0x96, 0x01, 0x00, 0x00, 0x00])),
+      '96.00.9F.00.01',
+    );
+  });
+});
