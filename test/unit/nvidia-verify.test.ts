@@ -335,7 +335,7 @@ describe('NVIDIA OCSP (cached go-nvattest-tools responses for the sample chain)'
       ],
     );
     const t = parts().get('ocsp.1')!.slice();
-    t[t.length - 700] ^= 0x01; // inside the signed tbsResponseData / signature area
+    t[t.length - 700] = t[t.length - 700]! ^ 0x01; // inside the signed tbsResponseData
     const r = checkOcspForChain(
       nodeProvider,
       new Map([['ocsp.1', t]]),
