@@ -11,6 +11,8 @@
  * `azure` (Azure CVM vTPM), and sections other verifiers add (TDX, NVIDIA GPU).
  */
 import { ProtocolError } from '../errors';
+import { DEFAULT_TDX_POLICY } from './tdx/policy';
+import type { TdxPolicy } from './tdx/policy';
 
 /** A minimum TCB per component (SVNs). Turin adds `fmc`. Components left out are not checked. */
 export interface TcbFloor {
@@ -82,6 +84,8 @@ export interface AttestationPolicy {
   readonly allowSimulated: boolean;
   readonly snp: SnpPolicy;
   readonly azure: AzurePolicy;
+  /** Intel TDX (tdx/policy.ts). */
+  readonly tdx: TdxPolicy;
 }
 
 export const DEFAULT_SNP_POLICY: SnpPolicy = {
@@ -116,6 +120,7 @@ export const DEFAULT_POLICY: AttestationPolicy = {
   allowSimulated: false,
   snp: DEFAULT_SNP_POLICY,
   azure: DEFAULT_AZURE_POLICY,
+  tdx: DEFAULT_TDX_POLICY,
 };
 
 type Plain = { [k: string]: unknown };

@@ -21,6 +21,11 @@ export interface TdxPolicy {
   readonly requireCollateral: boolean;
   /** Minimum TEE_TCB_SVN per byte (16-byte hex), or empty for none. */
   readonly minTeeTcbSvn: string;
+  /**
+   * Expected REPORTDATA (64-byte hex) when no handshake binding is given (the CLI's
+   * `--expect-report-data`). The handshake always compares against its own binding value.
+   */
+  readonly expectedReportData: string | null;
 }
 
 export const DEFAULT_TDX_POLICY: TdxPolicy = {
@@ -33,6 +38,7 @@ export const DEFAULT_TDX_POLICY: TdxPolicy = {
   acceptedTcbStatuses: ['UpToDate', 'SWHardeningNeeded'],
   requireCollateral: false,
   minTeeTcbSvn: '',
+  expectedReportData: null,
 };
 
 /** Fills unspecified members from the defaults. */
