@@ -6,6 +6,7 @@ import { parseTdxQuote, QE_REPORT, HEADER, BODY } from '../../protocol/attestati
 import { verifyTdxQuote, verifyTdxEvidence } from '../../protocol/attestation/tdx/verify';
 import type { TdxCollateral, TdxVerifyResult } from '../../protocol/attestation/tdx/verify';
 import { tdxPolicy } from '../../protocol/attestation/tdx/policy';
+import { DEFAULT_POLICY, mergePolicy } from '../../protocol/attestation/policy';
 import { parseTdReport } from '../../protocol/attestation/tdx/tdreport';
 import { verifyAzureTdxHcl } from '../../protocol/attestation/tdx/azure-hcl';
 import { toHex } from '../../protocol/attestation/tdx/bytes';
@@ -145,6 +146,26 @@ describe('TDX verify: tamper cases each fail their own check', { skip }, () => {
     const r = verifyTdxQuote({ quote: q() }, ctx, policy, binding(other));
     assert.deepEqual(failed(r), ['report_data']);
     assert.match(r.checks.find((c) => c.id === 'report_data')?.message ?? '', /expected 0707/);
+  });
+
+  test('policy expectedReportData (CLI --expect-report-data) is used when no binding is given', () => {
+    const hex = toHex(parsed.body.reportData);
+    assert.ok(
+      passed(
+        verifyTdxQuote({ quote: q() }, ctx, tdxPolicy({ expectedReportData: hex })),
+        'report_data',
+      ),
+    );
+    const bad = verifyTdxQuote(
+      { quote: q() },
+      ctx,
+      tdxPolicy({ expectedReportData: '00'.repeat(64) }),
+    );
+    assert.deepEqual(failed(bad), ['report_data']);
+    // Without a binding and without an expected value there is no report_data check at all.
+    assert.ok(
+      !verifyTdxQuote({ quote: q() }, ctx, policy).checks.some((c) => c.id === 'report_data'),
+    );
   });
 
   test('MRTD allowlist: listed passes, unlisted fails', () => {
@@ -426,15 +447,16 @@ describe('verifyTdxEvidence (EvidenceItem parts)', { skip }, () => {
     const r = verifyTdxEvidence(
       item,
       ctxAt(at),
-      tdxPolicy({ acceptedTcbStatuses: ['UpToDate', 'OutOfDate'] }),
+      mergePolicy(DEFAULT_POLICY, { tdx: { acceptedTcbStatuses: ['UpToDate', 'OutOfDate'] } }),
     );
     assert.equal(r.kind, 'tdx');
+    assert.ok(r.ok, JSON.stringify(r.checks.filter((c) => !c.ok)));
     assert.ok(r.checks.some((c) => c.id === 'collateral' && c.ok));
     assert.equal(r.simulated, false);
     const none = verifyTdxEvidence(
       { kind: 'tdx', label: 'x', parts: new Map() },
       ctxAt(at),
-      tdxPolicy(),
+      DEFAULT_POLICY,
     );
     assert.equal(none.ok, false);
     assert.equal(none.label, 'x');

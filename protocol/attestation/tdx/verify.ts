@@ -462,7 +462,12 @@ export function verifyTdxQuote(
   }
 
   if (policy.minTeeTcbSvn !== '') {
-    const min = fromHex(normHex(policy.minTeeTcbSvn), 'policy.minTeeTcbSvn');
+    let min: Uint8Array = new Uint8Array(0);
+    try {
+      min = fromHex(normHex(policy.minTeeTcbSvn), 'policy.minTeeTcbSvn');
+    } catch (e) {
+      checks.fail('tcb', errMsg(e));
+    }
     const low = Array.from(min).findIndex((m, i) => (body.teeTcbSvn[i] ?? 0) < m);
     if (low < 0)
       checks.pass('tcb', `tee_tcb_svn ${toHex(body.teeTcbSvn)} >= policy minimum ${toHex(min)}`);
@@ -542,14 +547,24 @@ export function verifyTdxQuote(
     }
   }
 
-  // ---- validate: REPORTDATA binding ----
-  if (binding !== undefined) {
-    if (bytesEqual(body.reportData, binding.cpuReportData))
-      checks.pass('report_data', 'REPORTDATA equals the session binding value');
+  // ---- validate: REPORTDATA binding (the handshake's value, else the policy's expected value) ----
+  let expected: Uint8Array | undefined = binding?.cpuReportData;
+  let source = 'the session binding value';
+  if (expected === undefined && policy.expectedReportData !== null) {
+    try {
+      expected = fromHex(normHex(policy.expectedReportData), 'policy.expectedReportData');
+      source = 'the expected value';
+    } catch (e) {
+      checks.fail('report_data', errMsg(e));
+    }
+  }
+  if (expected !== undefined) {
+    if (bytesEqual(body.reportData, expected))
+      checks.pass('report_data', `REPORTDATA equals ${source}`);
     else
       checks.fail(
         'report_data',
-        `report_data: expected ${toHex(binding.cpuReportData)}, got ${toHex(body.reportData)}`,
+        `report_data: expected ${toHex(expected)}, got ${toHex(body.reportData)}`,
       );
   }
 
@@ -589,7 +604,7 @@ export function collateralFromParts(
 export function verifyTdxEvidence(
   item: EvidenceItem,
   ctx: TdxVerifyContext,
-  policy: TdxPolicy,
+  policy: { readonly tdx: TdxPolicy },
   binding?: BindingValues,
 ): VerificationReport {
   const quote = item.parts.get('quote');
@@ -621,7 +636,7 @@ export function verifyTdxEvidence(
   const r = verifyTdxQuote(
     { quote, ...(collateral ? { collateral } : {}), ...(ccel ? { ccel } : {}) },
     ctx,
-    policy,
+    policy.tdx,
     binding,
   );
   return { ...base, ok: r.ok, checks: r.checks, fields: r.fields };
