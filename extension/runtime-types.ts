@@ -1,0 +1,18 @@
+/** The lazily loaded runtime's surface (implemented in extension/runtime.ts). */
+import type * as vscode from 'vscode';
+import type { Services } from './services';
+
+export interface Runtime {
+  readonly services: Services;
+  openChat(): void;
+  newChat(): Promise<void>;
+  askAboutSelection(): Promise<void>;
+  showAttestation(): Promise<void>;
+  exportEvidence(): Promise<void>;
+  reconnect(): Promise<void>;
+  clearHistory(): Promise<void>;
+  attestationDocument(): string;
+  watchAttestation(fire: () => void): void;
+  revivePanel(panel: vscode.WebviewPanel, state: unknown): void;
+  dispose(): void;
+}

@@ -1,0 +1,83 @@
+/**
+ * Trust decisions the extension adds on top of the client's verification, like SSH's known_hosts:
+ * the launch measurement of every verified session must be in the configured allowlist or in the
+ * list the user accepted for this server before; otherwise the user is asked (trust once / always
+ * / cancel) with the value and what it differs from. Never silently.
+ */
+import type { AttestationView, TrustSettings } from './types';
+
+export type TrustAnswer = 'once' | 'always' | 'cancel';
+
+export interface MeasurementPrompt {
+  readonly serverUrl: string;
+  readonly measurement: string;
+  /** Measurements previously trusted for this server (the value it differs from), newest first. */
+  readonly knownForServer: readonly string[];
+  /** Allowlisted measurements from settings. */
+  readonly allowlisted: readonly string[];
+  readonly simulated: boolean;
+}
+
+/** Persistent store of accepted measurements per server URL (globalState in the extension). */
+export interface KnownMeasurementStore {
+  get(serverUrl: string): readonly string[];
+  add(serverUrl: string, measurement: string): Promise<void>;
+}
+
+export type TrustDecision =
+  | { readonly trusted: true; readonly how: 'allowlist' | 'known' | 'once' | 'always' }
+  | { readonly trusted: false };
+
+export function normalizeHex(s: string): string {
+  return s.trim().toLowerCase().replace(/^0x/, '');
+}
+
+export async function decideTrust(
+  serverUrl: string,
+  view: AttestationView,
+  settings: TrustSettings,
+  store: KnownMeasurementStore,
+  ask: (p: MeasurementPrompt) => Promise<TrustAnswer>,
+): Promise<TrustDecision> {
+  const m = normalizeHex(view.measurement);
+  const allow = settings.allowedMeasurements.map(normalizeHex);
+  if (allow.includes(m)) return { trusted: true, how: 'allowlist' };
+  const known = store.get(serverUrl).map(normalizeHex);
+  if (known.includes(m)) return { trusted: true, how: 'known' };
+  const answer = await ask({
+    serverUrl,
+    measurement: m,
+    knownForServer: known,
+    allowlisted: allow,
+    simulated: view.simulated,
+  });
+  if (answer === 'always') {
+    await store.add(serverUrl, m);
+    return { trusted: true, how: 'always' };
+  }
+  if (answer === 'once') return { trusted: true, how: 'once' };
+  return { trusted: false };
+}
+
+/** Settings that weaken verification relative to the secure defaults (shown in warning colour). */
+export function relaxedChecks(settings: TrustSettings): string[] {
+  const r: string[] = [];
+  if (settings.allowSimulated)
+    r.push('simulated attestation allowed (teechat.trust.allowSimulatedAttestation)');
+  if (settings.allowDebug) r.push('debug guests allowed (teechat.trust.allowDebug)');
+  if (!settings.requireGpuEvidence)
+    r.push('GPU evidence not required (teechat.trust.requireGpuEvidence)');
+  return r;
+}
+
+/** In-memory store (tests; and the fallback when no globalState is available). */
+export class MemoryMeasurementStore implements KnownMeasurementStore {
+  private readonly map = new Map<string, string[]>();
+  get(serverUrl: string): readonly string[] {
+    return this.map.get(serverUrl) ?? [];
+  }
+  async add(serverUrl: string, measurement: string): Promise<void> {
+    const cur = this.map.get(serverUrl) ?? [];
+    this.map.set(serverUrl, [measurement, ...cur.filter((x) => x !== measurement)]);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * What the extension needs from the client library, as small interfaces. The real implementation
+ * (extension/client-adapter.ts) wraps `client/` `connect()`; unit tests inject fakes at this level.
+ * Session keys live inside the client's session object, in memory only: nothing here exposes them.
+ */
+import type { EvidenceItem, VerificationReport } from '../protocol/attestation/types';
+
+export interface ChatTurn {
+  readonly role: 'system' | 'user' | 'assistant';
+  readonly content: string;
+}
+
+export interface ChatParams {
+  readonly maxTokens?: number;
+  readonly temperature?: number;
+}
+
+export type ChatEvent =
+  | { readonly type: 'delta'; readonly text: string }
+  | { readonly type: 'queued'; readonly position: number }
+  | { readonly type: 'done'; readonly usage?: unknown; readonly timings?: unknown };
+
+/** The verified facts about the remote side, in the form the UI shows them. */
+export interface AttestationView {
+  /** True when any report chains to a simulated (development) root. */
+  readonly simulated: boolean;
+  /** CPU TEE kind label, e.g. "SNP" or "TDX". */
+  readonly cpuKind: string;
+  /** Launch measurement (SNP MEASUREMENT / TDX MRTD), lowercase hex. */
+  readonly measurement: string;
+  /** Processor product, e.g. "Genoa". */
+  readonly product: string;
+  /** Reported TCB, human-readable (e.g. "bl=3 tee=0 snp=8 ucode=115"). */
+  readonly tcb: string;
+  /** GPU confidential-computing status: absent when no GPU evidence was presented. */
+  readonly gpu: { readonly count: number; readonly ccEnabled: boolean } | null;
+  readonly model: { readonly id: string; readonly sha256: string };
+  readonly reports: readonly VerificationReport[];
+  /** Raw evidence as received (for export and offline audit). */
+  readonly evidence: readonly EvidenceItem[];
+  /** Server-declared information (engine, version), unverified beyond the channel. */
+  readonly serverInfo: Readonly<Record<string, unknown>>;
+  readonly verifiedAt: Date;
+}
+
+export interface TeeSession {
+  readonly attestation: AttestationView;
+  chat(
+    messages: readonly ChatTurn[],
+    params?: ChatParams,
+    signal?: AbortSignal,
+  ): AsyncIterable<ChatEvent>;
+  close(): Promise<void>;
+  onClose(cb: (err?: unknown) => void): void;
+}
+
+/** The trust settings the user controls (package.json `teechat.trust.*`). */
+export interface TrustSettings {
+  readonly allowedMeasurements: readonly string[];
+  /** Minimum TCB component versions, e.g. { bootloader: 3, tee: 0, snp: 8, microcode: 115 }. */
+  readonly minimumTcb: Readonly<Record<string, number>>;
+  readonly requireGpuEvidence: boolean;
+  readonly allowDebug: boolean;
+  readonly allowSimulated: boolean;
+}
+
+export interface ConnectRequest {
+  readonly url: string;
+  readonly trust: TrustSettings;
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+}
+
+export type ConnectFn = (req: ConnectRequest) => Promise<TeeSession>;

@@ -1,0 +1,102 @@
+/**
+ * A fake transport-level session for the extension's unit tests: scripted chat events, a close
+ * hook, and an attestation view built from a real-looking VerificationReport.
+ */
+import type { VerificationReport } from '../../protocol/attestation/types';
+import type {
+  AttestationView,
+  ChatEvent,
+  ChatTurn,
+  ConnectFn,
+  ConnectRequest,
+  TeeSession,
+} from '../../extension/types';
+
+export const MEASUREMENT = '8f3a' + '11'.repeat(44) + 'c21d';
+
+export function fakeView(over: Partial<AttestationView> = {}): AttestationView {
+  const report: VerificationReport = {
+    ok: true,
+    kind: 'sev-snp',
+    checks: [
+      { id: 'signature', ok: true, message: 'report signature verifies with the VCEK' },
+      { id: 'policy.debug', ok: true, message: 'debug: expected false, got false' },
+    ],
+    fields: {
+      measurement: MEASUREMENT,
+      policy: { debug: false, smt: true },
+      tcb: { bl: 3, tee: 0, snp: 8, microcode: 115 },
+    },
+    simulated: false,
+  };
+  return {
+    simulated: false,
+    cpuKind: 'SNP',
+    measurement: MEASUREMENT,
+    product: 'Genoa',
+    tcb: 'bl=3 tee=0 snp=8 ucode=115',
+    gpu: { count: 1, ccEnabled: true },
+    model: { id: 'stories260K', sha256: 'ab'.repeat(32) },
+    reports: [report],
+    evidence: [
+      { kind: 'sev-snp', label: '', parts: new Map([['report', new Uint8Array([1, 2, 3, 250])]]) },
+    ],
+    serverInfo: { engine: 'llama' },
+    verifiedAt: new Date('2026-11-23T12:00:00Z'),
+    ...over,
+  };
+}
+
+export type Script = (turns: readonly ChatTurn[], signal?: AbortSignal) => AsyncIterable<ChatEvent>;
+
+export class FakeSession implements TeeSession {
+  closed = false;
+  private closeCbs: ((err?: unknown) => void)[] = [];
+  readonly calls: ChatTurn[][] = [];
+  constructor(
+    readonly attestation: AttestationView,
+    private readonly script: Script,
+  ) {}
+  chat(
+    messages: readonly ChatTurn[],
+    _params?: unknown,
+    signal?: AbortSignal,
+  ): AsyncIterable<ChatEvent> {
+    this.calls.push([...messages]);
+    return this.script(messages, signal);
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+  onClose(cb: (err?: unknown) => void): void {
+    this.closeCbs.push(cb);
+  }
+  /** Simulates the transport dropping. */
+  drop(err?: unknown): void {
+    for (const cb of this.closeCbs) cb(err);
+  }
+}
+
+/** Yields the given words as deltas, then done. */
+export function words(list: string[]): Script {
+  return async function* () {
+    for (const w of list) yield { type: 'delta', text: w };
+    yield { type: 'done', usage: { completionTokens: list.length } };
+  };
+}
+
+export function connectReturning(
+  make: () => TeeSession | Promise<TeeSession>,
+): ConnectFn & { requests: ConnectRequest[] } {
+  const requests: ConnectRequest[] = [];
+  const fn = (async (req: ConnectRequest) => {
+    requests.push(req);
+    return make();
+  }) as ConnectFn & { requests: ConnectRequest[] };
+  fn.requests = requests;
+  return fn;
+}
+
+export function protocolError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { name: 'ProtocolError', code });
+}
