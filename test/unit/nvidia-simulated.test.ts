@@ -1,0 +1,123 @@
+/**
+ * The simulated NVIDIA provider: its evidence verifies end to end (chain, signature, FWID, nonce,
+ * RIM signatures + chains, measurements) only under policy.allowSimulated, and is bound to the nonce.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { nodeProvider } from '../../protocol-node/crypto-node';
+import {
+  SimulatedNvidiaProvider,
+  encodeVbiosVersion,
+} from '../../enclave-server/evidence/simulated-nvidia';
+import { verifyNvidiaEvidence, checkMultiGpuPpcie } from '../../protocol/attestation/nvidia/verify';
+import { DEFAULT_NVIDIA_POLICY, type NvidiaPolicy } from '../../protocol/attestation/nvidia/policy';
+import { formatVbiosVersion } from '../../protocol/attestation/nvidia/opaque';
+import { parseNvidiaReport } from '../../protocol/attestation/nvidia/spdm';
+import type { EvidenceItem, VerificationReport } from '../../protocol/attestation/types';
+
+const sim = new SimulatedNvidiaProvider();
+const devPolicy: NvidiaPolicy = { ...DEFAULT_NVIDIA_POLICY, allowSimulated: true };
+const binding = (): { cpuReportData: Uint8Array; gpuNonce: Uint8Array } => ({
+  cpuReportData: new Uint8Array(64),
+  gpuNonce: new Uint8Array(randomBytes(32)),
+});
+const verify = (item: EvidenceItem, policy: NvidiaPolicy, nonce: Uint8Array): VerificationReport =>
+  verifyNvidiaEvidence(item, { crypto: nodeProvider, now: () => new Date() }, policy, {
+    gpuNonce: nonce,
+  });
+const failed = (r: VerificationReport): string[] =>
+  [...new Set(r.checks.filter((c) => !c.ok).map((c) => c.id))].sort();
+
+describe('SimulatedNvidiaProvider', () => {
+  test('round trip verifies under allowSimulated and says simulated', async () => {
+    const b = binding();
+    const [item] = await sim.collect(b);
+    const r = verify(item!, devPolicy, b.gpuNonce);
+    assert.equal(
+      r.ok,
+      true,
+      r.checks
+        .filter((c) => !c.ok)
+        .map((c) => c.message)
+        .join('\n'),
+    );
+    assert.equal(r.simulated, true);
+    for (const id of [
+      'signature',
+      'cert_chain',
+      'cert_chain.length',
+      'fwid',
+      'nonce',
+      'rim.driver',
+      'rim.driver.digest',
+      'rim.driver.signature',
+      'rim.driver.cert_chain',
+      'rim.vbios',
+      'measurements',
+      'policy.cc_mode',
+      'policy.devtools',
+    ]) {
+      assert.ok(
+        r.checks.some((c) => c.id === id && c.ok),
+        id,
+      );
+    }
+    assert.equal(r.fields['driver_version'], sim.driverVersion);
+    assert.equal(r.fields['vbios_version'], sim.vbiosVersion);
+  });
+
+  test('the same evidence fails without allowSimulated (device chain and both RIM chains)', async () => {
+    const b = binding();
+    const [item] = await sim.collect(b);
+    const r = verify(item!, DEFAULT_NVIDIA_POLICY, b.gpuNonce);
+    assert.equal(r.ok, false);
+    assert.equal(r.simulated, false);
+    assert.deepEqual(failed(r), [
+      'cert_chain',
+      'policy.cc_environment',
+      'rim.driver.cert_chain',
+      'rim.vbios.cert_chain',
+      'simulated',
+    ]);
+  });
+
+  test('evidence is bound to the nonce it was collected for', async () => {
+    const b = binding();
+    const [item] = await sim.collect(b);
+    assert.deepEqual(failed(verify(item!, devPolicy, binding().gpuNonce)), ['nonce']);
+  });
+
+  test('report layout is byte-exact SPDM (64 blocks, opaque fields) and re-parses', async () => {
+    const b = binding();
+    const [item] = await sim.collect(b);
+    const rep = parseNvidiaReport(item!.parts.get('report')!);
+    assert.equal(rep.numberOfBlocks, 64);
+    assert.equal(rep.recordLength, 64 * 55);
+    assert.equal(rep.trailingBytes, 0);
+    assert.deepEqual(rep.request.nonce, b.gpuNonce);
+    assert.equal(rep.opaque.vbiosVersion, sim.vbiosVersion);
+    assert.equal(formatVbiosVersion(encodeVbiosVersion('97.00.D9.00.35')), '97.00.D9.00.35');
+  });
+
+  test('multi-GPU PPCIe: a PPCIe simulation passes the multi-GPU policy, a non-PPCIe one fails', async () => {
+    const pol: NvidiaPolicy = { ...devPolicy, requirePpcieForMultiGpu: true };
+    const pp = new SimulatedNvidiaProvider({ gpuCount: 2, ppcie: true });
+    const b = binding();
+    const reps = (await pp.collect(b)).map((i) => verify(i, pol, b.gpuNonce));
+    assert.equal(reps.length, 2);
+    assert.ok(reps.every((r) => r.ok));
+    assert.equal(checkMultiGpuPpcie(reps, pol)?.ok, true);
+    const np = new SimulatedNvidiaProvider({ gpuCount: 2 });
+    const r2 = (await np.collect(b)).map((i) => verify(i, pol, b.gpuNonce));
+    assert.ok(r2.every((r) => failed(r).includes('policy.ppcie')));
+  });
+
+  test('NVDEC0 enabled: index 35 is compared, and still matches', async () => {
+    const p = new SimulatedNvidiaProvider({ nvdec0Enabled: true });
+    const b = binding();
+    const r = verify((await p.collect(b))[0]!, devPolicy, b.gpuNonce);
+    assert.equal(r.ok, true);
+    assert.deepEqual((r.fields['measurements'] as { skipped: number[] }).skipped, []);
+  });
+});
