@@ -43,3 +43,31 @@ export type { ChannelOptions, FrameKind, Role } from './channel/channel';
 export { PADDING_BUCKETS, PADDING_STEP, paddedLength } from './channel/padding';
 export { Reader, Writer } from './wire/codec';
 export { concat, ctEqual, fromHex, toHex, utf8Decode, utf8Encode } from './wire/bytes';
+export {
+  CHAT_ROLES,
+  FINISH_REASONS,
+  MESSAGE_TYPE,
+  decodeAppMessage,
+  encodeAppMessage,
+  validateAppMessage,
+} from './messages/messages';
+export type {
+  AppMessage,
+  AppMessageType,
+  Cancel,
+  ChatMessage,
+  ChatParams,
+  ChatRequest,
+  ChatRole,
+  Delta,
+  Done,
+  EngineSettings,
+  ErrorMessage,
+  FinishReason,
+  Ping,
+  Pong,
+  Queued,
+  ServerInfo,
+  Timings,
+  Usage,
+} from './messages/messages';

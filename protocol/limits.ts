@@ -27,6 +27,10 @@ export interface Limits {
   readonly maxFramePlaintext: number;
   /** A sender starts a new key epoch after this many frames in the current one. */
   readonly rekeyAfterFrames: number;
+  /** Most chat messages in one chat request. */
+  readonly maxChatMessages: number;
+  /** Most stop sequences in one chat request. */
+  readonly maxStopSequences: number;
   /** Handshake deadline the transport enforces (milliseconds; protocol/ has no clock). */
   readonly handshakeTimeoutMs: number;
 }
@@ -42,6 +46,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxRequiredEvidence: 8,
   maxFramePlaintext: 16 * 1024 * 1024,
   rekeyAfterFrames: 1 << 16,
+  maxChatMessages: 1024,
+  maxStopSequences: 16,
   handshakeTimeoutMs: 30_000,
 });
 

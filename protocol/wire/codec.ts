@@ -64,6 +64,13 @@ export class Reader {
     const lo = this.u32(field);
     return (BigInt(hi) << 32n) | BigInt(lo);
   }
+  /** IEEE 754 binary64, big-endian; only finite values are accepted. */
+  f64(field: string): number {
+    const b = this.bytes(8, field);
+    const v = new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, false);
+    if (!Number.isFinite(v)) fail('malformed', this.#name(field), 'a finite number', v);
+    return v;
+  }
   /** A fixed-size field; returns a view (no copy). */
   bytes(n: number, field: string): Uint8Array {
     this.#need(n, field);
@@ -96,6 +103,9 @@ export class Reader {
   }
   str16(field: string, max = 0xffff): string {
     return utf8Decode(this.vec16(field, max), this.#name(field));
+  }
+  str32(field: string, max: number): string {
+    return utf8Decode(this.vec32(field, max), this.#name(field));
   }
   /** A u8 that must equal one of `allowed`. */
   enum8<T extends number>(field: string, allowed: readonly T[]): T {
@@ -167,6 +177,13 @@ export class Writer {
     this.u32(Number(v >> 32n), field);
     return this.u32(Number(v & 0xffffffffn), field);
   }
+  f64(v: number, field = 'f64'): this {
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      fail('malformed', `${this.context}.${field}`, 'a finite number', v);
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setFloat64(0, v, false);
+    return this.bytes(b, field);
+  }
   bytes(b: Uint8Array, field = 'bytes', len?: number): this {
     if (len !== undefined && b.length !== len)
       fail('bad_length', `${this.context}.${field}`, `${len} bytes`, `${b.length} bytes`);
@@ -193,6 +210,9 @@ export class Writer {
   }
   str8(s: string, field: string, max = 0xff): this {
     return this.vec8(utf8Encode(s, `${this.context}.${field}`), field, max);
+  }
+  str32(s: string, field: string, max: number): this {
+    return this.vec32(utf8Encode(s, `${this.context}.${field}`), field, max);
   }
   str16(s: string, field: string, max = 0xffff): this {
     return this.vec16(utf8Encode(s, `${this.context}.${field}`), field, max);
