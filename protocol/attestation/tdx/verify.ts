@@ -600,13 +600,15 @@ export function collateralFromParts(
 /**
  * Verifies a `tdx` evidence item. Parts: `quote` (required), `collateral.tcb_info`,
  * `collateral.qe_identity`, `collateral.tcb_signing_chain`, `collateral.crl.<name>`, `ccel`.
+ * `policy` is the attestation policy (its `tdx` section is used) or a TdxPolicy itself.
  */
 export function verifyTdxEvidence(
   item: EvidenceItem,
   ctx: TdxVerifyContext,
-  policy: { readonly tdx: TdxPolicy },
+  policy: { readonly tdx: TdxPolicy } | TdxPolicy,
   binding?: BindingValues,
 ): VerificationReport {
+  const tdx: TdxPolicy = 'tdx' in policy ? policy.tdx : policy;
   const quote = item.parts.get('quote');
   const base = {
     kind: item.kind,
@@ -636,7 +638,7 @@ export function verifyTdxEvidence(
   const r = verifyTdxQuote(
     { quote, ...(collateral ? { collateral } : {}), ...(ccel ? { ccel } : {}) },
     ctx,
-    policy.tdx,
+    tdx,
     binding,
   );
   return { ...base, ok: r.ok, checks: r.checks, fields: r.fields };

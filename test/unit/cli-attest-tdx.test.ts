@@ -1,0 +1,203 @@
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  attestVerifyTdx,
+  looksLikeTdxQuote,
+  showTdxQuote,
+  EXIT_ACCEPT,
+  EXIT_REJECT,
+  EXIT_USAGE,
+} from '../../client/cli/attest-tdx';
+import { ProtocolError } from '../../protocol/errors';
+import { sharedPath, skipUnlessShared } from '../helpers/shared';
+import { inside, tdxExpected, vec } from '../helpers/tdx';
+
+const skip = skipUnlessShared('vectors', 'EXPECTED.json');
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+function run(args: string[]): Run {
+  let out = '';
+  let err = '';
+  const code = attestVerifyTdx(args, { out: (s) => (out += s), err: (s) => (err += s) });
+  return { code, out, err };
+}
+function json(r: Run): {
+  ok: boolean;
+  kind: string;
+  checks: { id: string; ok: boolean; message: string }[];
+  fields: Record<string, unknown>;
+} {
+  return JSON.parse(r.out) as ReturnType<typeof json>;
+}
+
+describe('teechat attest verify tdx', { skip }, () => {
+  if (skip) return;
+  const tmp = mkdtempSync(join(tmpdir(), 'teechat-tdx-cli-'));
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+  const V = (p: string): string => sharedPath('vectors', p)!;
+
+  test('every EXPECTED.json quote: exit status and JSON contract at its pinned time', () => {
+    for (const e of tdxExpected().tdx_quotes) {
+      const at = inside(e.pck_chain_valid_window).toISOString();
+      const r = run(['--quote', V(e.quote), '--at', at, '--allow-debug', '--json']);
+      const want = Object.values(e.expected).every(Boolean);
+      assert.equal(r.code, want ? EXIT_ACCEPT : EXIT_REJECT, `${e.quote}: ${r.out}${r.err}`);
+      const j = json(r);
+      assert.equal(j.ok, want);
+      assert.equal(j.kind, 'tdx');
+      for (const id of [
+        'quote_signature',
+        'qe_report',
+        'pck_chain',
+        'policy.debug',
+        'measurement',
+      ]) {
+        assert.ok(
+          j.checks.some((c) => c.id === id),
+          `${e.quote}: check ${id} present`,
+        );
+      }
+      assert.equal(j.fields['mrtd'], e['mrtd']);
+      assert.equal(r.err, '');
+    }
+  });
+
+  test('collateral directory, --measurement, --expect-report-data', () => {
+    const dir = join(tmp, 'col');
+    mkdirSync(dir);
+    copyFileSync(V('tdx/trustee/tcbInfo.json'), join(dir, 'tcb_info.json'));
+    copyFileSync(V('tdx/trustee/enclaveIdentity.json'), join(dir, 'qe_identity.json'));
+    copyFileSync(
+      V('tdx/intel-ca/Intel_SGX_TCB_Signing_chain.pem'),
+      join(dir, 'tcb_signing_chain.pem'),
+    );
+    const policy = join(tmp, 'policy.json');
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        tdx: { acceptedTcbStatuses: ['UpToDate', 'SWHardeningNeeded', 'OutOfDate'] },
+      }),
+    );
+    const e = tdxExpected().tdx_quotes.find((x) => x.quote === 'tdx/trustee/tdx_quote_6.dat')!;
+    const base = [
+      '--quote',
+      V(e.quote),
+      '--collateral',
+      dir,
+      '--policy',
+      policy,
+      '--at',
+      '2025-11-10T00:00:00Z',
+      '--json',
+    ];
+    const ok = run([
+      ...base,
+      '--measurement',
+      String(e['mrtd']),
+      '--expect-report-data',
+      String(e['report_data']),
+    ]);
+    assert.equal(ok.code, EXIT_ACCEPT, ok.out);
+    const j = json(ok);
+    for (const id of ['collateral', 'tcb', 'qe_identity', 'measurement', 'report_data']) {
+      assert.ok(
+        j.checks.some((c) => c.id === id && c.ok),
+        id,
+      );
+    }
+    const bad = run([
+      ...base,
+      '--measurement',
+      '00'.repeat(48),
+      '--expect-report-data',
+      '11'.repeat(64),
+    ]);
+    assert.equal(bad.code, EXIT_REJECT);
+    assert.deepEqual(
+      json(bad)
+        .checks.filter((c) => !c.ok)
+        .map((c) => c.id)
+        .sort(),
+      ['measurement', 'report_data'],
+    );
+    // Expired collateral at a later --at.
+    const late = run([
+      '--quote',
+      V(e.quote),
+      '--collateral',
+      dir,
+      '--policy',
+      policy,
+      '--at',
+      '2026-01-15T00:00:00Z',
+      '--json',
+    ]);
+    assert.equal(late.code, EXIT_REJECT);
+    assert.ok(json(late).checks.some((c) => c.id === 'collateral' && !c.ok));
+  });
+
+  test('debug TD is rejected by default; hex-text input; readable table without --json', () => {
+    const e = tdxExpected().tdx_quotes.find((x) => x.quote === 'tdx/trustee/tdx_quote_4.dat')!;
+    const hexFile = join(tmp, 'q4.hex');
+    writeFileSync(hexFile, Buffer.from(vec(e.quote)).toString('hex') + '\n');
+    const r = run(['--quote', hexFile, '--at', inside(e.pck_chain_valid_window).toISOString()]);
+    assert.equal(r.code, EXIT_REJECT);
+    assert.match(r.out, /^tdx: REJECTED/);
+    assert.match(r.out, /FAIL {2}policy\.debug/);
+  });
+
+  test('truncated or garbage input: exit 1 with a typed parse failure, no stack trace', () => {
+    const t = join(tmp, 'trunc.bin');
+    writeFileSync(t, vec('tdx/trustee/tdx_quote_6.dat').subarray(0, 700));
+    const r = run(['--quote', t, '--json']);
+    assert.equal(r.code, EXIT_REJECT);
+    const j = json(r);
+    assert.equal(j.ok, false);
+    assert.equal(j.checks[0]?.id, 'parse');
+    assert.match(j.checks[0]?.message ?? '', /truncated|expected/);
+    assert.doesNotMatch(r.out + r.err, /at .*\.ts:\d+/);
+  });
+
+  test('usage errors exit 2 with a message on stderr; --help exits 0', () => {
+    for (const args of [
+      [],
+      ['--quote'],
+      ['--quote', 'x', '--at', 'yesterday'],
+      ['--bogus'],
+      ['--quote', join(tmp, 'missing.bin')],
+      ['--quote', V('tdx/trustee/tdx_quote_6.dat'), '--measurement', 'abc'],
+    ]) {
+      const r = run(args);
+      assert.equal(r.code, EXIT_USAGE, JSON.stringify(args));
+      assert.equal(r.out, '');
+      assert.match(r.err, /teechat attest verify tdx: /);
+    }
+    const bad = join(tmp, 'bad-policy.json');
+    writeFileSync(bad, JSON.stringify({ tdx: { allowDebugg: true } }));
+    assert.equal(
+      run(['--quote', V('tdx/trustee/tdx_quote_6.dat'), '--policy', bad]).code,
+      EXIT_USAGE,
+    );
+    const h = run(['--help']);
+    assert.equal(h.code, EXIT_ACCEPT);
+    assert.match(h.out, /Usage: teechat attest verify tdx/);
+  });
+
+  test('attest show: detection and decoded fields', () => {
+    const e = tdxExpected().tdx_quotes.find((x) => x.version === 5)!;
+    const raw = vec(e.quote);
+    assert.ok(looksLikeTdxQuote(raw));
+    assert.ok(!looksLikeTdxQuote(new Uint8Array(1184)));
+    const f = showTdxQuote(raw);
+    assert.equal(f['mrtd'], e['mrtd']);
+    assert.equal(f['tee_tcb_svn2'], e['tee_tcb_svn2']);
+    assert.throws(() => showTdxQuote(raw.subarray(0, 100)), ProtocolError);
+  });
+});
