@@ -40,7 +40,7 @@ export function drbg(
   log: string[],
 ): (n: number) => Uint8Array {
   let counter = 0;
-  let pool = new Uint8Array(0);
+  let pool: Uint8Array = new Uint8Array(0);
   return (n: number) => {
     while (pool.length < n) {
       const c = Uint8Array.of(
