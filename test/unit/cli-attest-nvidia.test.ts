@@ -1,0 +1,210 @@
+/**
+ * `teechat attest verify nvidia`: output contract (JSON ok/kind/checks/fields), exit codes 0/1/2,
+ * hex and binary reports, RIMs, --at pinning (expired RIM signer), and `attest show` decoding.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import {
+  attestVerifyNvidia,
+  looksLikeNvidiaReport,
+  showNvidiaReport,
+  EXIT_ACCEPT,
+  EXIT_REJECT,
+  EXIT_USAGE,
+} from '../../client/cli/attest-nvidia';
+import { sharedPath, skipUnlessShared, readShared } from '../helpers/shared';
+
+const skip = skipUnlessShared('vectors', 'nvidia');
+const p = (rel: string): string => sharedPath('vectors', rel) ?? rel;
+const REPORT = 'nvidia/nvtrust/hopperAttestationReport.txt';
+const REPORT_BIN = 'nvidia/go-nvattest-tools/test_raw_gpu_attestation_report.dat';
+const CHAIN = 'nvidia/nvtrust/hopperCertChain.txt';
+const DRV = 'nvidia/go-nvattest-tools/rim/NV_GPU_DRIVER_GH100_550.90.07.xml';
+const VB = 'nvidia/go-nvattest-tools/rim/NV_GPU_VBIOS_1010_0200_882_96009F0001.xml';
+const NONCE = '931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb';
+
+function run(argv: string[]): { code: number; out: string; err: string } {
+  let out = '';
+  let err = '';
+  const code = attestVerifyNvidia(argv, { out: (t) => (out += t), err: (t) => (err += t) });
+  return { code, out, err };
+}
+interface Json {
+  ok: boolean;
+  kind: string;
+  checks: { id: string; ok: boolean; message: string }[];
+  fields: Record<string, unknown>;
+}
+const json = (s: string): Json => JSON.parse(s) as Json;
+
+describe('teechat attest verify nvidia', { skip }, () => {
+  const full = [
+    '--report',
+    p(REPORT),
+    '--chain',
+    p(CHAIN),
+    '--driver-rim',
+    p(DRV),
+    '--vbios-rim',
+    p(VB),
+    '--nonce',
+    NONCE,
+    '--at',
+    '2025-06-01T00:00:00Z',
+    '--json',
+  ];
+
+  test('positive end-to-end (report + chain + RIMs + nonce at 2025-06-01): exit 0, JSON contract', () => {
+    const r = run(full);
+    assert.equal(r.code, EXIT_ACCEPT, r.out);
+    const j = json(r.out);
+    assert.equal(j.ok, true);
+    assert.equal(j.kind, 'nvidia-gpu');
+    assert.deepEqual(Object.keys(j).sort(), ['checks', 'fields', 'kind', 'ok']);
+    for (const id of [
+      'signature',
+      'cert_chain',
+      'fwid',
+      'nonce',
+      'rim.driver',
+      'rim.vbios',
+      'measurements',
+    ]) {
+      assert.ok(
+        j.checks.some((c) => c.id === id && c.ok),
+        id,
+      );
+    }
+    assert.equal(j.fields['driver_version'], '550.90.07');
+  });
+
+  test('binary report input is accepted like hex', () => {
+    const r = run([
+      '--report',
+      p(REPORT_BIN),
+      '--chain',
+      p(CHAIN),
+      '--nonce',
+      NONCE,
+      '--at',
+      '2025-06-01T00:00:00Z',
+      '--json',
+    ]);
+    assert.equal(r.code, EXIT_ACCEPT);
+  });
+
+  test('wrong nonce: exit 1 and a failed nonce check', () => {
+    const r = run([
+      ...full.slice(0, -5),
+      '--nonce',
+      'ab'.repeat(32),
+      '--at',
+      '2025-06-01T00:00:00Z',
+      '--json',
+    ]);
+    assert.equal(r.code, EXIT_REJECT);
+    assert.deepEqual(
+      json(r.out)
+        .checks.filter((c) => !c.ok)
+        .map((c) => c.id),
+      ['nonce'],
+    );
+  });
+
+  test('expired RIM signer at --at: exit 1 naming the RIM chain', () => {
+    const r = run([...full.slice(0, -3), '--at', '2026-03-01T00:00:00Z', '--json']);
+    assert.equal(r.code, EXIT_REJECT);
+    const bad = json(r.out).checks.filter((c) => !c.ok);
+    assert.ok(bad.some((c) => c.id === 'rim.vbios.cert_chain' && /expired/.test(c.message)));
+  });
+
+  test('negative chain (leaf removed): exit 1', () => {
+    const r = run([
+      '--report',
+      p(REPORT),
+      '--chain',
+      p('nvidia/trustee/hopper_cert_chain_case4.txt'),
+      '--at',
+      '2025-06-01T00:00:00Z',
+      '--json',
+    ]);
+    assert.equal(r.code, EXIT_REJECT);
+    assert.match(r.err, /no --nonce/);
+  });
+
+  test('NVSwitch reports are detected; FWID skipped', () => {
+    const r = run([
+      '--report',
+      p('nvidia/go-nvattest-tools/ppcie_h100/switch0_report.hex'),
+      '--chain',
+      p('nvidia/go-nvattest-tools/ppcie_h100/switch0_certchain.pem'),
+      '--at',
+      '2025-06-01T00:00:00Z',
+      '--json',
+    ]);
+    assert.equal(r.code, EXIT_ACCEPT, r.out);
+    assert.equal(json(r.out).kind, 'nvidia-switch');
+  });
+
+  test('malformed and truncated reports: exit 1 (not a crash)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'teechat-nv-'));
+    try {
+      const bin = readShared('vectors', REPORT_BIN);
+      writeFileSync(join(dir, 'trunc.bin'), bin.subarray(0, 1000));
+      writeFileSync(join(dir, 'junk.txt'), 'not a report');
+      for (const f of ['trunc.bin', 'junk.txt']) {
+        const r = run(['--report', join(dir, f), '--chain', p(CHAIN), '--json']);
+        assert.equal(r.code, EXIT_REJECT);
+        assert.equal(json(r.out).checks[0]!.id, 'parse');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('table output without --json', () => {
+    const r = run(full.slice(0, -1));
+    assert.equal(r.code, EXIT_ACCEPT);
+    assert.match(r.out, /^nvidia-gpu: ACCEPTED/);
+  });
+
+  test('usage errors exit 2; --help exits 0', () => {
+    assert.equal(run([]).code, EXIT_USAGE);
+    assert.equal(run(['--report', p(REPORT)]).code, EXIT_USAGE);
+    assert.equal(
+      run(['--report', p(REPORT), '--chain', p(CHAIN), '--nonce', 'xyz']).code,
+      EXIT_USAGE,
+    );
+    assert.equal(
+      run(['--report', p(REPORT), '--chain', p(CHAIN), '--driver-rim', p(DRV)]).code,
+      EXIT_USAGE,
+    );
+    assert.equal(
+      run(['--report', p(REPORT), '--chain', p(CHAIN), '--at', 'yesterday']).code,
+      EXIT_USAGE,
+    );
+    assert.equal(run(['--report', '/nonexistent', '--chain', p(CHAIN)]).code, EXIT_USAGE);
+    assert.equal(
+      run(['--report', p(REPORT), '--chain', p(CHAIN), '--sim-root', p(CHAIN)]).code,
+      EXIT_USAGE,
+    );
+    assert.equal(run(['--bogus']).code, EXIT_USAGE);
+    const h = run(['--help']);
+    assert.equal(h.code, EXIT_ACCEPT);
+    assert.match(h.out, /Usage: teechat attest verify nvidia/);
+  });
+
+  test('attest show: decodes without verifying', () => {
+    const raw = readShared('vectors', REPORT);
+    assert.equal(looksLikeNvidiaReport(raw), true);
+    assert.equal(looksLikeNvidiaReport(readShared('vectors', REPORT_BIN)), true);
+    assert.equal(looksLikeNvidiaReport(Buffer.from('hello')), false);
+    const f = showNvidiaReport(raw);
+    assert.equal(f['verified'], false);
+    assert.equal(f['vbios_version'], '96.00.9F.00.01');
+    assert.equal(f['request_nonce'], NONCE);
+  });
+});
