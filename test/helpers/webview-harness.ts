@@ -10,6 +10,13 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chatHtml } from '../../extension/chat-html';
 import type { HostEvent, InitState, WebviewRequest } from '../../webview/messages';
 
+// Browser globals used inside page.evaluate callbacks (test files are type-checked without the DOM lib).
+declare const window: { postMessage(m: unknown, origin: string): void };
+declare const document: {
+  querySelector(s: string): { textContent: string | null } | null;
+  querySelectorAll(s: string): { length: number };
+};
+
 export const CHROMIUM = process.env.TEECHAT_CHROMIUM ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
   '--headless',

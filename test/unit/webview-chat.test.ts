@@ -4,6 +4,13 @@ import type { ChatMessage, InitState, StatusView } from '../../webview/messages'
 import { chromiumMissing, launch } from '../helpers/webview-harness';
 import type { Harness, WebviewPage } from '../helpers/webview-harness';
 
+// Browser globals used inside page.evaluate callbacks (test files are type-checked without the DOM lib).
+declare const window: { postMessage(m: unknown, origin: string): void };
+declare const document: {
+  querySelector(s: string): { textContent: string | null } | null;
+  querySelectorAll(s: string): { length: number };
+};
+
 const skip = chromiumMissing();
 if (skip) console.error(`# SKIP webview-chat: ${skip}`);
 
@@ -204,7 +211,7 @@ describe('chat webview in headless Chromium', { skip }, () => {
     assert.deepEqual(
       await w.page
         .locator('#e-a1 a')
-        .evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href)),
+        .evaluateAll((as) => as.map((a) => (a as unknown as { href: string }).href)),
       ['https://example.com/'],
     );
     assert.equal(
