@@ -16,7 +16,8 @@ import { nodeProvider } from '../../protocol-node/crypto-node';
 import { DEFAULT_POLICY, mergePolicy } from '../../protocol/attestation/policy';
 import type { AttestationPolicy } from '../../protocol/attestation/policy';
 import { parseTdxQuote } from '../../protocol/attestation/tdx/quote';
-import { verifyTdxQuote } from '../../protocol/attestation/tdx/verify';
+import { collateralFromParts, verifyTdxQuote } from '../../protocol/attestation/tdx/verify';
+import { tdxCollateralPartName } from '../../protocol/attestation/tdx/parts';
 import type { TdxCollateral } from '../../protocol/attestation/tdx/verify';
 import { toHex } from '../../protocol/attestation/tdx/bytes';
 import type { Check, Fields, FieldValue } from '../../protocol/attestation/types';
@@ -169,38 +170,22 @@ export function decodeBinaryInput(raw: Uint8Array): Uint8Array {
   return raw;
 }
 
-/** Reads a collateral directory, classifying files by content. */
+/** Reads a collateral directory, classifying files by content (see protocol/attestation/tdx/parts.ts). */
 export function readCollateralDir(dir: string): TdxCollateral {
-  let tcbInfo: Uint8Array | undefined;
-  let qeIdentity: Uint8Array | undefined;
-  let tcbSigningChain: Uint8Array | undefined;
-  const crls = new Map<string, Uint8Array>();
+  const parts = new Map<string, Uint8Array>();
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     if (!statSync(p).isFile()) continue;
     const b = new Uint8Array(readFileSync(p));
-    const head = Buffer.from(b.subarray(0, 4096)).toString('latin1');
-    const take = (what: string, prev: Uint8Array | undefined): Uint8Array => {
-      if (prev !== undefined)
-        throw new UsageError(
-          `--collateral: expected one ${what} file in ${dir}, got more (${name})`,
-        );
-      return b;
-    };
-    if (/^\s*\{\s*"tcbInfo"/.test(head)) tcbInfo = take('TCB info', tcbInfo);
-    else if (/^\s*\{\s*"enclaveIdentity"/.test(head)) qeIdentity = take('QE identity', qeIdentity);
-    else if (head.includes('-----BEGIN CERTIFICATE-----'))
-      tcbSigningChain = take('TCB signing chain', tcbSigningChain);
-    else if (head.includes('-----BEGIN X509 CRL-----') || (b[0] === 0x30 && /crl/i.test(name)))
-      crls.set(name.replace(/\.[^.]*$/, ''), b);
-    // Other files (README, checksums) are ignored.
+    const part = tdxCollateralPartName(name, b);
+    if (part === null) continue; // READMEs, checksums
+    if (parts.has(part))
+      throw new UsageError(
+        `--collateral: expected one file for ${part} in ${dir}, got more (${name})`,
+      );
+    parts.set(part, b);
   }
-  return {
-    ...(tcbInfo !== undefined ? { tcbInfo } : {}),
-    ...(qeIdentity !== undefined ? { qeIdentity } : {}),
-    ...(tcbSigningChain !== undefined ? { tcbSigningChain } : {}),
-    crls,
-  };
+  return collateralFromParts(parts) ?? { crls: new Map() };
 }
 
 function readFileOrUsage(path: string, flag: string): Uint8Array {

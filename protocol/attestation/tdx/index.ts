@@ -27,3 +27,4 @@ export {
 export type { TdxCollateral, TdxVerifyContext, TdxVerifyInput, TdxVerifyResult } from './verify';
 export { verifyAzureTdxHcl } from './azure-hcl';
 export type { AzureTdxHclInput } from './azure-hcl';
+export { TDX_PART, tdxCollateralPartName } from './parts';
