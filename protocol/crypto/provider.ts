@@ -46,6 +46,11 @@ export interface Aead {
   seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
   /** Returns null when authentication fails (never throws for bad input). */
   open(nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Uint8Array | null;
+  /**
+   * Optional fast path for large frames: encrypts `data` in place and returns the 16-byte tag.
+   * The result (`data` ‖ tag) must equal `seal(nonce, data, aad)` byte for byte.
+   */
+  sealInPlace?(nonce: Uint8Array, data: Uint8Array, aad: Uint8Array): Uint8Array;
 }
 
 export interface MlKem768 {
