@@ -261,6 +261,17 @@ export function makeTinyChatModel(opts: TinyModelOptions = {}): Uint8Array {
     // Scale ~ 1/sqrt(fan_in) keeps activations finite through the 2 layers.
     const scale = 1 / Math.sqrt(t.dims[0] ?? 1);
     for (let j = 0; j < n; j++) data[j] = t.init === 'ones' ? 1 : next() * scale;
+    if (t.name === 'output.weight') {
+      // Only printable ASCII (and the space token) get logits; every other row is zero, so a
+      // greedy or sampled answer is readable characters rather than control bytes.
+      for (let tok = 0; tok < nVocab; tok++) {
+        const text = vocab.tokens[tok] ?? '';
+        const byte = /^<0x([0-9A-F]{2})>$/.exec(text);
+        const b = byte ? parseInt(byte[1] ?? '0', 16) : -1;
+        const readable = (b >= 0x20 && b <= 0x7e) || text === '▁';
+        if (!readable) data.fill(0, tok * nEmbd, (tok + 1) * nEmbd);
+      }
+    }
     w.bytes(new Uint8Array(data.buffer));
     w.padTo(ALIGNMENT);
   });

@@ -222,6 +222,9 @@ export class LlamaEngine implements Engine {
         ...(params.topP !== undefined ? { topP: params.topP } : {}),
         ...(params.topK !== undefined ? { topK: params.topK } : {}),
         ...(params.seed !== undefined ? { seed: params.seed } : {}),
+        ...(params.stop !== undefined && params.stop.length > 0
+          ? { customStopTriggers: [...params.stop] }
+          : {}),
         onToken: (t) => {
           completion += t.length;
         },

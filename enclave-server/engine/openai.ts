@@ -164,6 +164,7 @@ export class OpenAiEngine implements Engine {
         ...(params.topP !== undefined ? { top_p: params.topP } : {}),
         ...(params.topK !== undefined ? { top_k: params.topK } : {}),
         ...(params.seed !== undefined ? { seed: params.seed } : {}),
+        ...(params.stop !== undefined && params.stop.length > 0 ? { stop: params.stop } : {}),
       };
       let res: Response;
       try {

@@ -16,6 +16,8 @@ export interface GenerateParams {
   readonly topP?: number;
   readonly topK?: number;
   readonly seed?: number;
+  /** Extra stop strings (the model's own end-of-turn always stops). */
+  readonly stop?: readonly string[];
 }
 
 export interface GenerateEvents {

@@ -1,0 +1,276 @@
+/**
+ * TEEChat Node client: connect → attested handshake (evidence verified against pinned roots and
+ * the policy BEFORE any key is derived) → encrypted chat streaming.
+ *
+ *   const s = await connect('ws://127.0.0.1:8443', { policy: DEFAULT_CLIENT_POLICY });
+ *   for await (const ev of s.chat([{ role: 'user', content: 'hi' }])) ...
+ *   await s.close();
+ *
+ * Errors are ProtocolError with a code; nothing unauthenticated is ever yielded as model output.
+ */
+import type { EvidenceItem, EvidenceKind, VerificationReport } from '../protocol/attestation/types';
+import type { CryptoProvider } from '../protocol/crypto/provider';
+import { ProtocolError, isProtocolError } from '../protocol/errors';
+import { ClientHandshake } from '../protocol/handshake/handshake';
+import { resolveLimits, type Limits } from '../protocol/limits';
+import { decodeAppMessage, type ServerInfo } from '../protocol/messages/messages';
+import { toHex } from '../protocol/wire/bytes';
+import { nodeProvider } from '../protocol-node/crypto-node';
+import { ChannelSession, type ChatEvent, type ChatMessage, type ChatParams } from './session';
+import { Transport } from './transport';
+import type { ClientOptions as WsClientOptions } from 'ws';
+import { createVerifier, DEFAULT_REQUIRE, type Policy } from './verifier';
+
+export { ProtocolError, isProtocolError };
+export type { ChatEvent, ChatMessage, ChatParams, Policy, ServerInfo };
+export { DEFAULT_CLIENT_POLICY } from './verifier';
+
+export interface ConnectOptions {
+  readonly policy: Policy;
+  /** Development only: accept evidence signed by simulated roots (the summary says SIMULATED). */
+  readonly allowSimulated?: boolean;
+  readonly crypto?: CryptoProvider;
+  /** Deadline for connecting and completing the handshake (default 30 s). */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  /** Clock for certificate validity (tests pin it). */
+  readonly now?: () => Date;
+  /** Extra `ws` client options (e.g. a CA for wss with a private certificate). */
+  readonly wsOptions?: WsClientOptions;
+  readonly limits?: Partial<Limits>;
+}
+
+/** What the client verified, for display and export. */
+export interface VerifiedSummary {
+  /** True when any evidence chains to a simulated (development) root. */
+  readonly simulated: boolean;
+  readonly cpu: {
+    readonly kind: EvidenceKind;
+    /** Launch measurement (SNP MEASUREMENT / TDX MRTD), hex. */
+    readonly measurement: string;
+    readonly product: string;
+    readonly tcb: string;
+  } | null;
+  readonly gpus: readonly {
+    readonly label: string;
+    readonly ccMode: string;
+    readonly driverVersion: string;
+    readonly vbiosVersion: string;
+  }[];
+  readonly model: { readonly id: string; readonly sha256: string };
+  /** One line: what was verified. */
+  readonly verdict: string;
+  /** Hex SHA-256 of the whole handshake (channel binding). */
+  readonly transcriptHash: string;
+  readonly verifiedAt: string;
+  readonly reports: readonly VerificationReport[];
+  /** The raw evidence, for export and offline audit. */
+  readonly evidence: readonly EvidenceItem[];
+}
+
+export type Session = ChannelSession<VerifiedSummary, ServerInfo>;
+
+function field(r: VerificationReport | undefined, ...names: string[]): string {
+  if (!r) return '';
+  for (const n of names) {
+    const v = r.fields[n];
+    if (v === undefined || v === null) continue;
+    if (typeof v === 'object') return JSON.stringify(v);
+    return String(v);
+  }
+  return '';
+}
+
+export function summarize(
+  reports: readonly VerificationReport[],
+  evidence: readonly EvidenceItem[],
+  info: ServerInfo,
+  verdict: string,
+  transcriptHash: Uint8Array,
+  now: Date,
+): VerifiedSummary {
+  const cpu = reports.find(
+    (r) => r.ok && (r.kind === 'sev-snp' || r.kind === 'tdx' || r.kind === 'azure-hcl'),
+  );
+  const gpus = reports.filter((r) => r.ok && r.kind === 'nvidia-gpu');
+  return {
+    simulated: reports.some((r) => r.simulated),
+    cpu: cpu
+      ? {
+          kind: cpu.kind,
+          measurement: field(cpu, 'measurement', 'mrtd', 'mr_td', 'paravisor_measurement'),
+          product: field(cpu, 'product', 'tee_type', 'platform'),
+          tcb: field(cpu, 'reported_tcb', 'tcb_status', 'current_tcb'),
+        }
+      : null,
+    gpus: gpus.map((g) => {
+      const cc = g.fields['cc'];
+      const ccObj =
+        typeof cc === 'object' && cc !== null && !Array.isArray(cc)
+          ? (cc as Record<string, unknown>)
+          : {};
+      return {
+        label: g.label ?? '',
+        ccMode: String(
+          ccObj['cc_mode'] ??
+            ccObj['ccMode'] ??
+            ccObj['mode'] ??
+            (typeof cc === 'string' ? cc : 'unknown'),
+        ),
+        driverVersion: field(g, 'driver_version', 'driverVersion'),
+        vbiosVersion: field(g, 'vbios_version', 'vbiosVersion'),
+      };
+    }),
+    model: { id: info.modelId, sha256: info.modelSha256 },
+    verdict,
+    transcriptHash: toHex(transcriptHash),
+    verifiedAt: now.toISOString(),
+    reports,
+    evidence,
+  };
+}
+
+/** Required evidence kinds sent in the ClientHello (the server must include them). */
+export function requiredKinds(policy: Policy): EvidenceKind[] {
+  const req = policy.require ?? DEFAULT_REQUIRE;
+  const kinds: EvidenceKind[] = [];
+  // A single accepted CPU kind can be demanded outright; several are checked by the verifier.
+  if (req.cpu.length === 1 && req.cpu[0] !== undefined) kinds.push(req.cpu[0]);
+  if (req.gpu) kinds.push('nvidia-gpu');
+  return kinds;
+}
+
+export async function connect(url: string, opts: ConnectOptions): Promise<Session> {
+  const crypto = opts.crypto ?? nodeProvider;
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const now = opts.now ?? (() => new Date());
+  const limits = resolveLimits(opts.limits);
+  const deadline = Date.now() + timeoutMs;
+  const transport = await Transport.open(url, {
+    timeoutMs,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.wsOptions ? { wsOptions: opts.wsOptions } : {}),
+  });
+  const onAbort = (): void => transport.terminate();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const policy = opts.policy;
+    const hs = new ClientHandshake({
+      crypto,
+      verifier: createVerifier({
+        policy,
+        crypto,
+        allowSimulated: opts.allowSimulated === true,
+        now,
+      }),
+      requiredEvidence: requiredKinds(policy),
+      limits,
+    });
+    transport.send(hs.clientHello());
+    const serverHello = await transport.next(Math.max(1, deadline - Date.now()));
+    const { clientFinished, session } = await hs.onServerHello(serverHello);
+    transport.send(clientFinished);
+    const info = decodeAppMessage(session.serverInfo, limits);
+    if (info.type !== 'server_info')
+      throw new ProtocolError(
+        'malformed',
+        `ServerHello.server_info: expected a server_info message, got ${info.type}`,
+        'server_info',
+      );
+    const allowedModels = policy.models ?? [];
+    if (allowedModels.length > 0 && !allowedModels.includes(info.modelSha256))
+      throw new ProtocolError(
+        'evidence_rejected',
+        `server_info.modelSha256: expected one of [${allowedModels.map((m) => m.slice(0, 16) + '…').join(', ')}], got ${info.modelSha256}`,
+        'server_info.modelSha256',
+      );
+    const verdict = session.verdict;
+    const summary = summarize(
+      verdict?.reports ?? [],
+      session.evidence,
+      info,
+      verdict?.summary ?? '',
+      session.transcriptHash,
+      now(),
+    );
+    opts.signal?.removeEventListener('abort', onAbort);
+    return new ChannelSession(transport, session.channel, limits, summary, info);
+  } catch (e) {
+    opts.signal?.removeEventListener('abort', onAbort);
+    transport.terminate();
+    if (opts.signal?.aborted) throw new ProtocolError('cancelled', 'connect cancelled');
+    if (isProtocolError(e)) throw e;
+    throw new ProtocolError(
+      'transport_error',
+      `connect: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+}
+
+export interface ReconnectOptions extends ConnectOptions {
+  /** Attempts per (re)connect, with exponential backoff from 200 ms (default 5). */
+  readonly attempts?: number;
+  readonly onReconnect?: (session: Session) => void;
+}
+
+/**
+ * Keeps one session to a server; when it has ended (server restart, idle timeout, network),
+ * the next call makes a new connection with a fresh handshake and fresh verification. An answer
+ * that was cut off is never resumed: the caller gets its error and can ask again.
+ */
+export class ReconnectingClient {
+  private current: Session | undefined;
+  private connecting: Promise<Session> | undefined;
+  private closed = false;
+
+  constructor(
+    readonly url: string,
+    private readonly opts: ReconnectOptions,
+  ) {}
+
+  /** The live session, connecting (with retries) if there is none. */
+  async session(): Promise<Session> {
+    if (this.closed) throw new ProtocolError('channel_closed', 'client is closed');
+    if (this.current?.isOpen) return this.current;
+    this.connecting ??= this.connectWithRetry().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  async *chat(
+    messages: readonly ChatMessage[],
+    params?: ChatParams,
+    signal?: AbortSignal,
+  ): AsyncGenerator<ChatEvent> {
+    const s = await this.session();
+    yield* s.chat(messages, params, signal);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.current?.close();
+  }
+
+  private async connectWithRetry(): Promise<Session> {
+    const attempts = this.opts.attempts ?? 5;
+    let last: unknown;
+    for (let i = 0; i < attempts; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** (i - 1))));
+      if (this.opts.signal?.aborted) throw new ProtocolError('cancelled', 'reconnect cancelled');
+      try {
+        const s = await connect(this.url, this.opts);
+        this.current = s;
+        this.opts.onReconnect?.(s);
+        return s;
+      } catch (e) {
+        last = e;
+        // Verification failures are not transient: never retry them into acceptance.
+        if (
+          isProtocolError(e) &&
+          (e.code === 'evidence_rejected' || e.code === 'evidence_missing' || e.code === 'usage')
+        )
+          throw e;
+      }
+    }
+    throw last instanceof Error ? last : new ProtocolError('transport_error', 'reconnect failed');
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * The client's WebSocket transport: binary messages in order, a pull API for the handshake
+ * (`next()` with a deadline) and a push API afterwards (`onMessage`). A close before the channel
+ * exists with code 4400 carries the server's typed error "<code> <message>"; it is unauthenticated
+ * and reported as such (never as model output).
+ */
+import WebSocket from 'ws';
+import { ProtocolError, type ProtocolErrorCode } from '../protocol/errors';
+
+export const CLOSE_PROTOCOL_ERROR = 4400;
+
+export const KNOWN_CODES: ReadonlySet<string> = new Set<string>([
+  'truncated',
+  'trailing_bytes',
+  'malformed',
+  'bad_length',
+  'bad_magic',
+  'unsupported_version',
+  'unknown_type',
+  'reserved_nonzero',
+  'too_large',
+  'handshake_state',
+  'version_mismatch',
+  'bad_key',
+  'key_confirmation_failed',
+  'evidence_rejected',
+  'evidence_missing',
+  'binding_mismatch',
+  'handshake_timeout',
+  'decrypt_failed',
+  'replay',
+  'reorder',
+  'gap',
+  'wrong_direction',
+  'wrong_epoch',
+  'truncation',
+  'channel_closed',
+  'rekey_required',
+  'bad_padding',
+  'server_error',
+  'cancelled',
+  'busy',
+  'session_limit',
+  'model_error',
+  'idle_timeout',
+  'shutting_down',
+  'transport_closed',
+  'transport_error',
+]);
+
+/** Maps a WebSocket close (code, reason) to the error it carries. */
+export function closeError(code: number, reason: string): ProtocolError {
+  if (code === CLOSE_PROTOCOL_ERROR) {
+    const sp = reason.indexOf(' ');
+    const c = sp > 0 ? reason.slice(0, sp) : reason;
+    const msg = sp > 0 ? reason.slice(sp + 1) : '';
+    if (KNOWN_CODES.has(c))
+      return new ProtocolError(
+        c as ProtocolErrorCode,
+        `server (unauthenticated, before the secure channel): ${msg}`,
+      );
+  }
+  if (code === 1009)
+    return new ProtocolError('too_large', 'server closed the connection: message too big (1009)');
+  return new ProtocolError(
+    'transport_closed',
+    `connection closed (code ${code}${reason ? `, ${JSON.stringify(reason.slice(0, 80))}` : ''})`,
+  );
+}
+
+export interface TransportOptions {
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+  /** Extra `ws` options (TLS CA for wss with a private certificate, headers). */
+  readonly wsOptions?: WebSocket.ClientOptions;
+}
+
+export class Transport {
+  private readonly inbox: Uint8Array[] = [];
+  private waiter: { resolve: (b: Uint8Array) => void; reject: (e: unknown) => void } | undefined;
+  private handler: ((b: Uint8Array) => void) | undefined;
+  private closeHandlers: ((e: ProtocolError, code: number) => void)[] = [];
+  private closedWith: { err: ProtocolError; code: number } | undefined;
+
+  private constructor(private readonly ws: WebSocket) {
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) {
+        this.ws.close(1003);
+        return;
+      }
+      const bytes = toBytes(data);
+      if (this.handler) this.handler(bytes);
+      else if (this.waiter) {
+        const w = this.waiter;
+        this.waiter = undefined;
+        w.resolve(bytes);
+      } else this.inbox.push(bytes);
+    });
+    ws.on('close', (code, reason) => {
+      const err = closeError(code, reason.toString('utf8'));
+      this.closedWith = { err, code };
+      if (this.waiter) {
+        const w = this.waiter;
+        this.waiter = undefined;
+        w.reject(err);
+      }
+      for (const h of this.closeHandlers) h(err, code);
+    });
+    ws.on('error', () => {
+      // 'close' follows and reports it
+    });
+  }
+
+  static open(url: string, o: TransportOptions): Promise<Transport> {
+    return new Promise((resolve, reject) => {
+      let ws: WebSocket;
+      try {
+        ws = new WebSocket(url, {
+          perMessageDeflate: false,
+          maxPayload: 64 * 1024 * 1024,
+          ...o.wsOptions,
+        });
+      } catch (e) {
+        reject(
+          new ProtocolError(
+            'usage',
+            `server: expected a ws:// or wss:// URL, got ${JSON.stringify(url)} (${e instanceof Error ? e.message : String(e)})`,
+            'server',
+          ),
+        );
+        return;
+      }
+      const t = new Transport(ws);
+      const timer = setTimeout(() => {
+        ws.terminate();
+        reject(
+          new ProtocolError(
+            'handshake_timeout',
+            `connect: expected to connect within ${o.timeoutMs} ms`,
+          ),
+        );
+      }, o.timeoutMs);
+      const onAbort = (): void => {
+        ws.terminate();
+        reject(new ProtocolError('cancelled', 'connect cancelled'));
+      };
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      ws.once('open', () => {
+        clearTimeout(timer);
+        o.signal?.removeEventListener('abort', onAbort);
+        resolve(t);
+      });
+      ws.once('error', (e) => {
+        clearTimeout(timer);
+        o.signal?.removeEventListener('abort', onAbort);
+        reject(new ProtocolError('transport_error', `connect to ${url} failed: ${e.message}`));
+      });
+    });
+  }
+
+  /** Next binary message (handshake phase). */
+  next(timeoutMs: number): Promise<Uint8Array> {
+    const queued = this.inbox.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.closedWith) return Promise.reject(this.closedWith.err);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        reject(
+          new ProtocolError(
+            'handshake_timeout',
+            `handshake: expected the server's reply within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      this.waiter = {
+        resolve: (b) => {
+          clearTimeout(timer);
+          resolve(b);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+    });
+  }
+
+  /** Switches to push mode; messages already queued are delivered first. */
+  onMessage(h: (b: Uint8Array) => void): void {
+    this.handler = h;
+    for (const b of this.inbox.splice(0)) h(b);
+  }
+
+  onClose(h: (e: ProtocolError, code: number) => void): void {
+    if (this.closedWith) h(this.closedWith.err, this.closedWith.code);
+    else this.closeHandlers.push(h);
+  }
+
+  get closed(): boolean {
+    return this.closedWith !== undefined;
+  }
+
+  send(b: Uint8Array): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(b, { binary: true });
+  }
+
+  close(code = 1000): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)
+      this.ws.close(code);
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  /** Resolves once the WebSocket is closed (or after `ms`, terminating it). */
+  waitClosed(ms: number): Promise<void> {
+    if (this.closedWith) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.ws.terminate();
+        resolve();
+      }, ms);
+      this.closeHandlers.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
+
+function toBytes(data: WebSocket.RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}

@@ -1,0 +1,179 @@
+/**
+ * The client's EvidenceVerifier: dispatches each evidence item to its verifier (parse → verify →
+ * validate), then applies the session requirements:
+ *   - every item in the bundle must verify (an item that fails is never ignored);
+ *   - at least one CPU TEE item (sev-snp, tdx, azure-hcl) — the kinds `require.cpu` allows;
+ *   - a GPU item (nvidia-gpu) when `require.gpu` is set (default);
+ *   - simulated roots only when the user turned on `allowSimulated`.
+ * The verdict's summary is one readable line; a failed binding check (evidence not made for
+ * this transcript: replayed evidence or a swapped key) is named `binding_mismatch` in it.
+ */
+import type {
+  BindingValues,
+  EvidenceItem,
+  EvidenceKind,
+  EvidenceVerdict,
+  EvidenceVerifier,
+  VerificationReport,
+} from '../protocol/attestation/types';
+import type { AttestationPolicy } from '../protocol/attestation/policy';
+import { DEFAULT_POLICY } from '../protocol/attestation/policy';
+import type { NvidiaPolicy } from '../protocol/attestation/nvidia/policy';
+import { DEFAULT_NVIDIA_POLICY } from '../protocol/attestation/nvidia/policy';
+import { verifySnpEvidence } from '../protocol/attestation/snp/verify';
+import { verifyTdxEvidence } from '../protocol/attestation/tdx/verify';
+import { verifyNvidiaEvidence } from '../protocol/attestation/nvidia/verify';
+import type { CryptoProvider } from '../protocol/crypto/provider';
+
+export const CPU_KINDS: readonly EvidenceKind[] = ['sev-snp', 'tdx', 'azure-hcl'];
+
+export interface RequirePolicy {
+  /** CPU TEE kinds accepted (at least one item of one of them is required). */
+  readonly cpu: readonly EvidenceKind[];
+  /** Require verified NVIDIA GPU evidence (confidential-computing GPU). */
+  readonly gpu: boolean;
+}
+
+/** The client policy: the shared attestation policy plus the sections of the other verifiers. */
+export interface Policy extends AttestationPolicy {
+  readonly nvidia?: NvidiaPolicy;
+  readonly require?: RequirePolicy;
+  /** Allowed model SHA-256 values (hex); empty or absent: any model (the summary still shows it). */
+  readonly models?: readonly string[];
+}
+
+export const DEFAULT_REQUIRE: RequirePolicy = { cpu: CPU_KINDS, gpu: true };
+
+export const DEFAULT_CLIENT_POLICY: Policy = {
+  ...DEFAULT_POLICY,
+  nvidia: DEFAULT_NVIDIA_POLICY,
+  require: DEFAULT_REQUIRE,
+  models: [],
+};
+
+/** Check ids that compare evidence with this session's binding values. */
+const BINDING_CHECKS = new Set(['report_data', 'nonce', 'binding', 'tpm_nonce', 'runtime_claims']);
+
+export interface VerifierOptions {
+  readonly policy: Policy;
+  readonly crypto: CryptoProvider;
+  readonly allowSimulated: boolean;
+  readonly now?: () => Date;
+  /** Extra verifiers by kind (e.g. azure-hcl), added by modules that provide them. */
+  readonly extra?: Partial<Record<EvidenceKind, ItemVerifier>>;
+}
+
+export type ItemVerifier = (
+  item: EvidenceItem,
+  o: { readonly crypto: CryptoProvider; readonly now: () => Date; readonly policy: Policy },
+  binding: BindingValues,
+) => VerificationReport;
+
+/** The policy with the development switch applied (only ever widened by the user's own setting). */
+export function effectivePolicy(p: Policy, allowSimulated: boolean): Policy {
+  return {
+    ...p,
+    allowSimulated: p.allowSimulated || allowSimulated,
+    nvidia: {
+      ...(p.nvidia ?? DEFAULT_NVIDIA_POLICY),
+      allowSimulated: (p.nvidia?.allowSimulated ?? false) || allowSimulated,
+    },
+  };
+}
+
+export function createVerifier(o: VerifierOptions): EvidenceVerifier {
+  const policy = effectivePolicy(o.policy, o.allowSimulated);
+  const now = o.now ?? (() => new Date());
+  const require = policy.require ?? DEFAULT_REQUIRE;
+  return async (items, binding) => {
+    const reports: VerificationReport[] = [];
+    for (const item of items)
+      reports.push(verifyItem(item, { crypto: o.crypto, now, policy }, binding, o.extra));
+    return verdictOf(reports, require, policy.allowSimulated);
+  };
+}
+
+function verifyItem(
+  item: EvidenceItem,
+  ctx: { readonly crypto: CryptoProvider; readonly now: () => Date; readonly policy: Policy },
+  binding: BindingValues,
+  extra: VerifierOptions['extra'],
+): VerificationReport {
+  const vctx = { crypto: ctx.crypto, now: ctx.now };
+  try {
+    const custom = extra?.[item.kind];
+    if (custom) return custom(item, ctx, binding);
+    switch (item.kind) {
+      case 'sev-snp':
+        return verifySnpEvidence(item, vctx, ctx.policy, binding);
+      case 'tdx':
+        return verifyTdxEvidence(item, vctx, ctx.policy, binding);
+      case 'nvidia-gpu':
+      case 'nvidia-switch':
+        return verifyNvidiaEvidence(
+          item,
+          vctx,
+          ctx.policy.nvidia ?? DEFAULT_NVIDIA_POLICY,
+          binding,
+        );
+      default:
+        return failed(
+          item,
+          'verifier',
+          `${item.kind}: expected a verifier for this evidence kind, got none in this client`,
+        );
+    }
+  } catch (e) {
+    // Verifiers report problems as checks; an exception is itself a failed check.
+    return failed(
+      item,
+      'verifier',
+      `${item.kind}: verifier raised ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+}
+
+function failed(item: EvidenceItem, id: string, message: string): VerificationReport {
+  return {
+    ok: false,
+    kind: item.kind,
+    label: item.label,
+    checks: [{ id, ok: false, message }],
+    fields: {},
+    simulated: false,
+  };
+}
+
+export function verdictOf(
+  reports: readonly VerificationReport[],
+  require: RequirePolicy,
+  allowSimulated: boolean,
+): EvidenceVerdict {
+  const problems: string[] = [];
+  for (const r of reports) {
+    if (r.ok) continue;
+    const bad = r.checks.filter((c) => !c.ok);
+    const binding = bad.some((c) => BINDING_CHECKS.has(c.id));
+    const what = bad.map((c) => `${c.id}: ${c.message}`).join('; ') || 'no checks passed';
+    problems.push(
+      `${binding ? 'binding_mismatch in ' : ''}${r.kind}${r.label ? `/${r.label}` : ''} rejected (${what})`,
+    );
+  }
+  const okKinds = reports.filter((r) => r.ok).map((r) => r.kind);
+  if (!okKinds.some((k) => require.cpu.includes(k)))
+    problems.push(
+      `evidence_missing: expected verified CPU TEE evidence (${require.cpu.join(' or ')}), got [${okKinds.join(', ') || 'none'}]`,
+    );
+  if (require.gpu && !okKinds.includes('nvidia-gpu'))
+    problems.push(
+      `evidence_missing: expected verified NVIDIA GPU evidence, got [${okKinds.join(', ') || 'none'}]`,
+    );
+  const simulated = reports.some((r) => r.simulated);
+  if (simulated && !allowSimulated)
+    problems.push('simulated evidence: expected vendor roots, got a simulated (development) root');
+  const ok = problems.length === 0;
+  const summary = ok
+    ? `verified ${reports.map((r) => r.kind + (r.label ? `/${r.label}` : '')).join(', ')}${simulated ? ' — SIMULATED (development roots)' : ''}`
+    : problems.join(' | ');
+  return { ok, reports, summary };
+}

@@ -1,0 +1,87 @@
+/**
+ * `teechat-server`: the enclave server CLI. See `teechat-server --help` and docs/DEPLOY.md.
+ * stdout carries exactly one line when ready: `listening on ws://HOST:PORT`; everything else
+ * (summary, logs, progress) goes to stderr.
+ */
+import { isProtocolError } from '../protocol/errors';
+import { parseServerArgs, serverHelp } from './config';
+import { createLogger } from './log';
+import { startServer } from './start';
+
+export const EXIT = { ok: 0, other: 1, usage: 2, model: 3, attestation: 4 } as const;
+
+export interface Io {
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+}
+
+const io: Io = {
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+};
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'rims') {
+    io.stderr('teechat-server rims: the RIM cache command is not part of this build yet\n');
+    return EXIT.usage;
+  }
+  let parsed;
+  try {
+    parsed = parseServerArgs(argv);
+  } catch (e) {
+    io.stderr(
+      `teechat-server: ${e instanceof Error ? e.message : String(e)}\n(see teechat-server --help)\n`,
+    );
+    return EXIT.usage;
+  }
+  if (parsed.help) {
+    io.stdout(serverHelp());
+    return EXIT.ok;
+  }
+  if (parsed.version) {
+    io.stdout('teechat-server 0.1.0 (protocol v1)\n');
+    return EXIT.ok;
+  }
+  const config = parsed.config;
+  const log = createLogger(config.logLevel);
+  let started;
+  try {
+    started = await startServer(config, log);
+  } catch (e) {
+    const code = isProtocolError(e) ? e.code : 'server_error';
+    io.stderr(`teechat-server: ${code}: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (code === 'usage') return EXIT.usage;
+    if (code === 'model_error') return EXIT.model;
+    if (code === 'evidence_missing' || code === 'evidence_rejected') return EXIT.attestation;
+    return EXIT.other;
+  }
+  io.stderr(started.summary + '\n');
+  io.stdout(`listening on ${started.url}\n`);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info('signal', { signal });
+      // Hard bound: exit even if something refuses to close.
+      setTimeout(() => {
+        io.stderr('teechat-server: shutdown timed out; exiting\n');
+        process.exit(EXIT.other);
+      }, config.shutdownTimeoutMs + 2000).unref();
+      started.server.shutdown().then(
+        () => resolve(EXIT.ok),
+        () => resolve(EXIT.other),
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    io.stderr(`teechat-server: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(EXIT.other);
+  },
+);

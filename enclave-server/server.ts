@@ -1,0 +1,476 @@
+/**
+ * The enclave's WebSocket server. Per connection:
+ *   1. handshake (one per connection: fresh keys, fresh evidence bound to this transcript), under
+ *      a deadline; errors before the channel exists end the connection with WebSocket close code
+ *      4400 and the reason "<ProtocolErrorCode> <message>" (unauthenticated: the client shows it
+ *      as a connection error, never as model output);
+ *   2. then every WebSocket message is one channel frame; requests are decrypted only here and
+ *      handed to the engine; answers stream back as sealed deltas and an authenticated `done`;
+ *   3. every fault after the handshake sends a sealed typed error, the authenticated close frame,
+ *      and closes the WebSocket (1000 normal / 1008 policy violation) — the server keeps serving
+ *      the others.
+ * Nothing from a decrypted frame is ever logged.
+ */
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ProtocolError, isProtocolError, type ProtocolErrorCode } from '../protocol/errors';
+import {
+  decodeAppMessage,
+  encodeAppMessage,
+  type AppMessage,
+  type ChatRequest,
+} from '../protocol/messages/messages';
+import type { Limits } from '../protocol/limits';
+import type { Engine, EngineSession } from './engine/types';
+import type { Logger } from './log';
+
+/** WebSocket close code carrying a typed, unauthenticated error before the channel exists. */
+export const CLOSE_PROTOCOL_ERROR = 4400;
+
+/** The channel as the connection uses it (protocol/channel SecureChannel). */
+export interface ChannelLike {
+  seal(plaintext: Uint8Array): Uint8Array;
+  openFrame(frame: Uint8Array): { kind: 'data' | 'close'; plaintext: Uint8Array };
+  close(): Uint8Array;
+  readonly isClosed: boolean;
+  zeroize(): void;
+}
+
+/** protocol/handshake ServerHandshake, one per connection. */
+export interface ServerHandshakeLike {
+  onClientHello(msg: Uint8Array): Promise<Uint8Array>;
+  onClientFinished(msg: Uint8Array): { readonly channel: ChannelLike };
+}
+
+export interface ServerLimits {
+  readonly maxSessions: number;
+  readonly maxFrameBytes: number;
+  readonly maxTokens: number;
+  readonly idleTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+export interface EnclaveServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly tls?: { readonly cert: Uint8Array; readonly key: Uint8Array };
+  readonly limits: ServerLimits;
+  readonly engine: Engine;
+  readonly log: Logger;
+  /** A fresh server handshake (fresh ephemeral keys) per connection. */
+  readonly newHandshake: () => ServerHandshakeLike;
+  /** Protocol limits for decoding application messages. */
+  readonly protocolLimits: Limits;
+  /**
+   * Bench harness only (enclave-server/bench-harness.ts): skip the handshake and use this
+   * channel. No flag, env or config key reaches it.
+   */
+  readonly benchPlaintextChannel?: () => ChannelLike;
+}
+
+export interface ServerStats {
+  readonly connections: number;
+  readonly established: number;
+  readonly generating: number;
+}
+
+type State = 'handshake-hello' | 'handshake-finished' | 'open' | 'closing' | 'closed';
+
+export class EnclaveServer {
+  private http: HttpServer | undefined;
+  private wss: WebSocketServer | undefined;
+  private readonly conns = new Set<Connection>();
+  private nextConnId = 1;
+  private shuttingDown = false;
+  url = '';
+
+  constructor(readonly opts: EnclaveServerOptions) {}
+
+  async listen(): Promise<string> {
+    const o = this.opts;
+    this.http = o.tls
+      ? createHttpsServer({ cert: Buffer.from(o.tls.cert), key: Buffer.from(o.tls.key) })
+      : createHttpServer();
+    this.http.on('request', (_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('teechat: WebSocket only\n');
+    });
+    this.wss = new WebSocketServer({
+      server: this.http,
+      // Hard cap in ws itself (memory bound); our own typed check runs at maxFrameBytes.
+      maxPayload: Math.max(o.limits.maxFrameBytes * 2, 64 * 1024 * 1024),
+      perMessageDeflate: false,
+    });
+    this.wss.on('connection', (ws) => this.accept(ws));
+    await new Promise<void>((resolve, reject) => {
+      this.http!.once('error', reject);
+      this.http!.listen(o.port, o.host, () => {
+        this.http!.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = this.http.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    this.url = `${o.tls ? 'wss' : 'ws'}://${host}:${addr.port}`;
+    return this.url;
+  }
+
+  stats(): ServerStats {
+    let established = 0;
+    let generating = 0;
+    for (const c of this.conns) {
+      if (c.state === 'open') established++;
+      generating += c.inflight.size;
+    }
+    return { connections: this.conns.size, established, generating };
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, cancel in-flight answers with a sealed `shutting_down`
+   * error, close every session, then release the engine. Resolves within shutdownTimeoutMs
+   * (connections still open then are terminated).
+   */
+  async shutdown(): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    const o = this.opts;
+    o.log.info('shutdown', { connections: this.conns.size });
+    this.wss?.close();
+    this.http?.close();
+    for (const c of [...this.conns])
+      c.fail(new ProtocolError('shutting_down', 'server is shutting down'));
+    const deadline = Date.now() + o.limits.shutdownTimeoutMs;
+    while (this.conns.size > 0 && Date.now() < deadline) await sleep(20);
+    for (const c of [...this.conns]) c.terminate();
+    this.http?.closeAllConnections?.();
+    await o.engine.close();
+  }
+
+  private accept(ws: WebSocket): void {
+    const id = this.nextConnId++;
+    const log = this.opts.log.child({ conn: id });
+    if (this.shuttingDown) {
+      closeWithError(ws, new ProtocolError('shutting_down', 'server is shutting down'));
+      return;
+    }
+    if (this.conns.size >= this.opts.limits.maxSessions) {
+      log.warn('session limit', { max: this.opts.limits.maxSessions });
+      closeWithError(
+        ws,
+        new ProtocolError(
+          'session_limit',
+          `sessions: expected at most ${this.opts.limits.maxSessions}, got ${this.conns.size + 1}`,
+        ),
+      );
+      return;
+    }
+    const c = new Connection(ws, this.opts, log, () => this.conns.delete(c));
+    this.conns.add(c);
+  }
+}
+
+class Connection {
+  state: State = 'handshake-hello';
+  readonly inflight = new Map<string, { readonly ac: AbortController; cancelled: boolean }>();
+  private hs: ServerHandshakeLike | undefined;
+  private channel: ChannelLike | undefined;
+  private engineSession: EngineSession | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private shutdownReason: ProtocolError | undefined;
+  private readonly t0 = performance.now();
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly o: EnclaveServerOptions,
+    private readonly log: Logger,
+    private readonly onGone: () => void,
+  ) {
+    log.debug('connection');
+    ws.on('message', (data, isBinary) => {
+      const bytes = toBytes(data);
+      this.queue = this.queue
+        .then(() => this.onMessage(bytes, isBinary))
+        .catch((e) => this.fail(e));
+    });
+    ws.on('close', (code) => this.onClose(code));
+    ws.on('error', (e) => log.debug('websocket error', { error: e.message }));
+    if (o.benchPlaintextChannel) {
+      this.channel = o.benchPlaintextChannel();
+      this.established();
+    } else {
+      this.hs = o.newHandshake();
+      this.handshakeTimer = setTimeout(
+        () =>
+          this.fail(
+            new ProtocolError(
+              'handshake_timeout',
+              `handshake: expected to complete within ${o.limits.handshakeTimeoutMs} ms`,
+            ),
+          ),
+        o.limits.handshakeTimeoutMs,
+      );
+    }
+  }
+
+  private async onMessage(bytes: Uint8Array, isBinary: boolean): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    if (!isBinary)
+      throw new ProtocolError('malformed', 'websocket message: expected binary, got text');
+    switch (this.state) {
+      case 'handshake-hello': {
+        const reply = await this.hs!.onClientHello(bytes);
+        if (this.state !== 'handshake-hello') return;
+        this.state = 'handshake-finished';
+        this.send(reply);
+        return;
+      }
+      case 'handshake-finished': {
+        const session = this.hs!.onClientFinished(bytes);
+        this.hs = undefined;
+        this.channel = session.channel;
+        this.established();
+        return;
+      }
+      case 'open':
+        return this.onFrame(bytes);
+    }
+  }
+
+  private established(): void {
+    clearTimeout(this.handshakeTimer);
+    this.state = 'open';
+    this.engineSession = this.o.engine.openSession();
+    this.log.info('session established', { handshake_ms: Math.round(performance.now() - this.t0) });
+    this.touch();
+  }
+
+  private onFrame(bytes: Uint8Array): void {
+    if (bytes.length > this.o.limits.maxFrameBytes)
+      throw new ProtocolError(
+        'too_large',
+        `frame: expected at most ${this.o.limits.maxFrameBytes} bytes, got ${bytes.length}`,
+      );
+    const { kind, plaintext } = this.channel!.openFrame(bytes);
+    this.touch();
+    if (kind === 'close') {
+      this.log.debug('client closed the channel');
+      this.end(1000);
+      return;
+    }
+    const msg = decodeAppMessage(plaintext, this.o.protocolLimits);
+    this.dispatch(msg);
+  }
+
+  private dispatch(msg: AppMessage): void {
+    switch (msg.type) {
+      case 'ping':
+        this.sendApp({ type: 'pong', nonce: msg.nonce });
+        return;
+      case 'cancel': {
+        const f = this.inflight.get(msg.id);
+        if (f && !f.cancelled) {
+          f.cancelled = true;
+          f.ac.abort();
+        }
+        return;
+      }
+      case 'chat_request':
+        this.startChat(msg);
+        return;
+      default:
+        throw new ProtocolError(
+          'unknown_type',
+          `message.type: expected chat_request, cancel or ping from a client, got ${msg.type}`,
+          'message.type',
+        );
+    }
+  }
+
+  private startChat(msg: ChatRequest): void {
+    const { id } = msg;
+    if (this.inflight.has(id)) {
+      this.sendApp({
+        type: 'error',
+        id,
+        code: 'malformed',
+        message: `chat_request.id: expected an id not in flight, got ${JSON.stringify(id)}`,
+      });
+      return;
+    }
+    if ([...this.inflight.values()].some((f) => !f.cancelled)) {
+      // One answer at a time per session (its KV cache is one sequence); the client waits.
+      this.sendApp({
+        type: 'error',
+        id,
+        code: 'busy',
+        message: 'session: expected one request at a time, got a second while one is generating',
+      });
+      return;
+    }
+    const flight = { ac: new AbortController(), cancelled: false };
+    this.inflight.set(id, flight);
+    const maxTokens = Math.min(
+      msg.params.maxTokens ?? this.o.limits.maxTokens,
+      this.o.limits.maxTokens,
+    );
+    const log = this.log.child({ req: id });
+    log.debug('chat request', { messages: msg.messages.length, max_tokens: maxTokens });
+    let seq = 0;
+    const params = {
+      maxTokens,
+      ...(msg.params.temperature !== undefined ? { temperature: msg.params.temperature } : {}),
+      ...(msg.params.topP !== undefined ? { topP: msg.params.topP } : {}),
+      ...(msg.params.seed !== undefined ? { seed: msg.params.seed } : {}),
+      ...(msg.params.stop !== undefined ? { stop: msg.params.stop } : {}),
+    };
+    this.engineSession!.generate(
+      msg.messages,
+      params,
+      {
+        onQueued: (position) => this.sendApp({ type: 'queued', id, position }),
+        onDelta: (text) => this.sendApp({ type: 'delta', id, seq: seq++, text }),
+      },
+      flight.ac.signal,
+    ).then(
+      (r) => {
+        this.inflight.delete(id);
+        this.touch();
+        log.info('answer done', {
+          prompt_tokens: r.usage.promptTokens,
+          cached_tokens: r.usage.cachedPromptTokens,
+          completion_tokens: r.usage.completionTokens,
+          ttft_ms: r.timings.ttftMs.toFixed(1),
+          tokens_per_s: r.timings.tokensPerSecond.toFixed(0),
+        });
+        this.sendApp({
+          type: 'done',
+          id,
+          finishReason: r.stopReason,
+          usage: r.usage,
+          timings: {
+            ttftMs: r.timings.ttftMs,
+            totalMs: r.timings.totalMs,
+            tokensPerSecond: r.timings.tokensPerSecond,
+          },
+        });
+      },
+      (e: unknown) => {
+        this.inflight.delete(id);
+        this.touch();
+        const err =
+          this.shutdownReason ??
+          (isProtocolError(e) ? e : new ProtocolError('server_error', 'generation failed'));
+        log.info('answer ended', { code: err.code });
+        if (this.state === 'open')
+          this.sendApp({ type: 'error', id, code: err.code, message: err.message });
+      },
+    );
+  }
+
+  /** Any fault: a typed error to the client (sealed when the channel exists), then a clean close. */
+  fail(e: unknown): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    const err = isProtocolError(e) ? e : new ProtocolError('server_error', 'internal error');
+    if (!isProtocolError(e))
+      this.log.error('internal error', { error: e instanceof Error ? e.message : String(e) });
+    else this.log.info('session error', { code: err.code, state: this.state });
+    if (err.code === 'shutting_down') this.shutdownReason = err;
+    for (const f of this.inflight.values()) f.ac.abort();
+    if (this.state === 'open' && this.channel && !this.channel.isClosed) {
+      try {
+        this.sendApp({ type: 'error', code: err.code, message: err.message });
+      } catch {
+        // channel unusable; the close below still tells the client
+      }
+      this.end(err.code === 'shutting_down' || err.code === 'idle_timeout' ? 1001 : 1008);
+      return;
+    }
+    this.state = 'closing';
+    closeWithError(this.ws, err);
+  }
+
+  /** Authenticated close frame, then the WebSocket close. */
+  private end(code: number): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    for (const f of this.inflight.values()) f.ac.abort();
+    try {
+      if (this.channel && !this.channel.isClosed) this.send(this.channel.close());
+    } catch {
+      // ignore: closing anyway
+    }
+    this.state = 'closing';
+    this.ws.close(code);
+    // A peer that never answers the close handshake is cut off.
+    setTimeout(() => this.terminate(), 2000).unref();
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  private onClose(code: number): void {
+    const wasGenerating = this.inflight.size;
+    for (const f of this.inflight.values()) f.ac.abort();
+    this.inflight.clear();
+    clearTimeout(this.handshakeTimer);
+    clearTimeout(this.idleTimer);
+    this.engineSession?.dispose();
+    this.channel?.zeroize();
+    this.channel = undefined;
+    this.hs = undefined;
+    if (this.state !== 'closed') {
+      this.state = 'closed';
+      this.log.info('connection closed', { code, cancelled_generations: wasGenerating });
+      this.onGone();
+    }
+  }
+
+  private touch(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.inflight.size > 0) return this.touch();
+      this.fail(
+        new ProtocolError('idle_timeout', `session: idle for ${this.o.limits.idleTimeoutMs} ms`),
+      );
+    }, this.o.limits.idleTimeoutMs);
+    this.idleTimer.unref();
+  }
+
+  private sendApp(msg: AppMessage): void {
+    if (this.state !== 'open' || !this.channel || this.channel.isClosed) return;
+    this.send(this.channel.seal(encodeAppMessage(msg, this.o.protocolLimits)));
+  }
+
+  private send(bytes: Uint8Array): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(bytes, { binary: true });
+  }
+}
+
+export function closeWithError(ws: WebSocket, e: ProtocolError): void {
+  if (ws.readyState !== ws.OPEN && ws.readyState !== ws.CONNECTING) return;
+  ws.close(CLOSE_PROTOCOL_ERROR, closeReason(e.code, e.message));
+  setTimeout(() => ws.terminate(), 2000).unref();
+}
+
+/** "<code> <message>" truncated to the 123-byte limit of a WebSocket close reason. */
+export function closeReason(code: ProtocolErrorCode, message: string): string {
+  let r = `${code} ${message}`;
+  while (Buffer.byteLength(r) > 123) r = r.slice(0, -2) + '…';
+  return r;
+}
+
+function toBytes(data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (Array.isArray(data)) return Buffer.concat(data as Buffer[]);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(0);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
