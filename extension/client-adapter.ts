@@ -1,0 +1,121 @@
+/**
+ * The real connect function: builds the client policy from the user's trust settings, calls
+ * client/ `connect()` (attested handshake; evidence verified BEFORE any key is derived) and maps
+ * the verified summary to the view the UI shows. The session's keys stay inside the client's
+ * session object in this process; nothing here copies them.
+ *
+ * Measurements are deliberately not constrained in the client policy: the extension's trust gate
+ * (extension/trust.ts) checks them against the allowlist and the user's known measurements and
+ * asks about unknown ones, after verification and before any user data is sent.
+ */
+import { connect, DEFAULT_CLIENT_POLICY } from '../client/index';
+import type { Policy, Session, VerifiedSummary } from '../client/index';
+import { CPU_KINDS } from '../client/verifier';
+import { mergePolicy } from '../protocol/attestation/policy';
+import type { VerificationReport } from '../protocol/attestation/types';
+import type {
+  AttestationView,
+  ChatEvent,
+  ChatParams,
+  ChatTurn,
+  ConnectFn,
+  TeeSession,
+  TrustSettings,
+} from './types';
+
+export function policyFromSettings(t: TrustSettings): Policy {
+  return mergePolicy<Policy>(DEFAULT_CLIENT_POLICY, {
+    snp: { allowDebug: t.allowDebug, minTcb: { ...t.minimumTcb } },
+    tdx: { allowDebug: t.allowDebug },
+    require: { cpu: [...CPU_KINDS], gpu: t.requireGpuEvidence },
+  });
+}
+
+const CPU_LABEL: Record<string, string> = {
+  'sev-snp': 'SNP',
+  tdx: 'TDX',
+  'azure-hcl': 'SNP/Azure',
+};
+
+function gpuCcOn(r: VerificationReport, fallback: string | undefined): boolean {
+  const cc = r.fields['cc'];
+  if (typeof cc === 'object' && cc !== null && !Array.isArray(cc)) {
+    const f = (cc as Record<string, unknown>)['ccFeature'];
+    if (typeof f === 'string') return f === 'on';
+  }
+  return fallback === 'on';
+}
+
+export function viewFromSummary(
+  s: VerifiedSummary,
+  serverInfo: Record<string, unknown>,
+): AttestationView {
+  const gpuReports = s.reports.filter((r) => r.ok && r.kind === 'nvidia-gpu');
+  return {
+    simulated: s.simulated,
+    cpuKind: s.cpu ? (CPU_LABEL[s.cpu.kind] ?? s.cpu.kind) : 'none',
+    measurement: (s.cpu?.measurement ?? '').toLowerCase(),
+    product: s.cpu?.product || 'unknown',
+    tcb: s.cpu?.tcb || 'unknown',
+    gpu:
+      gpuReports.length === 0
+        ? null
+        : {
+            count: gpuReports.length,
+            ccEnabled: gpuReports.every((r, i) => gpuCcOn(r, s.gpus[i]?.ccMode)),
+          },
+    model: { id: s.model.id, sha256: s.model.sha256 },
+    reports: s.reports,
+    evidence: s.evidence,
+    serverInfo: { ...serverInfo, transcriptHash: s.transcriptHash, verdict: s.verdict },
+    verifiedAt: new Date(s.verifiedAt),
+  };
+}
+
+/**
+ * Wraps a client session. The client runs one request at a time per session; several chat
+ * panels share the session, so requests wait their turn here instead of failing with `busy`.
+ */
+export class ClientSession implements TeeSession {
+  readonly attestation: AttestationView;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly s: Session) {
+    const { type: _t, ...info } = s.serverInfo;
+    this.attestation = viewFromSummary(s.summary, info as Record<string, unknown>);
+  }
+
+  async *chat(
+    messages: readonly ChatTurn[],
+    params?: ChatParams,
+    signal?: AbortSignal,
+  ): AsyncGenerator<ChatEvent> {
+    let release!: () => void;
+    const prev = this.queue;
+    this.queue = new Promise<void>((r) => (release = r));
+    try {
+      await prev;
+      yield* this.s.chat(messages, params, signal);
+    } finally {
+      release();
+    }
+  }
+
+  close(): Promise<void> {
+    return this.s.close();
+  }
+
+  onClose(cb: (err?: unknown) => void): void {
+    this.s.onClose(cb);
+  }
+}
+
+export const connectWithClient: ConnectFn = async (req) => {
+  const s = await connect(req.url, {
+    policy: policyFromSettings(req.trust),
+    allowSimulated: req.trust.allowSimulated,
+    ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
+  });
+  return new ClientSession(s);
+};
