@@ -3,9 +3,13 @@
  * It must produce exactly the bytes the pure noble provider produces (test/unit/crypto-providers.test.ts).
  *
  * - AEAD: node:crypto AES-256-GCM / ChaCha20-Poly1305 with a cached secret KeyObject per key.
- * - X25519: keys imported from DER (PKCS#8 / SPKI with a fixed prefix) and `diffieHellman`; the
- *   public key is computed as X25519(sk, 9), so no key is ever exported (the Node 20
- *   generateKeyPairSync + JWK export hang cannot occur).
+ * - X25519: raw keys are imported as JWK objects (OKP/X25519) and combined with `diffieHellman`;
+ *   the public key is computed as X25519(sk, 9), so no key is ever exported (the Node 20
+ *   generateKeyPairSync + JWK export hang cannot occur). JWK rather than DER import: on Node 20 /
+ *   OpenSSL 3.0 importing a PKCS#8 DER X25519 key costs ~360 µs (the OpenSSL decoder framework),
+ *   a JWK ~40 µs. A private JWK needs an `x` member; OpenSSL builds the key from `d` alone and
+ *   derives the public half itself, so `x` is a placeholder here. Wycheproof and the cross-provider
+ *   tests run through this path, so a Node that started to check `x` would fail them loudly.
  * - ECDSA / RSA verification: public keys imported from JWK objects built from the raw point or
  *   n/e, cached (bounded LRU). Signatures are IEEE P1363 (r ‖ s). Never throws on bad input.
  * - ML-KEM-768: the noble implementation (Node 20's OpenSSL 3.0 has none).
@@ -18,7 +22,6 @@ import {
   createHmac,
   createPrivateKey,
   createPublicKey,
-  createSecretKey,
   diffieHellman,
   hkdfSync,
   randomBytes,
@@ -65,40 +68,31 @@ function u8(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-// RFC 8410 DER prefixes for X25519 keys.
-const PKCS8_X25519_PREFIX = Uint8Array.from([
-  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
-]);
-const SPKI_X25519_PREFIX = Uint8Array.from([
-  0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00,
-]);
 const X25519_BASEPOINT = new Uint8Array(32);
 X25519_BASEPOINT[0] = 9;
+const ZERO_X = Buffer.alloc(32).toString('base64url');
+let basepointKey: KeyObject | undefined;
 
-function derKey(prefix: Uint8Array, raw: Uint8Array): Buffer {
-  const b = Buffer.alloc(prefix.length + raw.length);
-  b.set(prefix);
-  b.set(raw, prefix.length);
-  return b;
+function x25519PublicKeyObject(raw: Uint8Array): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64url(raw) }, format: 'jwk' });
 }
 
 function x25519Node(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
   checkX25519Args(secretKey, publicKey);
-  const skDer = derKey(PKCS8_X25519_PREFIX, secretKey);
   let shared: Uint8Array;
   try {
-    const privateKey = createPrivateKey({ key: skDer, format: 'der', type: 'pkcs8' });
-    const pub = createPublicKey({
-      key: derKey(SPKI_X25519_PREFIX, publicKey),
-      format: 'der',
-      type: 'spki',
+    const privateKey = createPrivateKey({
+      key: { kty: 'OKP', crv: 'X25519', d: b64url(secretKey), x: ZERO_X },
+      format: 'jwk',
     });
+    const isBase = publicKey.every((b, i) => b === X25519_BASEPOINT[i]);
+    const pub = isBase
+      ? (basepointKey ??= x25519PublicKeyObject(X25519_BASEPOINT))
+      : x25519PublicKeyObject(publicKey);
     shared = u8(diffieHellman({ privateKey, publicKey: pub }));
   } catch {
     // OpenSSL refuses the all-zero result (low-order point): same outcome as noble.
     shared = new Uint8Array(X25519_LEN);
-  } finally {
-    skDer.fill(0);
   }
   return rejectZeroShared(shared);
 }
@@ -106,26 +100,41 @@ function x25519Node(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
 class NodeAead implements Aead {
   readonly alg: AeadAlg;
   readonly #cipher: 'aes-256-gcm' | 'chacha20-poly1305';
-  readonly #key: KeyObject;
+  // A raw key Buffer: createCipheriv with a Buffer key measured faster than with a KeyObject.
+  readonly #key: Buffer;
   constructor(alg: AeadAlg, key: Uint8Array) {
     checkAeadKey(alg, key);
     this.alg = alg;
     this.#cipher = alg;
-    this.#key = createSecretKey(key);
+    this.#key = Buffer.from(key);
   }
-  seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+  #encrypt(
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array,
+  ): { body: Buffer; fin: Buffer; tag: Buffer } {
     checkLen('aead.nonce', nonce, AEAD_NONCE_LEN);
     const c = createCipheriv(this.#cipher as 'aes-256-gcm', this.#key, nonce, {
       authTagLength: AEAD_TAG_LEN,
     });
-    c.setAAD(aad, { plaintextLength: plaintext.length });
-    const out = new Uint8Array(plaintext.length + AEAD_TAG_LEN);
+    c.setAAD(aad);
     const body = c.update(plaintext);
-    out.set(body);
     const fin = c.final();
+    return { body, fin, tag: c.getAuthTag() };
+  }
+  seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+    const { body, fin, tag } = this.#encrypt(nonce, plaintext, aad);
+    const out = new Uint8Array(plaintext.length + AEAD_TAG_LEN);
+    out.set(body);
     out.set(fin, body.length);
-    out.set(c.getAuthTag(), plaintext.length);
+    out.set(tag, plaintext.length);
     return out;
+  }
+  sealInPlace(nonce: Uint8Array, data: Uint8Array, aad: Uint8Array): Uint8Array {
+    const { body, fin, tag } = this.#encrypt(nonce, data, aad);
+    data.set(body);
+    data.set(fin, body.length);
+    return u8(tag);
   }
   open(nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Uint8Array | null {
     if (!(ciphertext instanceof Uint8Array) || ciphertext.length < AEAD_TAG_LEN) return null;
@@ -136,7 +145,7 @@ class NodeAead implements Aead {
         authTagLength: AEAD_TAG_LEN,
       });
       d.setAuthTag(ciphertext.subarray(ctLen));
-      d.setAAD(aad, { plaintextLength: ctLen });
+      d.setAAD(aad);
       const body = d.update(ciphertext.subarray(0, ctLen));
       const fin = d.final(); // throws when the tag does not verify
       if (fin.length === 0) return u8(body);

@@ -158,19 +158,23 @@ export class SecureChannel {
     const s = this.#send;
     const keyUpdate =
       type === FRAME_TYPE.data && s.framesInEpoch + 1 >= this.limits.rekeyAfterFrames;
-    const header = new Uint8Array(FRAME_HEADER_LEN);
-    header[0] = FRAME_VERSION;
-    header[1] = type;
-    header[2] = s.dir;
-    header[3] = keyUpdate ? FLAG_KEY_UPDATE : 0;
-    writeU32(header, 4, s.epoch);
-    writeU64(header, 8, s.seq);
-    const body = new Uint8Array(paddedLength(plaintext.length));
+    const bodyLen = paddedLength(plaintext.length);
+    const frame = new Uint8Array(FRAME_HEADER_LEN + bodyLen + FRAME_TAG_LEN);
+    frame[0] = FRAME_VERSION;
+    frame[1] = type;
+    frame[2] = s.dir;
+    frame[3] = keyUpdate ? FLAG_KEY_UPDATE : 0;
+    writeU32(frame, 4, s.epoch);
+    writeU64(frame, 8, s.seq);
+    const header = frame.subarray(0, FRAME_HEADER_LEN);
+    const body = frame.subarray(FRAME_HEADER_LEN, FRAME_HEADER_LEN + bodyLen);
     writePadded(body, 0, plaintext);
-    const ct = s.aead.seal(nonceFor(s.dir, header), body, header);
-    const frame = new Uint8Array(FRAME_HEADER_LEN + ct.length);
-    frame.set(header);
-    frame.set(ct, FRAME_HEADER_LEN);
+    const nonce = nonceFor(s.dir, header);
+    if (s.aead.sealInPlace) {
+      frame.set(s.aead.sealInPlace(nonce, body, header), FRAME_HEADER_LEN + bodyLen);
+    } else {
+      frame.set(s.aead.seal(nonce, body, header), FRAME_HEADER_LEN);
+    }
     s.seq++;
     s.framesInEpoch++;
     if (keyUpdate) this.#advance(s);

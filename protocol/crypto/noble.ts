@@ -132,6 +132,11 @@ class NobleAead implements Aead {
   seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
     return this.#cipher(nonce, aad).encrypt(plaintext);
   }
+  sealInPlace(nonce: Uint8Array, data: Uint8Array, aad: Uint8Array): Uint8Array {
+    const ct = this.#cipher(nonce, aad).encrypt(data);
+    data.set(ct.subarray(0, data.length));
+    return ct.slice(data.length);
+  }
   open(nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Uint8Array | null {
     if (!(ciphertext instanceof Uint8Array) || ciphertext.length < AEAD_TAG_LEN) return null;
     if (!(nonce instanceof Uint8Array) || nonce.length !== AEAD_NONCE_LEN) return null;

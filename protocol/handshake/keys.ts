@@ -6,8 +6,8 @@
  *   gpuNonce      = SHA-256("teechat/v1 gpu nonce" ‖ th)         (32 bytes: NVIDIA SPDM nonce)
  *   th_e = SHA-256(th ‖ u32 bundle_len ‖ bundle)                 (the transcript including the evidence)
  *   ikm  = X25519 shared (32) ‖ ML-KEM-768 shared (32)
- *   k_c2s, k_s2c, k_sf, k_cf = HKDF-SHA256(ikm, salt = th_e, info = label, 32) with labels
- *          "teechat/v1 c2s", "teechat/v1 s2c", "teechat/v1 server finished", "teechat/v1 client finished"
+ *   okm  = HKDF-SHA256(ikm, salt = th_e, info = "teechat/v1 handshake keys", L = 128)
+ *   k_c2s = okm[0..32), k_s2c = okm[32..64), k_sf = okm[64..96), k_cf = okm[96..128)
  *   server_finished = HMAC-SHA256(k_sf, th_e)
  *   th_s = SHA-256(th_e ‖ server_finished)
  *   client_finished = HMAC-SHA256(k_cf, th_s)
@@ -21,10 +21,7 @@ import { ascii, concat } from '../wire/bytes';
 export const LABELS = {
   cpuReportData: 'teechat/v1 cpu report_data',
   gpuNonce: 'teechat/v1 gpu nonce',
-  c2s: 'teechat/v1 c2s',
-  s2c: 'teechat/v1 s2c',
-  serverFinished: 'teechat/v1 server finished',
-  clientFinished: 'teechat/v1 client finished',
+  handshakeKeys: 'teechat/v1 handshake keys',
 } as const;
 
 const L = Object.fromEntries(Object.entries(LABELS).map(([k, v]) => [k, ascii(v)])) as Record<
@@ -75,14 +72,15 @@ export function deriveKeys(
   thE: Uint8Array,
 ): HandshakeKeys {
   const ikm = concat(x25519Shared, mlkemShared);
-  const k = (label: Uint8Array) => crypto.hkdf('SHA-256', ikm, thE, label, 32);
-  const keys = {
-    c2s: k(L.c2s),
-    s2c: k(L.s2c),
-    serverFinishedKey: k(L.serverFinished),
-    clientFinishedKey: k(L.clientFinished),
-  };
+  const okm = crypto.hkdf('SHA-256', ikm, thE, L.handshakeKeys, 128);
   ikm.fill(0);
+  const keys = {
+    c2s: okm.slice(0, 32),
+    s2c: okm.slice(32, 64),
+    serverFinishedKey: okm.slice(64, 96),
+    clientFinishedKey: okm.slice(96, 128),
+  };
+  okm.fill(0);
   return keys;
 }
 

@@ -38,6 +38,13 @@ describe('providers agree byte for byte', () => {
             assert.equal(hex(x), hex(y));
             assert.equal(hex(b.aead(alg, key).open(nonce, x, aad) ?? new Uint8Array([1])), hex(pt));
             assert.equal(hex(a.aead(alg, key).open(nonce, y, aad) ?? new Uint8Array([1])), hex(pt));
+            // the in-place fast path yields the same bytes
+            for (const p of [a, b]) {
+              const buf = pt.slice();
+              const tag = p.aead(alg, key).sealInPlace?.(nonce, buf, aad);
+              assert.ok(tag);
+              assert.equal(hex(buf) + hex(tag), hex(x));
+            }
             // any single-bit flip is rejected by both
             const bad = x.slice();
             bad[pt.length % bad.length] = (bad[pt.length % bad.length] as number) ^ 1;

@@ -1,0 +1,171 @@
+/**
+ * Protocol benchmarks (issue 2 targets, Node provider): 262,144-byte seal and open ≤ 0.25 ms each,
+ * one-token frame seal + open ≤ 10 µs, client + server handshake CPU ≤ 2 ms (no attestation).
+ * Each figure is measured for the node (OpenSSL) and the noble (pure JS) provider, next to a
+ * no-crypto baseline from the same run (copying the bytes into a padded frame buffer).
+ */
+import type { BenchOptions, Suite } from '../lib';
+import { msPerOp, msPerOpAsync, msPerOpPrepared, round } from '../lib';
+import { nobleProvider } from '../../protocol/crypto/noble';
+import { nodeProvider } from '../../protocol-node/crypto-node';
+import type { AeadAlg, CryptoProvider } from '../../protocol/crypto/provider';
+import { FRAME_HEADER_LEN, SecureChannel } from '../../protocol/channel/channel';
+import { paddedLength, writePadded } from '../../protocol/channel/padding';
+import { ClientHandshake, ServerHandshake } from '../../protocol/handshake/handshake';
+import { encodeAppMessage } from '../../protocol/messages/messages';
+
+const BIG = 262_144;
+export const TARGETS = {
+  seal_262k_ms: 0.25,
+  open_262k_ms: 0.25,
+  frame_overhead_us: 10,
+  handshake_cpu_ms: 2,
+} as const;
+
+function channelPair(crypto: CryptoProvider, aead: AeadAlg) {
+  const a = crypto.randomBytes(32);
+  const b = crypto.randomBytes(32);
+  return {
+    tx: new SecureChannel({
+      crypto,
+      aead,
+      role: 'client',
+      sendKey: a,
+      recvKey: b,
+      limits: { rekeyAfterFrames: 1 << 20 },
+    }),
+    rx: new SecureChannel({
+      crypto,
+      aead,
+      role: 'server',
+      sendKey: b,
+      recvKey: a,
+      limits: { rekeyAfterFrames: 1 << 20 },
+    }),
+  };
+}
+
+/** What a channel without crypto would do: copy the plaintext into a padded frame buffer, and out again. */
+function baselineFrame(pt: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(FRAME_HEADER_LEN + paddedLength(pt.length) + 16);
+  writePadded(frame, FRAME_HEADER_LEN, pt);
+  return frame.slice(FRAME_HEADER_LEN + 4, FRAME_HEADER_LEN + 4 + pt.length);
+}
+
+async function handshakeOnce(crypto: CryptoProvider): Promise<void> {
+  const client = new ClientHandshake({
+    crypto,
+    verifier: async () => ({ ok: true, reports: [], summary: '' }),
+    requiredEvidence: [],
+  });
+  const server = new ServerHandshake({
+    crypto,
+    collectEvidence: async () => [],
+    serverInfo: new Uint8Array(64),
+  });
+  const sh = await server.onClientHello(client.clientHello());
+  const { clientFinished } = await client.onServerHello(sh);
+  server.onClientFinished(clientFinished);
+}
+
+function providerFigures(crypto: CryptoProvider, aead: AeadAlg, o: BenchOptions) {
+  const big = crypto.randomBytes(BIG);
+  const token = encodeAppMessage({ type: 'delta', id: 'req-1', seq: 1, text: ' the' });
+  const seal = (() => {
+    const { tx } = channelPair(crypto, aead);
+    return msPerOp(() => tx.seal(big), { quick: o.quick });
+  })();
+  const open = (() => {
+    const { tx, rx } = channelPair(crypto, aead);
+    return msPerOpPrepared(
+      (n) => Array.from({ length: n }, () => tx.seal(big)),
+      (f) => rx.open(f),
+      { quick: o.quick, batch: o.quick ? 20 : 60 },
+    );
+  })();
+  const frame = (() => {
+    const { tx, rx } = channelPair(crypto, aead);
+    return msPerOp(() => rx.open(tx.seal(token)), { quick: o.quick });
+  })();
+  const key = crypto.randomBytes(32);
+  const nonce = crypto.randomBytes(12);
+  const raw = crypto.aead(aead, key);
+  const rawSeal = msPerOp(() => raw.seal(nonce, big, new Uint8Array(16)), { quick: o.quick });
+  return {
+    seal_262k_ms: round(seal),
+    open_262k_ms: round(open),
+    frame_overhead_us: round(frame * 1000),
+    raw_aead_seal_262k_ms: round(rawSeal),
+  };
+}
+
+export const suite: Suite = {
+  name: 'protocol',
+  description:
+    'secure channel seal/open, one-token frame, handshake CPU; node vs noble vs no-crypto baseline',
+  async run(o: BenchOptions) {
+    const big = nodeProvider.randomBytes(BIG);
+    const token = encodeAppMessage({ type: 'delta', id: 'req-1', seq: 1, text: ' the' });
+    const baseline = {
+      copy_262k_ms: round(msPerOp(() => baselineFrame(big), { quick: o.quick })),
+      frame_us: round(msPerOp(() => baselineFrame(token), { quick: o.quick }) * 1000),
+    };
+    const node = {
+      ...providerFigures(nodeProvider, 'aes-256-gcm', o),
+      handshake_cpu_ms: round(
+        await msPerOpAsync(() => handshakeOnce(nodeProvider), {
+          quick: o.quick,
+          batch: o.quick ? 10 : 40,
+        }),
+      ),
+    };
+    const nodeChacha = providerFigures(nodeProvider, 'chacha20-poly1305', o);
+    const noble = {
+      ...providerFigures(nobleProvider, 'chacha20-poly1305', o),
+      handshake_cpu_ms: round(
+        await msPerOpAsync(() => handshakeOnce(nobleProvider), {
+          quick: o.quick,
+          batch: o.quick ? 5 : 20,
+        }),
+      ),
+    };
+    const mlkem = {
+      keygen_ms: round(msPerOp(() => nodeProvider.mlkem768.keygen(), { quick: o.quick })),
+      encapsulate_ms: round(
+        (() => {
+          const kp = nodeProvider.mlkem768.keygen();
+          return msPerOp(() => nodeProvider.mlkem768.encapsulate(kp.publicKey), { quick: o.quick });
+        })(),
+      ),
+      x25519_node_ms: round(
+        (() => {
+          const kp = nodeProvider.x25519KeyPair();
+          const other = nodeProvider.x25519KeyPair().publicKey;
+          return msPerOp(() => nodeProvider.x25519(kp.secretKey, other), { quick: o.quick });
+        })(),
+      ),
+    };
+    const ratios = {
+      node_seal_vs_copy: round(node.seal_262k_ms / baseline.copy_262k_ms, 3),
+      node_open_vs_copy: round(node.open_262k_ms / baseline.copy_262k_ms, 3),
+      node_frame_vs_copy: round(node.frame_overhead_us / baseline.frame_us, 3),
+      noble_vs_node_seal: round(noble.seal_262k_ms / node.seal_262k_ms, 3),
+      noble_vs_node_handshake: round(noble.handshake_cpu_ms / node.handshake_cpu_ms, 3),
+    };
+    const targets = Object.fromEntries(
+      Object.entries(TARGETS).map(([k, limit]) => {
+        const v = node[k as keyof typeof TARGETS];
+        return [k, { target: limit, node: v, met: v <= limit }];
+      }),
+    );
+    return {
+      baseline,
+      'node (aes-256-gcm)': node,
+      'node (chacha20-poly1305)': nodeChacha,
+      'noble (chacha20-poly1305)': noble,
+      primitives: mlkem,
+      ratios,
+      targets,
+    };
+  },
+};
