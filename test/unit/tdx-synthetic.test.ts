@@ -1,0 +1,124 @@
+/**
+ * End-to-end TDX verification against a synthetic Intel-shaped PKI (test root passed explicitly
+ * as `intelRoots`): the paths no real vector covers — a CRL revoking the PCK leaf, a forged CRL,
+ * TCB levels and QE identity chosen by the test, collateral signed by a controlled key.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { verifyTdxQuote } from '../../protocol/attestation/tdx/verify';
+import type { TdxVerifyResult } from '../../protocol/attestation/tdx/verify';
+import { tdxPolicy } from '../../protocol/attestation/tdx/policy';
+import { parseCertificate } from '../../protocol/x509/index';
+import { ctxAt } from '../helpers/tdx';
+import { buildSyntheticTdx, synthQeIdentityJson, synthTcbInfoJson } from '../helpers/tdx-synth';
+
+const at = new Date('2026-06-01T00:00:00Z');
+const failed = (r: TdxVerifyResult): string[] => r.checks.filter((c) => !c.ok).map((c) => c.id);
+const SGX = [3, 3, 2, 2, 4, 1, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0];
+const TDX = [5, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+describe('TDX verify against a synthetic PKI', () => {
+  const s = buildSyntheticTdx();
+  const ctx = ctxAt(at, { intelRoots: [parseCertificate(s.rootDer)] });
+  const tcbInfo = (levels: Parameters<typeof synthTcbInfoJson>[2]) =>
+    s.signedCollateral('tcbInfo', synthTcbInfoJson(at, '90c06f000000', levels));
+  const upToDate = tcbInfo([{ sgx: SGX, pce: 13, tdx: TDX, status: 'UpToDate' }]);
+  const qeId = s.signedCollateral('enclaveIdentity', synthQeIdentityJson(at));
+  const full = { tcbInfo: upToDate, qeIdentity: qeId, tcbSigningChain: s.tcbSigningPem };
+
+  test('a well-formed synthetic quote with collateral passes every check', () => {
+    const r = verifyTdxQuote(
+      { quote: s.quote, collateral: full },
+      ctx,
+      tdxPolicy({ requireCollateral: true }),
+    );
+    assert.deepEqual(failed(r), [], JSON.stringify(r.checks.filter((c) => !c.ok)));
+    assert.equal(r.fields['tcb_status'], 'UpToDate');
+    assert.equal(r.fields['qe_tcb_status'], 'UpToDate');
+  });
+
+  test('the same quote is refused under the pinned Intel root (a test root is never trusted by default)', () => {
+    const r = verifyTdxQuote({ quote: s.quote }, ctxAt(at), tdxPolicy());
+    assert.deepEqual(failed(r), ['pck_chain']);
+  });
+
+  test('a CRL revoking the PCK leaf fails pck_chain; a CRL without it passes', () => {
+    const revoked = verifyTdxQuote(
+      {
+        quote: s.quote,
+        collateral: { ...full, crls: new Map([['pck', s.pckCrl([7, s.leafSerial], at)]]) },
+      },
+      ctx,
+      tdxPolicy(),
+    );
+    assert.deepEqual(failed(revoked), ['pck_chain']);
+    assert.match(revoked.checks.find((c) => !c.ok)?.message ?? '', /revoked/);
+    const clean = verifyTdxQuote(
+      { quote: s.quote, collateral: { ...full, crls: new Map([['pck', s.pckCrl([7], at)]]) } },
+      ctx,
+      tdxPolicy(),
+    );
+    assert.deepEqual(failed(clean), []);
+  });
+
+  test('a CRL signed by another key fails collateral', () => {
+    const r = verifyTdxQuote(
+      { quote: s.quote, collateral: { ...full, crls: new Map([['pck', s.pckCrl([], at, true)]]) } },
+      ctx,
+      tdxPolicy(),
+    );
+    assert.deepEqual(failed(r), ['collateral']);
+    assert.match(r.checks.find((c) => !c.ok)?.message ?? '', /crl\.pck: signature/);
+  });
+
+  test('TCB levels: OutOfDate platform, unrecognized TCB, and an accepting policy', () => {
+    const old = tcbInfo([
+      { sgx: SGX, pce: 14, tdx: TDX, status: 'UpToDate' },
+      { sgx: SGX, pce: 13, tdx: TDX, status: 'OutOfDate' },
+    ]);
+    const r = verifyTdxQuote(
+      { quote: s.quote, collateral: { ...full, tcbInfo: old } },
+      ctx,
+      tdxPolicy(),
+    );
+    assert.deepEqual(failed(r), ['tcb']);
+    assert.match(r.checks.find((c) => !c.ok)?.message ?? '', /got OutOfDate/);
+    const accepting = verifyTdxQuote(
+      { quote: s.quote, collateral: { ...full, tcbInfo: old } },
+      ctx,
+      tdxPolicy({ acceptedTcbStatuses: ['UpToDate', 'OutOfDate'] }),
+    );
+    assert.deepEqual(failed(accepting), []);
+    const none = tcbInfo([{ sgx: SGX.map((x) => x + 1), pce: 13, tdx: TDX, status: 'UpToDate' }]);
+    const un = verifyTdxQuote(
+      { quote: s.quote, collateral: { ...full, tcbInfo: none } },
+      ctx,
+      tdxPolicy(),
+    );
+    assert.deepEqual(failed(un), ['tcb']);
+    assert.match(un.checks.find((c) => !c.ok)?.message ?? '', /unrecognized/);
+  });
+
+  test('QE identity with another MRSIGNER fails qe_identity', () => {
+    const other = s.signedCollateral('enclaveIdentity', synthQeIdentityJson(at, 'ee'.repeat(32)));
+    const r = verifyTdxQuote(
+      { quote: s.quote, collateral: { ...full, qeIdentity: other } },
+      ctx,
+      tdxPolicy(),
+    );
+    assert.deepEqual(failed(r), ['qe_identity']);
+  });
+
+  test('collateral signed by the right key but for another FMSPC fails collateral', () => {
+    const wrong = s.signedCollateral(
+      'tcbInfo',
+      synthTcbInfoJson(at, '00806f050000', [{ sgx: SGX, pce: 13, tdx: TDX, status: 'UpToDate' }]),
+    );
+    const r = verifyTdxQuote(
+      { quote: s.quote, collateral: { ...full, tcbInfo: wrong } },
+      ctx,
+      tdxPolicy(),
+    );
+    assert.ok(failed(r).includes('collateral'));
+  });
+});
