@@ -64,6 +64,8 @@ export const TDX_PROVIDER_DEFAULTS = {
 } as const;
 
 export const TSM_PROVIDER_TDX = 'tdx_guest';
+/** The TDX guest device (present only in TD guests): what `--attestation auto` can probe to tell TDX from SNP. */
+export const TDX_GUEST_DEVICE = '/dev/tdx_guest';
 
 export class TdxEvidenceError extends Error {
   override readonly name = 'TdxEvidenceError';

@@ -114,6 +114,27 @@ describe('TDX verify: tamper cases each fail their own check', { skip }, () => {
     );
   });
 
+  test('property: verifyTdxQuote never throws on mutated quotes (any byte, any length)', () => {
+    const base = q();
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat({ max: base.length - 1 }), fc.integer({ min: 1, max: 255 })), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        fc.nat({ max: base.length }),
+        (muts, cut) => {
+          const b = base.slice(0, Math.max(cut, 1));
+          for (const [i, x] of muts) if (i < b.length) b[i] = (b[i] ?? 0) ^ x;
+          const r = verifyTdxQuote({ quote: b }, ctx, policy, rd);
+          const touchedSigned = muts.some(([i]) => i < parsed.signedBytes.length);
+          if (touchedSigned || cut < parsed.length) assert.equal(r.ok, false);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
   test('flipping a byte of the QE report fails qe_report (and nothing passes it)', () => {
     const b = q();
     const sigData = parsed.signedBytes.length + 4;
