@@ -30,6 +30,7 @@ import type { CcelLog } from './ccel';
 import { evaluateQeIdentity, evaluateTdxTcb, parseQeIdentity, parseTdxTcbInfo } from './collateral';
 import type { QeIdentity, SignedCollateral, TdxTcbInfo } from './collateral';
 import { parsePckExtension } from './pck';
+import { TDX_PART } from './parts';
 import type { PckExtension } from './pck';
 import { INTEL_QE_VENDOR_ID, parseTdxQuote } from './quote';
 import type { TdxQuote } from './quote';
@@ -578,10 +579,10 @@ export function collateralFromParts(
 ): TdxCollateral | undefined {
   const crls = new Map<string, Uint8Array>();
   for (const [k, v] of parts)
-    if (k.startsWith('collateral.crl.')) crls.set(k.slice('collateral.crl.'.length), v);
-  const tcbInfo = parts.get('collateral.tcb_info');
-  const qeIdentity = parts.get('collateral.qe_identity');
-  const tcbSigningChain = parts.get('collateral.tcb_signing_chain');
+    if (k.startsWith(TDX_PART.CRL_PREFIX)) crls.set(k.slice(TDX_PART.CRL_PREFIX.length), v);
+  const tcbInfo = parts.get(TDX_PART.TCB_INFO);
+  const qeIdentity = parts.get(TDX_PART.QE_IDENTITY);
+  const tcbSigningChain = parts.get(TDX_PART.TCB_SIGNING_CHAIN);
   if (
     tcbInfo === undefined &&
     qeIdentity === undefined &&
@@ -609,7 +610,7 @@ export function verifyTdxEvidence(
   binding?: BindingValues,
 ): VerificationReport {
   const tdx: TdxPolicy = 'tdx' in policy ? policy.tdx : policy;
-  const quote = item.parts.get('quote');
+  const quote = item.parts.get(TDX_PART.QUOTE);
   const base = {
     kind: item.kind,
     ...(item.label !== '' ? { label: item.label } : {}),
@@ -634,7 +635,7 @@ export function verifyTdxEvidence(
     };
   }
   const collateral = collateralFromParts(item.parts);
-  const ccel = item.parts.get('ccel');
+  const ccel = item.parts.get(TDX_PART.CCEL);
   const r = verifyTdxQuote(
     { quote, ...(collateral ? { collateral } : {}), ...(ccel ? { ccel } : {}) },
     ctx,
