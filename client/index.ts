@@ -111,12 +111,10 @@ export function summarize(
           : {};
       return {
         label: g.label ?? '',
-        ccMode: String(
-          ccObj['cc_mode'] ??
-            ccObj['ccMode'] ??
-            ccObj['mode'] ??
-            (typeof cc === 'string' ? cc : 'unknown'),
-        ),
+        ccMode:
+          typeof ccObj['ccFeature'] === 'string'
+            ? `CC ${ccObj['ccFeature']}${ccObj['devToolsMode'] === 'on' ? ' (DEVTOOLS)' : ''}${typeof ccObj['environment'] === 'string' ? `, ${ccObj['environment']}` : ''}`
+            : 'CC status not reported',
         driverVersion: field(g, 'driver_version', 'driverVersion'),
         vbiosVersion: field(g, 'vbios_version', 'vbiosVersion'),
       };

@@ -164,7 +164,7 @@ export const OPTION_SPECS: readonly Spec[] = [
     'threads',
     { t: 'int', min: 0, max: 1024 },
     'N',
-    'CPU threads for llama.cpp (0 = physical cores)',
+    'CPU threads for llama.cpp (0 = physical cores; 1 on machines with <= 2 CPUs)',
   ),
   S(
     'flashAttention',

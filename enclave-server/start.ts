@@ -12,7 +12,7 @@ import { resolveLimits, type Limits } from '../protocol/limits';
 import { encodeAppMessage, type ServerInfo } from '../protocol/messages/messages';
 import { nodeProvider } from '../protocol-node/crypto-node';
 import type { ServerConfig } from './config';
-import { LlamaEngine, physicalCores } from './engine/llama';
+import { LlamaEngine, defaultThreads } from './engine/llama';
 import { resolveModel } from './engine/model';
 import { OpenAiEngine } from './engine/openai';
 import type { Engine } from './engine/types';
@@ -41,7 +41,7 @@ export interface StartOptions {
 }
 
 export async function loadEngine(config: ServerConfig, log: Logger): Promise<Engine> {
-  const threads = config.threads > 0 ? config.threads : physicalCores();
+  const threads = config.threads > 0 ? config.threads : defaultThreads();
   if (config.engine === 'openai') {
     return OpenAiEngine.connect({
       upstream: config.upstream,

@@ -53,6 +53,16 @@ interface Slot {
   readonly chat: LlamaChat;
 }
 
+/**
+ * The default thread count: the physical cores, except on machines with at most 2 logical CPUs,
+ * where it is 1 (llama.cpp's spinning barrier with 2 threads on a busy 2-core machine measured
+ * 100x slower than 1 thread).
+ */
+export function defaultThreads(): number {
+  if (availableParallelism() <= 2) return 1;
+  return physicalCores();
+}
+
 /** Physical cores from /proc/cpuinfo (Linux), else the available parallelism. */
 export function physicalCores(): number {
   try {

@@ -1,0 +1,330 @@
+/**
+ * `teechat chat` and `teechat attest show --server`: the terminal client on the full attested,
+ * encrypted path. Model output goes to stdout only from authenticated deltas; the exit status is
+ * 0 only after the server's authenticated end of the answer. Every error is printed on stderr as
+ * "teechat: <code>: <message>" and never mixed into the answer.
+ */
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { mergePolicy } from '../../protocol/attestation/policy';
+import { ProtocolError, isProtocolError } from '../../protocol/errors';
+import { connect, type ChatMessage, type Session, type VerifiedSummary } from '../index';
+import { DEFAULT_CLIENT_POLICY, type Policy } from '../verifier';
+
+export interface Io {
+  readonly out: (s: string) => void;
+  readonly err: (s: string) => void;
+  readonly stdin: NodeJS.ReadableStream;
+  readonly isTty: boolean;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_ERROR = 1;
+export const EXIT_USAGE = 2;
+
+export const CHAT_HELP = `Usage: teechat chat --server URL [options] [PROMPT]
+
+Connects to a TEEChat enclave server, verifies its hardware evidence against pinned roots and
+the policy BEFORE sending anything, then streams the encrypted answer to stdout.
+Without PROMPT it reads one question per line from stdin (a conversation; Ctrl-D ends it).
+
+Options:
+  --server URL          ws:// or wss:// address of the enclave server (required)
+  --allow-simulated     development only: accept evidence from simulated roots
+  --policy FILE         JSON policy merged over the defaults (measurements, TCB floors, ...)
+  --system TEXT         system prompt
+  --max-tokens N        upper bound on the answer's tokens
+  --temperature T       sampling temperature 0..2 (default 0: greedy)
+  --timeout SECONDS     connect + handshake deadline (default 30)
+  --json                JSON lines on stdout (summary, delta, done) instead of text
+  --quiet               no verification summary on stderr
+  --help
+
+Exit status: 0 after the authenticated end of every answer; 1 on any error (code and message on
+stderr, e.g. "teechat: evidence_rejected: ..."); 2 on a usage error.
+`;
+
+export const SHOW_HELP = `Usage: teechat attest show --server URL [--allow-simulated] [--policy FILE] [--json]
+
+Performs the attested handshake only (no chat) and prints what was verified: the CPU TEE
+measurement, product and TCB, the GPU confidential-computing status, the model identity, every
+check of every report. --json prints the full summary including the raw evidence (base64) for
+offline audit. Exit 0 when the evidence verified, 1 otherwise, 2 on a usage error.
+`;
+
+interface Flags {
+  server: string;
+  allowSimulated: boolean;
+  policyFile: string;
+  system: string;
+  maxTokens: number | undefined;
+  temperature: number | undefined;
+  timeoutMs: number;
+  json: boolean;
+  quiet: boolean;
+  help: boolean;
+  positional: string[];
+}
+
+export function parseFlags(argv: readonly string[]): Flags {
+  const f: Flags = {
+    server: '',
+    allowSimulated: false,
+    policyFile: '',
+    system: '',
+    maxTokens: undefined,
+    temperature: undefined,
+    timeoutMs: 30_000,
+    json: false,
+    quiet: false,
+    help: false,
+    positional: [],
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    const eq = a.indexOf('=');
+    const name = a.startsWith('--') ? (eq > 0 ? a.slice(2, eq) : a.slice(2)) : '';
+    const value = (): string => {
+      const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
+      if (v === undefined)
+        throw new ProtocolError('usage', `--${name}: expected a value, got nothing`, name);
+      return v;
+    };
+    const num = (min: number, max: number): number => {
+      const raw = value();
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max)
+        throw new ProtocolError(
+          'usage',
+          `--${name}: expected a number in [${min}, ${max}], got ${JSON.stringify(raw)}`,
+          name,
+        );
+      return n;
+    };
+    switch (name) {
+      case '':
+        f.positional.push(a);
+        break;
+      case 'server':
+        f.server = value();
+        break;
+      case 'allow-simulated':
+        f.allowSimulated = true;
+        break;
+      case 'policy':
+        f.policyFile = value();
+        break;
+      case 'system':
+        f.system = value();
+        break;
+      case 'max-tokens':
+        f.maxTokens = Math.floor(num(1, 1 << 20));
+        break;
+      case 'temperature':
+        f.temperature = num(0, 2);
+        break;
+      case 'timeout':
+        f.timeoutMs = Math.round(num(0.001, 3600) * 1000);
+        break;
+      case 'json':
+        f.json = true;
+        break;
+      case 'quiet':
+        f.quiet = true;
+        break;
+      case 'help':
+        f.help = true;
+        break;
+      default:
+        throw new ProtocolError('usage', `--${name}: unknown option (see --help)`, name);
+    }
+  }
+  return f;
+}
+
+function loadPolicy(file: string): Policy {
+  if (file === '') return DEFAULT_CLIENT_POLICY;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ProtocolError(
+      'usage',
+      `--policy: expected a readable JSON file, got ${e instanceof Error ? e.message : String(e)}`,
+      'policy',
+    );
+  }
+  return mergePolicy(DEFAULT_CLIENT_POLICY, raw);
+}
+
+function report(io: Io, e: unknown, json: boolean): number {
+  const err = isProtocolError(e)
+    ? e
+    : new ProtocolError('transport_error', e instanceof Error ? e.message : String(e));
+  if (json) io.err(JSON.stringify({ type: 'error', code: err.code, message: err.message }) + '\n');
+  else io.err(`teechat: ${err.code}: ${err.message}\n`);
+  return err.code === 'usage' ? EXIT_USAGE : EXIT_ERROR;
+}
+
+const short = (hex: string): string =>
+  hex.length > 16 ? `${hex.slice(0, 8)}…${hex.slice(-8)}` : hex;
+
+/** Human-readable verified summary (stderr for chat, stdout for attest show). */
+export function formatSummary(s: VerifiedSummary, detailed: boolean): string {
+  const lines: string[] = [];
+  if (s.simulated)
+    lines.push(
+      '!! SIMULATED attestation (development roots): this is NOT a confidential server !!',
+    );
+  lines.push(`verified: ${s.verdict}`);
+  if (s.cpu)
+    lines.push(
+      `  cpu   ${s.cpu.kind} ${s.cpu.product} measurement ${detailed ? s.cpu.measurement : short(s.cpu.measurement)}`,
+    );
+  if (detailed && s.cpu) lines.push(`        tcb ${s.cpu.tcb}`);
+  for (const g of s.gpus)
+    lines.push(
+      `  gpu   ${g.label || 'gpu'} ${g.ccMode} driver ${g.driverVersion || '?'} vbios ${g.vbiosVersion || '?'}`,
+    );
+  lines.push(`  model ${s.model.id} sha256 ${detailed ? s.model.sha256 : short(s.model.sha256)}`);
+  if (detailed) {
+    lines.push(`  transcript ${s.transcriptHash}`);
+    lines.push(`  verified at ${s.verifiedAt}`);
+    for (const r of s.reports) {
+      lines.push(
+        `  ${r.kind}${r.label ? `/${r.label}` : ''}: ${r.ok ? 'OK' : 'REJECTED'}${r.simulated ? ' (simulated root)' : ''}`,
+      );
+      for (const c of r.checks) lines.push(`    [${c.ok ? 'ok' : 'FAIL'}] ${c.id}: ${c.message}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The summary as JSON, raw evidence in base64 (offline audit / export). */
+export function summaryJson(s: VerifiedSummary): unknown {
+  return {
+    ...s,
+    evidence: s.evidence.map((i) => ({
+      kind: i.kind,
+      label: i.label,
+      parts: Object.fromEntries(
+        [...i.parts].map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+      ),
+    })),
+  };
+}
+
+async function open(f: Flags): Promise<Session> {
+  if (f.server === '')
+    throw new ProtocolError(
+      'usage',
+      '--server: expected a ws:// or wss:// URL, got none',
+      'server',
+    );
+  return connect(f.server, {
+    policy: loadPolicy(f.policyFile),
+    allowSimulated: f.allowSimulated,
+    timeoutMs: f.timeoutMs,
+  });
+}
+
+export async function chatCommand(argv: readonly string[], io: Io): Promise<number> {
+  let f: Flags;
+  try {
+    f = parseFlags(argv);
+  } catch (e) {
+    return report(io, e, false);
+  }
+  if (f.help) {
+    io.out(CHAT_HELP);
+    return EXIT_OK;
+  }
+  let session: Session | undefined;
+  try {
+    session = await open(f);
+    if (f.json)
+      io.out(
+        JSON.stringify({
+          type: 'summary',
+          summary: { ...session.summary, evidence: undefined, reports: undefined },
+        }) + '\n',
+      );
+    else if (!f.quiet) io.err(formatSummary(session.summary, false));
+    const history: ChatMessage[] = f.system ? [{ role: 'system', content: f.system }] : [];
+    const params = {
+      ...(f.maxTokens !== undefined ? { maxTokens: f.maxTokens } : {}),
+      ...(f.temperature !== undefined ? { temperature: f.temperature } : {}),
+    };
+    const ask = async (prompt: string): Promise<void> => {
+      history.push({ role: 'user', content: prompt });
+      let answer = '';
+      for await (const ev of session!.chat(history, params)) {
+        if (ev.type === 'delta') {
+          answer += ev.text;
+          io.out(f.json ? JSON.stringify(ev) + '\n' : ev.text);
+        } else if (ev.type === 'queued') {
+          if (f.json) io.out(JSON.stringify(ev) + '\n');
+          else if (!f.quiet) io.err(`(queued: position ${ev.position})\n`);
+        } else {
+          if (f.json) io.out(JSON.stringify(ev) + '\n');
+          else {
+            io.out('\n');
+            if (!f.quiet)
+              io.err(
+                `(${ev.usage.completionTokens} tokens, ${ev.timings.tokensPerSecond.toFixed(0)} tok/s, first token ${ev.timings.ttftMs.toFixed(1)} ms, ${ev.usage.cachedPromptTokens}/${ev.usage.promptTokens} prompt tokens cached${ev.finishReason === 'length' ? ', stopped at max tokens' : ''})\n`,
+              );
+          }
+        }
+      }
+      history.push({ role: 'assistant', content: answer });
+    };
+    const prompt = f.positional.join(' ').trim();
+    if (prompt !== '') await ask(prompt);
+    else {
+      const rl = createInterface({ input: io.stdin, terminal: false });
+      if (io.isTty && !f.json) io.err('(one question per line; Ctrl-D to end)\n> ');
+      for await (const line of rl) {
+        if (line.trim() === '') continue;
+        await ask(line);
+        if (io.isTty && !f.json) io.err('> ');
+      }
+    }
+    await session.close();
+    return EXIT_OK;
+  } catch (e) {
+    await session?.close().catch(() => {});
+    if (!f.json) io.out('\n');
+    return report(io, e, f.json);
+  }
+}
+
+export async function showServerCommand(argv: readonly string[], io: Io): Promise<number> {
+  let f: Flags;
+  try {
+    f = parseFlags(argv);
+    if (f.positional.length > 0)
+      throw new ProtocolError(
+        'usage',
+        `attest show --server: expected no file arguments, got ${JSON.stringify(f.positional[0])}`,
+        'argv',
+      );
+  } catch (e) {
+    return report(io, e, false);
+  }
+  if (f.help) {
+    io.out(SHOW_HELP);
+    return EXIT_OK;
+  }
+  try {
+    const session = await open(f);
+    io.out(
+      f.json
+        ? JSON.stringify(summaryJson(session.summary), null, 2) + '\n'
+        : formatSummary(session.summary, true),
+    );
+    await session.close();
+    return EXIT_OK;
+  } catch (e) {
+    return report(io, e, f.json);
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * `teechat`: the terminal client and attestation audit tool.
+ *   teechat chat --server URL [...] [PROMPT]      attested, encrypted chat (client/cli/chat.ts)
+ *   teechat attest show --server URL [...]        handshake only; print what was verified
+ *   teechat attest verify|show ... (files)        offline evidence verification (client/cli/attest*.ts)
+ */
+import { attestVerifyNvidia } from './attest-nvidia';
+import { attestVerifyTdx } from './attest-tdx';
+import { chatCommand, showServerCommand, EXIT_OK, EXIT_USAGE, type Io } from './chat';
+
+export const MAIN_HELP = `Usage: teechat <command> [options]
+
+Commands:
+  chat --server URL [PROMPT]        private chat with an attested enclave server (end-to-end encrypted)
+  attest show --server URL          handshake only: verify the server's evidence and print it
+  attest verify nvidia|tdx ...      verify saved evidence files offline
+  --help, --version
+
+Run "teechat <command> --help" for the options of a command.
+`;
+
+export async function run(argv: readonly string[], io: Io): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'chat':
+      return chatCommand(rest, io);
+    case 'attest': {
+      if (rest[0] === 'show' && rest.some((a) => a === '--server' || a.startsWith('--server='))) {
+        return showServerCommand(rest.slice(1), io);
+      }
+      const cli = { out: io.out, err: io.err };
+      if (rest[0] === 'verify' && rest[1] === 'nvidia')
+        return attestVerifyNvidia(rest.slice(2), cli);
+      if (rest[0] === 'verify' && rest[1] === 'tdx') return attestVerifyTdx(rest.slice(2), cli);
+      io.err(
+        `teechat attest: expected "show --server URL" or "verify nvidia|tdx ...", got ${JSON.stringify(rest.join(' '))}\n`,
+      );
+      return EXIT_USAGE;
+    }
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      io.out(MAIN_HELP);
+      return cmd === undefined ? EXIT_USAGE : EXIT_OK;
+    case '--version':
+      io.out('teechat 0.1.0 (protocol v1)\n');
+      return EXIT_OK;
+    default:
+      io.err(`teechat: unknown command ${JSON.stringify(cmd)}\n${MAIN_HELP}`);
+      return EXIT_USAGE;
+  }
+}
+
+const io: Io = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  stdin: process.stdin,
+  isTty: process.stdin.isTTY === true,
+};
+
+run(process.argv.slice(2), io).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(
+      `teechat: internal error: ${e instanceof Error ? e.message : String(e)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);
