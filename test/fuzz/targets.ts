@@ -52,6 +52,9 @@ import {
   SimulatedSnpProvider,
 } from '../../enclave-server/evidence/simulated-snp';
 import { SimulatedNvidiaProvider } from '../../enclave-server/evidence/simulated-nvidia';
+import { parseHclReport, HCL } from '../../protocol/attestation/azure/hcl';
+import { parseTpmQuote } from '../../protocol/attestation/azure/tpm';
+import { azureEvidenceFromJson } from '../../protocol/attestation/azure/evidence-json';
 import { sharedPath } from '../helpers/shared';
 import { ascii } from './mutate';
 import type { InputSpace } from './mutate';
@@ -85,6 +88,8 @@ export const TARGET_NAMES = [
   'app-message',
   'snp-report',
   'azure-hcl',
+  'azure-tpm-quote',
+  'azure-evidence-json',
   'tdx-quote',
   'tdx-tcbinfo',
   'tdx-qe-identity',
@@ -170,6 +175,20 @@ function dedupe(xs: Uint8Array[]): Uint8Array[] {
     seen.add(k);
     return true;
   });
+}
+
+/** A part (e.g. `hcl`, `tpm_quote`) from every Azure evidence JSON vector. */
+function azureJsonParts(name: string): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const p of vectorFiles('', (n) => /evidence.*\.json$/.test(n) && !n.includes('parse'))) {
+    try {
+      const b = azureEvidenceFromJson(JSON.parse(readFileSync(p, 'utf8'))).get(name);
+      if (b) out.push(b);
+    } catch {
+      // a document the adapter refuses is still a seed for azure-evidence-json
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- simulated evidence
@@ -769,25 +788,71 @@ async function build(name: TargetName): Promise<FuzzTarget> {
       };
     }
     case 'azure-hcl': {
-      // The Azure HCL container parser (protocol/attestation/azure/) has not landed yet; what is
-      // decoded from an HCL report today is its hardware-report slot: the TDREPORT (TDX flavour,
-      // padded slot accepted) and the SNP report (covered by snp-report's HCL seeds).
-      const seeds: Uint8Array[] = vectorFiles('tdx', (n) => n.endsWith('hcl-report.bin')).map((p) =>
-        read(p).slice(0x20, 0x4c0),
-      );
-      const live = vec('tdx', 'lunal-attestation-rs', 'tdx_tdreport_live.bin');
-      if (live) seeds.push(read(live));
+      // HCL container (header, runtime-data header, var_data JSON with HCLAkPub) and then the
+      // hardware report in its slot: SNP report or TDREPORT, as the verifier does.
+      const seeds = dedupe([
+        ...vectorFiles('', (n) => n.endsWith('hcl-report.bin')).map(read),
+        ...azureJsonParts('hcl'),
+      ]);
       return {
         name,
         description:
-          'parseTdReport (the TDREPORT slot of an Azure TDX HCL report, padding allowed)',
-        seedSources: `${seeds.length} TDREPORTs from HCL reports and a live capture`,
+          'parseHclReport (header, runtime claims JSON, padding) + parseSnpReport / parseTdReport of the hardware slot',
+        seedSources: `${seeds.length} Azure HCL reports (SNP and TDX; .bin and evidence JSON)`,
         seeds,
-        dictionary: BIN_TOKENS,
-        maxRandomLength: 2400,
+        dictionary: BIN_TOKENS.concat(JSON_TOKENS, [ascii('HCLA'), ascii('"HCLAkPub"')]),
+        maxRandomLength: 3000,
         async: false,
         run(bytes) {
-          parseTdReport(bytes, true);
+          const h = parseHclReport(bytes);
+          if (h.reportType === HCL.REPORT_TYPE_SNP) parseSnpReport(h.hwReport);
+          else parseTdReport(h.hwReport);
+        },
+      };
+    }
+    case 'azure-tpm-quote': {
+      const seeds = dedupe(azureJsonParts('tpm_quote'));
+      return {
+        name,
+        description:
+          'parseTpmQuote (TPMS_ATTEST quote: magic, type, names, clock info, PCR selection, digest)',
+        seedSources: `${seeds.length} vTPM quotes from Azure evidence JSON`,
+        seeds,
+        dictionary: BIN_TOKENS.concat([
+          Uint8Array.of(0xff, 0x54, 0x43, 0x47),
+          Uint8Array.of(0x80, 0x18),
+        ]),
+        maxRandomLength: 512,
+        async: false,
+        run(bytes) {
+          parseTpmQuote(bytes);
+        },
+      };
+    }
+    case 'azure-evidence-json': {
+      const seeds = vectorFiles('', (n) => /evidence.*\.json$/.test(n) && !n.includes('parse')).map(
+        read,
+      );
+      return {
+        name,
+        description:
+          'azureEvidenceFromJson (trustee v0/v1/v2 and lunal formats) after strict JSON parsing',
+        seedSources: `${seeds.length} Azure evidence JSON documents`,
+        seeds,
+        dictionary: JSON_TOKENS.concat(
+          ['"hcl_report":', '"tpm_quote":', '"pcrs":', '"vcek":'].map(ascii),
+        ),
+        maxRandomLength: 1024,
+        async: false,
+        run(bytes) {
+          let doc: unknown;
+          try {
+            doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
+          } catch {
+            // not JSON: counted as a rejection; the adapter under test is not reached
+            throw new ProtocolError('malformed', 'fuzz: input is not JSON', 'evidence');
+          }
+          azureEvidenceFromJson(doc);
         },
       };
     }
