@@ -16,13 +16,18 @@ export interface C14nOptions {
   readonly exclude?: XmlElement;
 }
 
+const TEXT_SPECIAL = /[&<>\r]/;
+const ATTR_SPECIAL = /[&<"\t\n\r]/;
+
 function escText(s: string): string {
+  if (!TEXT_SPECIAL.test(s)) return s;
   return s.replace(/[&<>\r]/g, (c) =>
     c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&#xD;',
   );
 }
 
 function escAttr(s: string): string {
+  if (!ATTR_SPECIAL.test(s)) return s;
   return s.replace(/[&<"\t\n\r]/g, (c) =>
     c === '&'
       ? '&amp;'
@@ -59,17 +64,14 @@ function render(
   if (el === opts.exclude) return;
   // Namespace axis: all in-scope bindings, plus an empty default when the default was undeclared.
   const nsOut: [string, string][] = [];
-  const now = new Map<string, string>(rendered);
-  for (const [p, u] of el.inScope) {
-    if (rendered.get(p) !== u) {
-      nsOut.push([p, u]);
-      now.set(p, u);
-    }
-  }
+  for (const [p, u] of el.inScope) if (rendered.get(p) !== u) nsOut.push([p, u]);
   // xmlns="" is output when the element has no default namespace but the output parent had one.
-  if (!el.inScope.has('') && (rendered.get('') ?? '') !== '') {
-    nsOut.push(['', '']);
-    now.set('', '');
+  if (!el.inScope.has('') && (rendered.get('') ?? '') !== '') nsOut.push(['', '']);
+  let now = rendered;
+  if (nsOut.length > 0) {
+    const m = new Map<string, string>(rendered);
+    for (const [p, u] of nsOut) m.set(p, u);
+    now = m;
   }
   nsOut.sort((a, b) => cmpCodeUnits(a[0], b[0]));
   const attrs: Attr[] = el.attributes.map((a) => ({

@@ -10,7 +10,7 @@
  */
 import { ProtocolError } from '../errors';
 import type { CryptoProvider, EcPublicKey } from '../crypto/provider';
-import { utf8Encode } from '../asn1/encoding';
+import { utf8Encode } from '../wire/bytes';
 import { c14n11 } from './c14n';
 import { childElements, textContent, getAttr, type XmlDocument, type XmlElement } from './parser';
 

@@ -11,7 +11,7 @@
  * Errors: ProtocolError('xml_parse') naming the position.
  */
 import { ProtocolError } from '../errors';
-import { utf8Decode } from '../asn1/encoding';
+import { utf8Decode } from '../wire/bytes';
 
 export const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 export const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
@@ -102,6 +102,13 @@ function isXmlChar(cp: number): boolean {
   );
 }
 
+/** Characters that need the slow path: references, '<' (attributes) and literal whitespace to normalise. */
+const ATTR_NEEDS_DECODE = /[&<\t\n\r]/;
+const TEXT_NEEDS_DECODE = /&/;
+/** Anything checkChars must look at in detail: C0 controls other than TAB/LF/CR, surrogates, U+FFFE/U+FFFF. */
+// eslint-disable-next-line no-control-regex -- matching the forbidden control characters is the point
+const BAD_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ud800-\udfff\ufffe\uffff]/;
+
 interface RawAttr {
   qname: string;
   value: string;
@@ -145,6 +152,7 @@ class Parser {
 
   /** Decodes entity and character references in text or attribute values. */
   decode(raw: string, at: number, attr: boolean): string {
+    if (!(attr ? ATTR_NEEDS_DECODE : TEXT_NEEDS_DECODE).test(raw)) return raw;
     let out = '';
     let i = 0;
     while (i < raw.length) {
@@ -176,6 +184,7 @@ class Parser {
   }
 
   checkChars(from: number, to: number): void {
+    if (!BAD_CHARS.test(this.s.slice(from, to))) return;
     for (let i = from; i < to; i++) {
       const c = this.s.charCodeAt(i);
       if (c < 0x20 && c !== 0x9 && c !== 0xa && c !== 0xd)

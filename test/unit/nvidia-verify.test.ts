@@ -458,3 +458,44 @@ describe('SPDM / opaque / CC status parsers: properties', { skip }, () => {
     );
   });
 });
+
+describe('warm-path caches', { skip }, () => {
+  test('a cached OK chain is reused only inside the validity window; failures are recomputed', async () => {
+    const { verifyChainCached, clearNvidiaCaches } =
+      await import('../../protocol/attestation/nvidia/cache');
+    const { nvidiaRimRoots } = await import('../../protocol/attestation/nvidia/verify');
+    const { parseEnvelopedSignature } = await import('../../protocol/xml/dsig');
+    const { parseXmlBytes } = await import('../../protocol/xml/parser');
+    const { parseCertificate } = await import('../../protocol/x509/index');
+    clearNvidiaCaches();
+    const chain = parseEnvelopedSignature(parseXmlBytes(vec(DRIVER_RIM))).certificates.map((d) =>
+      parseCertificate(d),
+    );
+    const t1 = new Date('2025-06-01T00:00:00Z');
+    const t2 = new Date('2025-07-01T00:00:00Z');
+    const a = verifyChainCached(nodeProvider, chain, nvidiaRimRoots(), t1);
+    const b = verifyChainCached(nodeProvider, chain, nvidiaRimRoots(), t2);
+    assert.ok(a[0]!.ok && b[0]!.ok);
+    assert.ok(
+      b[0]!.message.includes(t2.toISOString()) && !b[0]!.message.includes(t1.toISOString()),
+    );
+    const late = verifyChainCached(
+      nodeProvider,
+      chain,
+      nvidiaRimRoots(),
+      new Date('2026-06-02T00:00:00Z'),
+    );
+    assert.equal(late[0]!.ok, false);
+    const early = verifyChainCached(
+      nodeProvider,
+      chain,
+      nvidiaRimRoots(),
+      new Date('2024-05-01T00:00:00Z'),
+    );
+    assert.equal(
+      early.some((c) => !c.ok),
+      true,
+    );
+    assert.equal(verifyChainCached(nodeProvider, chain, [], t1)[0]!.ok, false);
+  });
+});

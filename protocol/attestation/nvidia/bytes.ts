@@ -1,6 +1,6 @@
 /** Small byte helpers for the NVIDIA verifier (runtime-agnostic; no Buffer). */
 import { fail } from '../../errors';
-export { utf8Decode, utf8Encode } from '../../asn1/encoding';
+export { utf8Decode, utf8Encode } from '../../wire/bytes';
 
 const HEX = '0123456789abcdef';
 

@@ -23,12 +23,9 @@ import {
   type XmlDocument,
   type XmlElement,
 } from '../../xml/parser';
-import {
-  checkEnvelopedSignature,
-  parseEnvelopedSignature,
-  type EnvelopedSignature,
-} from '../../xml/dsig';
-import { nameAttr, parseCertificate, verifyChain, type Certificate } from '../../x509/index';
+import { checkEnvelopedSignature, parseEnvelopedSignature } from '../../xml/dsig';
+import { nameAttr, parseCertificate, type Certificate } from '../../x509/index';
+import { rimCache, verifyChainCached } from './cache';
 
 export const SWID_NS = 'http://standards.iso.org/iso/19770/-2/2015/schema.xsd';
 export const SHA384_ATTR_NS = 'http://www.w3.org/2001/04/xmlenc#sha384';
@@ -164,56 +161,100 @@ export function verifyRim(
   trust: RimTrust,
   prefix: string,
 ): RimVerification {
-  const checks: Check[] = [];
-  let rim: Rim;
-  let sig: EnvelopedSignature;
-  let chain: Certificate[];
-  try {
-    rim = parseRim(bytes);
-    sig = parseEnvelopedSignature(rim.doc);
-    chain = sig.certificates.map((der) => parseCertificate(der));
-  } catch (e) {
-    const msg = e instanceof ProtocolError ? e.message : String(e);
-    checks.push({
-      id: prefix,
-      ok: false,
-      message: `${prefix}: expected a well-formed signed RIM, got ${msg}`,
-    });
-    return { rim: null, checks, signer: null, chain: [] };
+  const core = rimCore(crypto, bytes);
+  if ('error' in core) {
+    return {
+      rim: null,
+      checks: [
+        {
+          id: prefix,
+          ok: false,
+          message: `${prefix}: expected a well-formed signed RIM, got ${core.error}`,
+        },
+      ],
+      signer: null,
+      chain: [],
+    };
   }
-  checks.push({
-    id: prefix,
-    ok: true,
-    message: `${prefix}: signed SWID RIM "${rim.colloquialVersion}", ${rim.measurements.filter((m) => m.active).length} active of ${rim.measurements.length} measurements, ${chain.length} KeyInfo certificates`,
-  });
+  const { rim, chain, sig } = core;
+  const checks: Check[] = [
+    {
+      id: prefix,
+      ok: true,
+      message: `${prefix}: signed SWID RIM "${rim.colloquialVersion}", ${rim.measurements.filter((m) => m.active).length} active of ${rim.measurements.length} measurements, ${chain.length} KeyInfo certificates`,
+    },
+  ];
   const signer = chain[0]!;
-  if (signer.publicKey.kind !== 'ec' || signer.publicKey.curve !== 'P-384') {
+  const who = nameAttr(signer.subject) ?? '';
+  if (sig === null) {
     checks.push({
       id: `${prefix}.signature`,
       ok: false,
-      message: `${prefix}.signature: expected a P-384 signer key, got ${signer.publicKey.kind}`,
+      message: `${prefix}.signature: expected a P-384 signer key, got ${signer.publicKey.kind === 'ec' ? signer.publicKey.curve : signer.publicKey.kind}`,
     });
   } else {
-    const r = checkEnvelopedSignature(crypto, sig, signer.publicKey);
     checks.push({
       id: `${prefix}.digest`,
-      ok: r.digestOk,
-      message: r.digestOk
+      ok: sig.digestOk,
+      message: sig.digestOk
         ? `${prefix}.digest: SHA-384 of the C14N 1.1 document (signature removed) equals DigestValue`
-        : `${prefix}.digest: expected DigestValue ${hex(sig.digestValue)}, got ${hex(r.computedDigest)} (document modified)`,
+        : `${prefix}.digest: expected DigestValue ${sig.expected}, got ${sig.computed} (document modified)`,
     });
     checks.push({
       id: `${prefix}.signature`,
-      ok: r.signatureOk,
-      message: r.signatureOk
-        ? `${prefix}.signature: ECDSA P-384 over C14N 1.1 SignedInfo verifies with "${nameAttr(signer.subject) ?? ''}"`
-        : `${prefix}.signature: expected a valid ECDSA P-384 signature by "${nameAttr(signer.subject) ?? ''}", got invalid`,
+      ok: sig.signatureOk,
+      message: sig.signatureOk
+        ? `${prefix}.signature: ECDSA P-384 over C14N 1.1 SignedInfo verifies with "${who}"`
+        : `${prefix}.signature: expected a valid ECDSA P-384 signature by "${who}", got invalid`,
     });
   }
-  for (const c of verifyChain(crypto, chain, trust.roots, trust.at)) {
+  for (const c of verifyChainCached(crypto, chain, trust.roots, trust.at)) {
     checks.push({ id: `${prefix}.cert_chain`, ok: c.ok, message: `${prefix}.${c.message}` });
   }
   return { rim, checks, signer, chain };
+}
+
+type RimCore =
+  | { readonly error: string }
+  | {
+      readonly rim: Rim;
+      readonly chain: Certificate[];
+      /** null when the signer key is not P-384. */
+      readonly sig: {
+        digestOk: boolean;
+        signatureOk: boolean;
+        expected: string;
+        computed: string;
+      } | null;
+    };
+
+/** Parse + XML-DSig of one RIM: a pure function of the bytes, memoised by their SHA-384. */
+function rimCore(crypto: CryptoProvider, bytes: Uint8Array): RimCore {
+  const key = hex(crypto.hash('SHA-384', bytes));
+  const hit = rimCache.get(key) as RimCore | undefined;
+  if (hit !== undefined) return hit;
+  let core: RimCore;
+  try {
+    const rim = parseRim(bytes);
+    const env = parseEnvelopedSignature(rim.doc);
+    const chain = env.certificates.map((der) => parseCertificate(der));
+    const signer = chain[0]!;
+    let sig = null;
+    if (signer.publicKey.kind === 'ec' && signer.publicKey.curve === 'P-384') {
+      const r = checkEnvelopedSignature(crypto, env, signer.publicKey);
+      sig = {
+        digestOk: r.digestOk,
+        signatureOk: r.signatureOk,
+        expected: hex(env.digestValue),
+        computed: hex(r.computedDigest),
+      };
+    }
+    core = { rim, chain, sig };
+  } catch (e) {
+    core = { error: e instanceof ProtocolError ? e.message : String(e) };
+  }
+  rimCache.set(key, core);
+  return core;
 }
 
 function hex(b: Uint8Array): string {

@@ -24,13 +24,8 @@ import type {
   VerificationReport,
   VerifyContext,
 } from '../types';
-import {
-  nameAttr,
-  parseCertificate,
-  parsePemOrDer,
-  verifyChain,
-  type Certificate,
-} from '../../x509/index';
+import { nameAttr, parseCertificate, parsePemOrDer, type Certificate } from '../../x509/index';
+import { verifyChainCached } from './cache';
 import { readTlv } from '../../asn1/der';
 import { NVIDIA_CORIM_ROOT_PEM, NVIDIA_DEVICE_IDENTITY_ROOT_PEM } from '../roots/nvidia';
 import { bytesEqual, toHex } from './bytes';
@@ -273,7 +268,7 @@ export function verifyNvidiaEvidence(
             `expected ${DEVICE_CHAIN_LEN} certificates, got ${chain.length}`,
           ),
     );
-    checks.push(...verifyChain(crypto, chain, deviceRoots, at));
+    checks.push(...verifyChainCached(crypto, chain, deviceRoots, at));
     const top = chain[chain.length - 1]!;
     if (
       simRoots.some((s) => bytesEqual(s.der, top.der) || bytesEqual(s.subject.der, top.issuer.der))
