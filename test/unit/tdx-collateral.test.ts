@@ -189,7 +189,7 @@ describe('QE identity evaluation', { skip }, () => {
   if (skip) return;
   const id = parseQeIdentity(vec('tdx/trustee/enclaveIdentity.json')).body;
   const good = {
-    miscSelect: id.miscSelect,
+    miscSelect: 0, // the identity's miscselect is 00000000
     attributes: id.attributes,
     mrSigner: id.mrSigner,
     isvProdId: id.isvProdId,
@@ -205,6 +205,18 @@ describe('QE identity evaluation', { skip }, () => {
     );
     assert.match(evaluateQeIdentity(id, { ...good, isvProdId: 1 }).problems.join(), /isv_prod_id/);
     assert.match(evaluateQeIdentity(id, { ...good, isvSvn: 0 }).problems.join(), /isv_svn/);
+    // MISCSELECT is compared as the report's little-endian bytes under the mask.
+    const masked = {
+      ...id,
+      miscSelect: Uint8Array.of(1, 0, 0, 0),
+      miscSelectMask: Uint8Array.of(0xff, 0, 0, 0),
+    };
+    assert.deepEqual(evaluateQeIdentity(masked, { ...good, miscSelect: 0x01 }).problems, []);
+    assert.deepEqual(evaluateQeIdentity(masked, { ...good, miscSelect: 0xff00_0001 }).problems, []);
+    assert.match(
+      evaluateQeIdentity(masked, { ...good, miscSelect: 0x0100_0000 }).problems.join(),
+      /misc_select/,
+    );
     const attrs = id.attributes.slice();
     attrs[0] = (attrs[0] ?? 0) ^ 0x02; // a masked-in bit (DEBUG)
     assert.match(

@@ -81,8 +81,9 @@ export interface QeIdentity {
   readonly issueDate: Date;
   readonly nextUpdate: Date;
   readonly tcbEvaluationDataNumber: number;
-  readonly miscSelect: number;
-  readonly miscSelectMask: number;
+  /** MISCSELECT and its mask as the raw report bytes (little-endian u32), compared byte-wise. */
+  readonly miscSelect: Uint8Array;
+  readonly miscSelectMask: Uint8Array;
   readonly attributes: Uint8Array;
   readonly attributesMask: Uint8Array;
   readonly mrSigner: Uint8Array;
@@ -248,18 +249,14 @@ export function parseQeIdentity(doc: Uint8Array): SignedCollateral<QeIdentity> {
   if (id !== 'TD_QE') fail('malformed', `${F}.id`, 'TD_QE', id);
   const version = int(o, 'version', F);
   if (version !== 2) fail('unsupported_version', `${F}.version`, 2, version);
-  const u32 = (k: string): number => {
-    const b = hex(o, k, F, 4);
-    return ((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0);
-  };
   const body: QeIdentity = {
     id,
     version,
     issueDate: date(o, 'issueDate', F),
     nextUpdate: date(o, 'nextUpdate', F),
     tcbEvaluationDataNumber: int(o, 'tcbEvaluationDataNumber', F),
-    miscSelect: u32('miscselect') >>> 0,
-    miscSelectMask: u32('miscselectMask') >>> 0,
+    miscSelect: hex(o, 'miscselect', F, 4),
+    miscSelectMask: hex(o, 'miscselectMask', F, 4),
     attributes: hex(o, 'attributes', F, 16),
     attributesMask: hex(o, 'attributesMask', F, 16),
     mrSigner: hex(o, 'mrsigner', F, 32),
@@ -383,10 +380,19 @@ export function evaluateQeIdentity(
   const problems: string[] = [];
   const hexOf = (b: Uint8Array): string =>
     Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-  // miscselect in the JSON is big-endian hex of the u32 value.
-  if ((qe.miscSelect & id.miscSelectMask) >>> 0 !== (id.miscSelect & id.miscSelectMask) >>> 0) {
+  // The JSON hex strings are the report's bytes (MISCSELECT is a little-endian u32 there), so
+  // both MISCSELECT and ATTRIBUTES are masked and compared byte by byte, as Intel's QVL does.
+  const qeMisc = Uint8Array.of(
+    qe.miscSelect & 0xff,
+    (qe.miscSelect >>> 8) & 0xff,
+    (qe.miscSelect >>> 16) & 0xff,
+    qe.miscSelect >>> 24,
+  );
+  const mm = (v: Uint8Array): string =>
+    hexOf(Uint8Array.from(v, (x, i) => x & (id.miscSelectMask[i] ?? 0)));
+  if (mm(qeMisc) !== mm(id.miscSelect)) {
     problems.push(
-      `qe_report.misc_select (masked): expected 0x${((id.miscSelect & id.miscSelectMask) >>> 0).toString(16)}, got 0x${((qe.miscSelect & id.miscSelectMask) >>> 0).toString(16)}`,
+      `qe_report.misc_select (masked): expected ${mm(id.miscSelect)}, got ${mm(qeMisc)}`,
     );
   }
   const ma = (v: Uint8Array): string =>
