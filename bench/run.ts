@@ -6,9 +6,10 @@
  * Exit codes: 0 ok, 1 a suite failed, 2 usage error.
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CLOCK } from './lib';
 import type { Suite } from './lib';
 
 const HELP = `usage: npm run bench -- [options]
