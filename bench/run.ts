@@ -103,12 +103,14 @@ async function main(): Promise<void> {
   const doc = {
     timestamp: started.toISOString(),
     quick: args.quick,
+    clock: CLOCK,
     machine: {
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
       cpus: cpus().length,
       cpu: cpus()[0]?.model ?? '',
       memGiB: Math.round(totalmem() / 2 ** 30),
+      loadavg1m: Number((loadavg()[0] ?? 0).toFixed(2)),
     },
     results,
   };
