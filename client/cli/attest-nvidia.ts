@@ -49,7 +49,8 @@ Options:
   --at ISO_TIME          verification time (default: now); pin it for old evidence
   --switch               the report is from an NVSwitch (default: detected from the report)
   --cc FILE              NVML CC status JSON (the evidence part "cc"); enables the CC checks
-  --ocsp N=FILE          cached DER OCSP response for chain certificate N (0 = leaf); repeatable
+  --ocsp N=FILE          cached OCSP response (DER or base64) for chain certificate N (0 = leaf);
+                         rim.driver.N=FILE / rim.vbios.N=FILE for the RIM chains; repeatable
   --allow-driver VER     allowed driver version (repeatable)
   --allow-vbios VER      allowed VBIOS version (repeatable)
   --min-driver VER       minimum driver version
@@ -76,7 +77,7 @@ interface NvidiaArgs {
   at?: Date;
   switch: boolean;
   cc?: string;
-  ocsp: [number, string][];
+  ocsp: [string, string][];
   allowDriver: string[];
   allowVbios: string[];
   minDriver?: string;
@@ -149,10 +150,12 @@ function parseArgs(argv: readonly string[]): NvidiaArgs {
         break;
       case '--ocsp': {
         const v = value(i++, f);
-        const m = /^([0-9])=(.+)$/.exec(v);
+        const m = /^((?:rim\.(?:driver|vbios)\.)?[0-9])=(.+)$/.exec(v);
         if (m === null)
-          throw new UsageError(`--ocsp: expected N=FILE (N = chain index 0..9), got ${v}`);
-        a.ocsp.push([Number(m[1]), m[2]!]);
+          throw new UsageError(
+            `--ocsp: expected N=FILE or rim.driver.N=FILE / rim.vbios.N=FILE, got ${v}`,
+          );
+        a.ocsp.push([m[1]!, m[2]!]);
         break;
       }
       case '--allow-driver':
@@ -222,6 +225,13 @@ function derOf(b: Uint8Array): Uint8Array {
   const text = Buffer.from(b).toString('latin1');
   const m = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(text);
   return m ? new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')) : b;
+}
+
+/** DER as is; base64 text (as NVIDIA's OCSP samples are stored) decoded. */
+function derOrBase64(b: Uint8Array): Uint8Array {
+  if (b.length > 0 && b[0] === 0x30) return b;
+  const text = Buffer.from(b).toString('latin1').trim();
+  return /^[A-Za-z0-9+/=\s]+$/.test(text) ? new Uint8Array(Buffer.from(text, 'base64')) : b;
 }
 
 function renderValue(v: FieldValue): string {
@@ -306,7 +316,7 @@ export function attestVerifyNvidia(argv: readonly string[], io: CliIo): number {
     if (a.vbiosRim !== undefined)
       parts.set('rim.vbios', readFileOrUsage(a.vbiosRim, '--vbios-rim'));
     if (a.cc !== undefined) parts.set('cc', readFileOrUsage(a.cc, '--cc'));
-    for (const [n, f] of a.ocsp) parts.set(`ocsp.${n}`, readFileOrUsage(f, '--ocsp'));
+    for (const [n, f] of a.ocsp) parts.set(`ocsp.${n}`, derOrBase64(readFileOrUsage(f, '--ocsp')));
     if (a.simRoot !== undefined)
       parts.set('sim.root', derOf(readFileOrUsage(a.simRoot, '--sim-root')));
     if (a.simRimRoot !== undefined)

@@ -208,3 +208,24 @@ describe('teechat attest verify nvidia', { skip }, () => {
     assert.equal(f['request_nonce'], NONCE);
   });
 });
+
+describe('teechat attest verify nvidia --ocsp', { skip }, () => {
+  test('cached OCSP responses (base64 files) for the device chain are checked at --at', () => {
+    const o = (n: string): string => p(`nvidia/go-nvattest-tools/ocsp/${n}`);
+    const base = ['--report', p(REPORT), '--chain', p(CHAIN), '--json'];
+    const ocsp = [
+      '--ocsp',
+      `1=${o('test_gpu_certificate_l4_base64encoded_ocsp_response.dat')}`,
+      '--ocsp',
+      `2=${o('test_gpu_certificate_l3_base64encoded_ocsp_response.dat')}`,
+      '--ocsp',
+      `3=${o('test_gpu_certificate_l2_base64encoded_ocsp_response.dat')}`,
+    ];
+    const good = run([...base, ...ocsp, '--at', '2025-08-21T12:00:00Z']);
+    assert.equal(good.code, EXIT_ACCEPT, good.out);
+    assert.equal(json(good.out).checks.filter((c) => c.id.startsWith('ocsp.') && c.ok).length, 3);
+    const stale = run([...base, ...ocsp, '--at', '2025-08-23T12:00:00Z']);
+    assert.equal(stale.code, EXIT_REJECT);
+    assert.equal(run([...base, '--ocsp', 'x=1']).code, EXIT_USAGE);
+  });
+});

@@ -499,3 +499,34 @@ describe('warm-path caches', { skip }, () => {
     assert.equal(verifyChainCached(nodeProvider, chain, [], t1)[0]!.ok, false);
   });
 });
+
+describe('NVIDIA OCSP for the RIM signing chains', { skip }, () => {
+  const ocsp = (n: string): Uint8Array =>
+    Buffer.from(vec(`nvidia/go-nvattest-tools/ocsp/${n}`).toString('latin1').trim(), 'base64');
+  test('driver RIM chain: signer, L3 and GH100 CA good at capture time; required-but-missing fails', () => {
+    const at = new Date('2025-10-24T12:00:00Z');
+    const item = sampleItem({
+      'ocsp.rim.driver.0': ocsp('test_gpu_driver_rim_l4_base64encoded_ocsp_response.dat'),
+      'ocsp.rim.driver.1': ocsp('test_gpu_driver_rim_l3_base64encoded_ocsp_response.dat'),
+      'ocsp.rim.driver.2': ocsp('test_gpu_rim_l2_base64encoded_ocsp_response.dat'),
+    });
+    const r = run(item, {}, SAMPLE_NONCE, at);
+    const ids = r.checks.filter((c) => c.id.startsWith('ocsp.rim.driver')).map((c) => [c.id, c.ok]);
+    assert.deepEqual(
+      ids,
+      [
+        ['ocsp.rim.driver.0', true],
+        ['ocsp.rim.driver.1', true],
+        ['ocsp.rim.driver.2', true],
+      ],
+      r.checks
+        .filter((c) => c.id.startsWith('ocsp'))
+        .map((c) => c.message)
+        .join('\n'),
+    );
+    const req = run(item, { requireOcsp: true }, SAMPLE_NONCE, at);
+    const missing = failed(req);
+    assert.ok(missing.includes('ocsp.0') && missing.includes('ocsp.rim.vbios.0'));
+    assert.ok(!missing.includes('ocsp.rim.driver.0'));
+  });
+});

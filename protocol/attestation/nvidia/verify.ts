@@ -8,6 +8,7 @@
  *   rim.vbios   VBIOS RIM (signed SWID XML)           — GPUs
  *   cc          NVML CC status JSON (cc-status.ts)    — optional
  *   ocsp.<n>    cached DER OCSP response for chain[n] (ocsp.ts) — optional
+ *   ocsp.rim.driver.<n> / ocsp.rim.vbios.<n>  the same for the RIM signing chains — optional
  *   sim.root / sim.rim_root  simulated roots (DER), honoured only under policy.allowSimulated
  *
  * Check ids: parse, cert_chain.length, cert_chain, signature, fwid, nonce, rim.driver(.digest|
@@ -364,6 +365,11 @@ export function verifyNvidiaEvidence(
     }
     const v = verifyRim(crypto, bytes, { roots: rimRoots, at }, id);
     checks.push(...v.checks);
+    // Cached OCSP responses for the RIM signing chain: parts `ocsp.rim.<which>.<n>`.
+    if (v.chain.length > 0)
+      checks.push(
+        ...checkOcspForChain(crypto, item.parts, v.chain, at, policy.requireOcsp, `ocsp.${id}`),
+      );
     rims[which] = v.rim;
     if (v.rim) fields[`${id}.version`] = v.rim.colloquialVersion;
     if (v.chain.length > 0) {
