@@ -8,7 +8,12 @@
  *
  * Errors are ProtocolError with a code; nothing unauthenticated is ever yielded as model output.
  */
-import type { EvidenceItem, EvidenceKind, VerificationReport } from '../protocol/attestation/types';
+import type {
+  EvidenceItem,
+  EvidenceKind,
+  EvidenceVerdict,
+  VerificationReport,
+} from '../protocol/attestation/types';
 import type { CryptoProvider } from '../protocol/crypto/provider';
 import { ProtocolError, isProtocolError } from '../protocol/errors';
 import { ClientHandshake } from '../protocol/handshake/handshake';
@@ -150,17 +155,19 @@ export async function connect(url: string, opts: ConnectOptions): Promise<Sessio
     ...(opts.wsOptions ? { wsOptions: opts.wsOptions } : {}),
   });
   const onAbort = (): void => transport.terminate();
+  let lastVerdict: EvidenceVerdict | undefined;
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const policy = opts.policy;
+    const verify = createVerifier({
+      policy,
+      crypto,
+      allowSimulated: opts.allowSimulated === true,
+      now,
+    });
     const hs = new ClientHandshake({
       crypto,
-      verifier: createVerifier({
-        policy,
-        crypto,
-        allowSimulated: opts.allowSimulated === true,
-        now,
-      }),
+      verifier: async (items, binding) => (lastVerdict = await verify(items, binding)),
       requiredEvidence: requiredKinds(policy),
       limits,
     });
@@ -197,6 +204,13 @@ export async function connect(url: string, opts: ConnectOptions): Promise<Sessio
     opts.signal?.removeEventListener('abort', onAbort);
     transport.terminate();
     if (opts.signal?.aborted) throw new ProtocolError('cancelled', 'connect cancelled');
+    // The handshake's message abbreviates the verdict; give the user all of it.
+    if (isProtocolError(e) && e.code === 'evidence_rejected' && lastVerdict && !lastVerdict.ok)
+      throw new ProtocolError(
+        'evidence_rejected',
+        `server evidence rejected: ${lastVerdict.summary}`,
+        e.field,
+      );
     if (isProtocolError(e)) throw e;
     throw new ProtocolError(
       'transport_error',
