@@ -5,170 +5,48 @@
  *       [--policy POLICY.json] [--allow-debug] [--measurement HEX]... [--expect-report-data HEX]
  *       [--require-collateral] [--json]
  *
- * Output contract (shared by every `attest verify` kind): with --json one object
- * {"ok", "kind", "checks": [{"id", "ok", "message"}], "fields"} on stdout; otherwise a table.
- * Exit 0 accepted, 1 rejected (including malformed or truncated input), 2 usage error.
- * Diagnostics go to stderr.
+ * Options, input detection, the JSON output contract and exit codes are the shared ones of
+ * attest-common.ts (0 accepted, 1 rejected including malformed input, 2 usage error).
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeProvider } from '../../protocol-node/crypto-node';
-import { DEFAULT_POLICY, mergePolicy } from '../../protocol/attestation/policy';
-import type { AttestationPolicy } from '../../protocol/attestation/policy';
 import { parseTdxQuote } from '../../protocol/attestation/tdx/quote';
 import { collateralFromParts, verifyTdxQuote } from '../../protocol/attestation/tdx/verify';
-import { tdxCollateralPartName } from '../../protocol/attestation/tdx/parts';
 import type { TdxCollateral } from '../../protocol/attestation/tdx/verify';
+import { tdxCollateralPartName } from '../../protocol/attestation/tdx/parts';
 import { toHex } from '../../protocol/attestation/tdx/bytes';
-import type { Check, Fields, FieldValue } from '../../protocol/attestation/types';
+import type { Fields, FieldValue } from '../../protocol/attestation/types';
+import {
+  COMMON_HELP,
+  EXIT_ACCEPT,
+  UsageError,
+  buildPolicy,
+  decodeInput,
+  emitReport,
+  parseOptions,
+  readFileOrUsage,
+  runVerify,
+} from './attest-common';
+import type { CliIo } from './attest-common';
 
-export interface CliIo {
-  readonly out: (text: string) => void;
-  readonly err: (text: string) => void;
-}
+export const TDX_VERIFY_HELP = `Usage: teechat attest verify tdx --quote FILE [--collateral DIR] [--ccel FILE] [options]
 
-export const EXIT_ACCEPT = 0;
-export const EXIT_REJECT = 1;
-export const EXIT_USAGE = 2;
-
-export const TDX_VERIFY_HELP = `Usage: teechat attest verify tdx --quote FILE [options]
-
-Verifies an Intel TDX DCAP quote (v4/v5) offline: quote signature, QE report, PCK chain to the
-pinned Intel SGX Root CA, collateral when given, CCEL replay when given, and the policy.
+Verifies an Intel TDX DCAP quote (v4/v5) offline: quote signature (P-256), QE report signed by the
+PCK leaf and binding the attestation key, PCK chain to the pinned Intel SGX Root CA, PCS collateral
+when given (TCB info / QE identity signatures over the exact JSON bytes, freshness, TCB level,
+QE identity, CRLs), CCEL replay when given, and the policy (debug forbidden by default, MRTD /
+RTMR / MRCONFIGID / MROWNER allowlists, REPORTDATA).
 
 Options:
   --quote FILE              the quote (binary, hex text or base64 text)
   --collateral DIR          Intel PCS collateral: TCB info JSON, TD_QE identity JSON, optional
                             TCB-Info-Issuer-Chain PEM, CRLs (DER or PEM); detected by content
   --ccel FILE               CCEL event log to replay into RTMR0..3
-  --at ISO_TIME             verification time (default: now); pin it for old evidence
-  --policy FILE             attestation policy JSON (its "tdx" section applies)
-  --allow-debug             accept a TD with TD_ATTRIBUTES.DEBUG set
-  --measurement HEX         allowed MRTD (repeatable)
-  --expect-report-data HEX  expected REPORTDATA (64 bytes)
   --require-collateral      reject when TCB info / QE identity are not given
-  --json                    print one JSON object
-  -h, --help                this help
-
-Exit status: 0 accepted, 1 rejected (also malformed input), 2 usage error.
+  (--measurement is an allowed MRTD; --expect-report-data is zero-padded to 64 bytes)
+${COMMON_HELP}
 `;
-
-class UsageError extends Error {}
-
-interface TdxArgs {
-  quote: string;
-  collateral?: string;
-  ccel?: string;
-  at?: Date;
-  policy?: string;
-  allowDebug: boolean;
-  measurements: string[];
-  expectReportData?: string;
-  requireCollateral: boolean;
-  json: boolean;
-  help: boolean;
-}
-
-function parseArgs(argv: readonly string[]): TdxArgs {
-  const a: Partial<TdxArgs> & { measurements: string[] } = { measurements: [] };
-  const value = (i: number, flag: string): string => {
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--'))
-      throw new UsageError(`${flag}: expected a value, got ${v === undefined ? 'nothing' : v}`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const f = argv[i] ?? '';
-    switch (f) {
-      case '--quote':
-        a.quote = value(i++, f);
-        break;
-      case '--collateral':
-        a.collateral = value(i++, f);
-        break;
-      case '--ccel':
-        a.ccel = value(i++, f);
-        break;
-      case '--at': {
-        const s = value(i++, f);
-        const d = new Date(s);
-        if (Number.isNaN(d.getTime()))
-          throw new UsageError(`--at: expected an ISO 8601 time, got ${JSON.stringify(s)}`);
-        a.at = d;
-        break;
-      }
-      case '--policy':
-        a.policy = value(i++, f);
-        break;
-      case '--allow-debug':
-        a.allowDebug = true;
-        break;
-      case '--measurement': {
-        const m = value(i++, f).toLowerCase().replace(/^0x/, '');
-        if (!/^[0-9a-f]{96}$/.test(m))
-          throw new UsageError(
-            `--measurement: expected 48-byte hex (96 digits), got ${JSON.stringify(m)}`,
-          );
-        a.measurements.push(m);
-        break;
-      }
-      case '--expect-report-data': {
-        const r = value(i++, f).toLowerCase().replace(/^0x/, '');
-        if (!/^[0-9a-f]{128}$/.test(r))
-          throw new UsageError(
-            `--expect-report-data: expected 64-byte hex (128 digits), got ${JSON.stringify(r)}`,
-          );
-        a.expectReportData = r;
-        break;
-      }
-      case '--require-collateral':
-        a.requireCollateral = true;
-        break;
-      case '--json':
-        a.json = true;
-        break;
-      case '-h':
-      case '--help':
-        a.help = true;
-        break;
-      default:
-        throw new UsageError(`unknown argument ${JSON.stringify(f)}`);
-    }
-  }
-  if (a.help !== true && a.quote === undefined)
-    throw new UsageError('--quote: expected a file, got nothing');
-  return {
-    quote: a.quote ?? '',
-    measurements: a.measurements,
-    allowDebug: a.allowDebug ?? false,
-    requireCollateral: a.requireCollateral ?? false,
-    json: a.json ?? false,
-    help: a.help ?? false,
-    ...(a.collateral !== undefined ? { collateral: a.collateral } : {}),
-    ...(a.ccel !== undefined ? { ccel: a.ccel } : {}),
-    ...(a.at !== undefined ? { at: a.at } : {}),
-    ...(a.policy !== undefined ? { policy: a.policy } : {}),
-    ...(a.expectReportData !== undefined ? { expectReportData: a.expectReportData } : {}),
-  };
-}
-
-/** Binary as is; hex text or base64 text decoded (whitespace ignored). */
-export function decodeBinaryInput(raw: Uint8Array): Uint8Array {
-  const text = Buffer.from(raw).toString('latin1').trim();
-  if (text.length > 0 && /^[0-9a-fA-F\s]+$/.test(text)) {
-    const hex = text.replace(/\s+/g, '');
-    if (hex.length % 2 === 0) return new Uint8Array(Buffer.from(hex, 'hex'));
-  }
-  if (text.length >= 16 && /^[A-Za-z0-9+/_\-=\s]+$/.test(text)) {
-    return new Uint8Array(
-      Buffer.from(
-        text.replace(/\s+/g, ''),
-        text.includes('-') || text.includes('_') ? 'base64url' : 'base64',
-      ),
-    );
-  }
-  return raw;
-}
 
 /** Reads a collateral directory, classifying files by content (see protocol/attestation/tdx/parts.ts). */
 export function readCollateralDir(dir: string): TdxCollateral {
@@ -188,119 +66,69 @@ export function readCollateralDir(dir: string): TdxCollateral {
   return collateralFromParts(parts) ?? { crls: new Map() };
 }
 
-function readFileOrUsage(path: string, flag: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    throw new UsageError(
-      `${flag}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-    );
-  }
-}
-
-function buildPolicy(a: TdxArgs): AttestationPolicy {
-  let policy: AttestationPolicy = DEFAULT_POLICY;
-  if (a.policy !== undefined) {
-    let json: unknown;
-    try {
-      json = JSON.parse(Buffer.from(readFileOrUsage(a.policy, '--policy')).toString('utf8'));
-    } catch (e) {
-      if (e instanceof UsageError) throw e;
-      throw new UsageError(
-        `--policy: expected JSON, got ${e instanceof Error ? e.message : String(e)}`,
-      );
-    }
-    try {
-      policy = mergePolicy(DEFAULT_POLICY, json);
-    } catch (e) {
-      throw new UsageError(`--policy: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  const tdx = {
-    ...policy.tdx,
-    ...(a.allowDebug ? { allowDebug: true } : {}),
-    ...(a.measurements.length > 0 ? { mrtd: a.measurements } : {}),
-    ...(a.expectReportData !== undefined ? { expectedReportData: a.expectReportData } : {}),
-    ...(a.requireCollateral ? { requireCollateral: true } : {}),
-  };
-  return { ...policy, tdx };
-}
-
-function renderValue(v: FieldValue): string {
-  if (v === null) return '—';
-  if (Array.isArray(v)) return v.map((x) => renderValue(x as FieldValue)).join(', ');
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
-}
-
-/** A readable table of checks and fields (the non-JSON output of every `attest` kind). */
-export function renderReport(
-  kind: string,
-  ok: boolean,
-  checks: readonly Check[],
-  fields: Fields,
-): string {
-  const lines: string[] = [];
-  lines.push(`${kind}: ${ok ? 'ACCEPTED' : 'REJECTED'}`);
-  lines.push('');
-  const w = Math.max(...checks.map((c) => c.id.length), 4);
-  for (const c of checks)
-    lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.id.padEnd(w)}  ${c.message}`);
-  if (Object.keys(fields).length > 0) {
-    lines.push('');
-    const fw = Math.max(...Object.keys(fields).map((k) => k.length));
-    for (const [k, v] of Object.entries(fields)) lines.push(`  ${k.padEnd(fw)}  ${renderValue(v)}`);
-  }
-  return lines.join('\n') + '\n';
-}
+const SPECIFIC = {
+  '--quote': 'value',
+  '--collateral': 'value',
+  '--ccel': 'value',
+  '--require-collateral': 'bool',
+} as const;
 
 /** `teechat attest verify tdx ...` — returns the exit status. */
-export function attestVerifyTdx(argv: readonly string[], io: CliIo): number {
-  let a: TdxArgs;
-  let policy: AttestationPolicy;
-  let quote: Uint8Array;
-  let collateral: TdxCollateral | undefined;
-  let ccel: Uint8Array | undefined;
-  try {
-    a = parseArgs(argv);
-    if (a.help) {
+export function attestVerifyTdx(argv: readonly string[], io: CliIo): Promise<number> {
+  return runVerify(io, 'tdx', () => {
+    const { common, extra } = parseOptions(argv, SPECIFIC);
+    if (common.help) {
       io.out(TDX_VERIFY_HELP);
       return EXIT_ACCEPT;
     }
-    policy = buildPolicy(a);
-    quote = decodeBinaryInput(readFileOrUsage(a.quote, '--quote'));
-    if (a.collateral !== undefined) {
+    const quotePath = extra.get('--quote')?.[0];
+    if (quotePath === undefined) throw new UsageError('--quote: expected a file, got nothing');
+    const policy = buildPolicy(common, (p) => ({
+      ...p,
+      tdx: {
+        ...p.tdx,
+        ...(common.allowDebug ? { allowDebug: true } : {}),
+        ...(common.measurements.length > 0 ? { mrtd: common.measurements } : {}),
+        ...(common.expectReportData !== undefined
+          ? { expectedReportData: common.expectReportData.padEnd(128, '0') }
+          : {}),
+        ...(extra.has('--require-collateral') ? { requireCollateral: true } : {}),
+      },
+    }));
+    const quote = decodeInput(readFileOrUsage(quotePath, '--quote'));
+    const dir = extra.get('--collateral')?.[0];
+    let collateral: TdxCollateral | undefined;
+    if (dir !== undefined) {
+      let isDir = false;
       try {
-        if (!statSync(a.collateral).isDirectory())
-          throw new UsageError(`--collateral: expected a directory, got a file: ${a.collateral}`);
+        isDir = statSync(dir).isDirectory();
       } catch (e) {
-        if (e instanceof UsageError) throw e;
-        throw new UsageError(`--collateral: cannot read ${a.collateral}`);
+        throw new UsageError(
+          `--collateral: cannot read ${dir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+        );
       }
-      collateral = readCollateralDir(a.collateral);
+      if (!isDir) throw new UsageError(`--collateral: expected a directory, got a file: ${dir}`);
+      collateral = readCollateralDir(dir);
     }
-    if (a.ccel !== undefined) ccel = readFileOrUsage(a.ccel, '--ccel');
-  } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`teechat attest verify tdx: ${e.message}\n(see --help)\n`);
-      return EXIT_USAGE;
-    }
-    throw e;
-  }
-  const at = a.at ?? new Date();
-  const r = verifyTdxQuote(
-    {
-      quote,
-      ...(collateral !== undefined ? { collateral } : {}),
-      ...(ccel !== undefined ? { ccel } : {}),
-    },
-    { crypto: nodeProvider, now: () => at },
-    policy.tdx,
-  );
-  const fields: Fields = { ...r.fields, verified_at: at.toISOString() };
-  if (a.json) io.out(JSON.stringify({ ok: r.ok, kind: 'tdx', checks: r.checks, fields }) + '\n');
-  else io.out(renderReport('tdx', r.ok, r.checks, fields));
-  return r.ok ? EXIT_ACCEPT : EXIT_REJECT;
+    const ccelPath = extra.get('--ccel')?.[0];
+    const ccel = ccelPath !== undefined ? readFileOrUsage(ccelPath, '--ccel') : undefined;
+    const at = common.at ?? new Date();
+    const r = verifyTdxQuote(
+      {
+        quote,
+        ...(collateral !== undefined ? { collateral } : {}),
+        ...(ccel !== undefined ? { ccel } : {}),
+      },
+      { crypto: nodeProvider, now: () => at },
+      policy.tdx,
+    );
+    return emitReport(
+      io,
+      { ok: r.ok, kind: 'tdx', checks: r.checks, fields: r.fields, simulated: false },
+      common.json,
+      at,
+    );
+  });
 }
 
 /** True when `b` starts like a DCAP TDX quote (version 4/5, ECDSA P-256 key, TEE type 0x81). */
@@ -313,7 +141,7 @@ export function looksLikeTdxQuote(b: Uint8Array): boolean {
 
 /** Decoded fields of a TDX quote for `teechat attest show` (no verification). Throws ProtocolError. */
 export function showTdxQuote(raw: Uint8Array): Fields {
-  const q = parseTdxQuote(decodeBinaryInput(raw));
+  const q = parseTdxQuote(decodeInput(raw));
   const b = q.body;
   const f: Record<string, FieldValue> = {
     kind: 'tdx',

@@ -3,14 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  attestVerifyTdx,
-  looksLikeTdxQuote,
-  showTdxQuote,
-  EXIT_ACCEPT,
-  EXIT_REJECT,
-  EXIT_USAGE,
-} from '../../client/cli/attest-tdx';
+import { attestVerifyTdx, looksLikeTdxQuote, showTdxQuote } from '../../client/cli/attest-tdx';
+import { attestCommand } from '../../client/cli/attest';
+import { EXIT_ACCEPT, EXIT_REJECT, EXIT_USAGE } from '../../client/cli/attest-common';
 import { ProtocolError } from '../../protocol/errors';
 import { sharedPath, skipUnlessShared } from '../helpers/shared';
 import { inside, tdxExpected, vec } from '../helpers/tdx';
@@ -22,10 +17,10 @@ interface Run {
   out: string;
   err: string;
 }
-function run(args: string[]): Run {
+async function run(args: string[]): Promise<Run> {
   let out = '';
   let err = '';
-  const code = attestVerifyTdx(args, { out: (s) => (out += s), err: (s) => (err += s) });
+  const code = await attestVerifyTdx(args, { out: (s) => (out += s), err: (s) => (err += s) });
   return { code, out, err };
 }
 function json(r: Run): {
@@ -43,10 +38,10 @@ describe('teechat attest verify tdx', { skip }, () => {
   after(() => rmSync(tmp, { recursive: true, force: true }));
   const V = (p: string): string => sharedPath('vectors', p)!;
 
-  test('every EXPECTED.json quote: exit status and JSON contract at its pinned time', () => {
+  test('every EXPECTED.json quote: exit status and JSON contract at its pinned time', async () => {
     for (const e of tdxExpected().tdx_quotes) {
       const at = inside(e.pck_chain_valid_window).toISOString();
-      const r = run(['--quote', V(e.quote), '--at', at, '--allow-debug', '--json']);
+      const r = await run(['--quote', V(e.quote), '--at', at, '--allow-debug', '--json']);
       const want = Object.values(e.expected).every(Boolean);
       assert.equal(r.code, want ? EXIT_ACCEPT : EXIT_REJECT, `${e.quote}: ${r.out}${r.err}`);
       const j = json(r);
@@ -69,7 +64,7 @@ describe('teechat attest verify tdx', { skip }, () => {
     }
   });
 
-  test('collateral directory, --measurement, --expect-report-data', () => {
+  test('collateral directory, --measurement, --expect-report-data', async () => {
     const dir = join(tmp, 'col');
     mkdirSync(dir);
     copyFileSync(V('tdx/trustee/tcbInfo.json'), join(dir, 'tcb_info.json'));
@@ -97,7 +92,7 @@ describe('teechat attest verify tdx', { skip }, () => {
       '2025-11-10T00:00:00Z',
       '--json',
     ];
-    const ok = run([
+    const ok = await run([
       ...base,
       '--measurement',
       String(e['mrtd']),
@@ -112,7 +107,7 @@ describe('teechat attest verify tdx', { skip }, () => {
         id,
       );
     }
-    const bad = run([
+    const bad = await run([
       ...base,
       '--measurement',
       '00'.repeat(48),
@@ -128,7 +123,7 @@ describe('teechat attest verify tdx', { skip }, () => {
       ['measurement', 'report_data'],
     );
     // Expired collateral at a later --at.
-    const late = run([
+    const late = await run([
       '--quote',
       V(e.quote),
       '--collateral',
@@ -143,20 +138,25 @@ describe('teechat attest verify tdx', { skip }, () => {
     assert.ok(json(late).checks.some((c) => c.id === 'collateral' && !c.ok));
   });
 
-  test('debug TD is rejected by default; hex-text input; readable table without --json', () => {
+  test('debug TD is rejected by default; hex-text input; readable table without --json', async () => {
     const e = tdxExpected().tdx_quotes.find((x) => x.quote === 'tdx/trustee/tdx_quote_4.dat')!;
     const hexFile = join(tmp, 'q4.hex');
     writeFileSync(hexFile, Buffer.from(vec(e.quote)).toString('hex') + '\n');
-    const r = run(['--quote', hexFile, '--at', inside(e.pck_chain_valid_window).toISOString()]);
+    const r = await run([
+      '--quote',
+      hexFile,
+      '--at',
+      inside(e.pck_chain_valid_window).toISOString(),
+    ]);
     assert.equal(r.code, EXIT_REJECT);
     assert.match(r.out, /^tdx: REJECTED/);
     assert.match(r.out, /FAIL {2}policy\.debug/);
   });
 
-  test('truncated or garbage input: exit 1 with a typed parse failure, no stack trace', () => {
+  test('truncated or garbage input: exit 1 with a typed parse failure, no stack trace', async () => {
     const t = join(tmp, 'trunc.bin');
     writeFileSync(t, vec('tdx/trustee/tdx_quote_6.dat').subarray(0, 700));
-    const r = run(['--quote', t, '--json']);
+    const r = await run(['--quote', t, '--json']);
     assert.equal(r.code, EXIT_REJECT);
     const j = json(r);
     assert.equal(j.ok, false);
@@ -165,7 +165,7 @@ describe('teechat attest verify tdx', { skip }, () => {
     assert.doesNotMatch(r.out + r.err, /at .*\.ts:\d+/);
   });
 
-  test('usage errors exit 2 with a message on stderr; --help exits 0', () => {
+  test('usage errors exit 2 with a message on stderr; --help exits 0', async () => {
     for (const args of [
       [],
       ['--quote'],
@@ -174,7 +174,7 @@ describe('teechat attest verify tdx', { skip }, () => {
       ['--quote', join(tmp, 'missing.bin')],
       ['--quote', V('tdx/trustee/tdx_quote_6.dat'), '--measurement', 'abc'],
     ]) {
-      const r = run(args);
+      const r = await run(args);
       assert.equal(r.code, EXIT_USAGE, JSON.stringify(args));
       assert.equal(r.out, '');
       assert.match(r.err, /teechat attest verify tdx: /);
@@ -182,15 +182,34 @@ describe('teechat attest verify tdx', { skip }, () => {
     const bad = join(tmp, 'bad-policy.json');
     writeFileSync(bad, JSON.stringify({ tdx: { allowDebugg: true } }));
     assert.equal(
-      run(['--quote', V('tdx/trustee/tdx_quote_6.dat'), '--policy', bad]).code,
+      (await run(['--quote', V('tdx/trustee/tdx_quote_6.dat'), '--policy', bad])).code,
       EXIT_USAGE,
     );
-    const h = run(['--help']);
+    const h = await run(['--help']);
     assert.equal(h.code, EXIT_ACCEPT);
     assert.match(h.out, /Usage: teechat attest verify tdx/);
   });
 
-  test('attest show: detection and decoded fields', () => {
+  test('through the dispatcher: attest verify tdx and attest show', async () => {
+    let out = '';
+    let err = '';
+    const io = { out: (x: string) => (out += x), err: (x: string) => (err += x) };
+    const e = tdxExpected().tdx_quotes.find((x) => x.quote === 'tdx/trustee/tdx_quote_6.dat')!;
+    const at = inside(e.pck_chain_valid_window).toISOString();
+    const code = await attestCommand(
+      ['verify', 'tdx', '--quote', V(e.quote), '--at', at, '--json'],
+      io,
+    );
+    assert.equal(code, EXIT_ACCEPT, out + err);
+    assert.equal(json({ code, out, err }).kind, 'tdx');
+    out = '';
+    assert.equal(await attestCommand(['show', '--json', V(e.quote)], io), EXIT_ACCEPT, err);
+    const shown = JSON.parse(out) as { ok: boolean; fields: Record<string, unknown> };
+    assert.equal(shown.fields['kind'], 'tdx');
+    assert.equal(shown.fields['mrtd'], e['mrtd']);
+  });
+
+  test('attest show: detection and decoded fields', async () => {
     const e = tdxExpected().tdx_quotes.find((x) => x.version === 5)!;
     const raw = vec(e.quote);
     assert.ok(looksLikeTdxQuote(raw));
