@@ -60,6 +60,7 @@ export class ChannelSession<Summary, Info> {
   private ended: ProtocolError | null | undefined; // undefined = open, null = clean close
   private closing = false;
   private readonly pongs = new Map<number, () => void>();
+  private pendingGap: { err: ProtocolError; timer: ReturnType<typeof setTimeout> } | undefined;
 
   constructor(
     private readonly transport: Transport,
@@ -71,6 +72,11 @@ export class ChannelSession<Summary, Info> {
     transport.onMessage((b) => this.onFrame(b));
     transport.onClose((err) => {
       // A close without the server's authenticated close frame is a truncation of the stream.
+      if (this.pendingGap) {
+        clearTimeout(this.pendingGap.timer);
+        this.finish(this.pendingGap.err);
+        this.pendingGap = undefined;
+      }
       if (this.ended === undefined) {
         this.finish(
           this.closing
@@ -200,6 +206,20 @@ export class ChannelSession<Summary, Info> {
 
   private onFrame(bytes: Uint8Array): void {
     if (this.ended !== undefined) return;
+    if (this.pendingGap) {
+      // A frame after a gap: the channel tells a late (reordered) frame from a further gap.
+      const gap = this.pendingGap;
+      this.pendingGap = undefined;
+      clearTimeout(gap.timer);
+      let err: ProtocolError = gap.err;
+      try {
+        this.channel.openFrame(bytes);
+      } catch (e) {
+        if (isProtocolError(e) && e.code === 'reorder') err = e;
+      }
+      this.fatal(err);
+      return;
+    }
     let msg: AppMessage;
     try {
       const f = this.channel.openFrame(bytes);
@@ -216,6 +236,15 @@ export class ChannelSession<Summary, Info> {
       }
       msg = decodeAppMessage(f.plaintext, this.limits);
     } catch (e) {
+      if (isProtocolError(e) && e.code === 'gap') {
+        // Dropped or reordered? Decide on the next frame (or after a short wait: dropped).
+        const timer = setTimeout(() => {
+          this.pendingGap = undefined;
+          this.fatal(e);
+        }, 200);
+        this.pendingGap = { err: e, timer };
+        return;
+      }
       // Tampered, replayed, reordered, dropped or malformed: the session is over.
       this.finish(
         isProtocolError(e)
