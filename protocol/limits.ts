@@ -27,6 +27,10 @@ export interface Limits {
   readonly maxFramePlaintext: number;
   /** A sender starts a new key epoch after this many frames in the current one. */
   readonly rekeyAfterFrames: number;
+  /** A receiver refuses (rekey_required) a frame beyond this many in one epoch without a key
+   *  update. At most PROTOCOL_CONSTANTS.maxFramesPerEpoch; lowering it below the peer's
+   *  rekeyAfterFrames breaks sessions, so only tests and strict deployments change it. */
+  readonly maxFramesPerEpoch: number;
   /** Most chat messages in one chat request. */
   readonly maxChatMessages: number;
   /** Most stop sequences in one chat request. */
@@ -46,13 +50,14 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxRequiredEvidence: 8,
   maxFramePlaintext: 16 * 1024 * 1024,
   rekeyAfterFrames: 1 << 16,
+  maxFramesPerEpoch: 1 << 20,
   maxChatMessages: 1024,
   maxStopSequences: 16,
   handshakeTimeoutMs: 30_000,
 });
 
 export const PROTOCOL_CONSTANTS = Object.freeze({
-  /** Receivers refuse (rekey_required) a frame beyond this many in one epoch; senders must rekey before. */
+  /** Senders MUST rekey within this many frames per epoch; the receiver limit may not exceed it. */
   maxFramesPerEpoch: 1 << 20,
   /** Hard upper bound on rekeyAfterFrames. */
   maxRekeyAfterFrames: 1 << 20,
@@ -69,6 +74,13 @@ export function resolveLimits(overrides?: Partial<Limits>): Limits {
       'limits.rekeyAfterFrames',
       `at most ${PROTOCOL_CONSTANTS.maxRekeyAfterFrames}`,
       l.rekeyAfterFrames,
+    );
+  if (l.maxFramesPerEpoch > PROTOCOL_CONSTANTS.maxFramesPerEpoch)
+    fail(
+      'usage',
+      'limits.maxFramesPerEpoch',
+      `at most ${PROTOCOL_CONSTANTS.maxFramesPerEpoch}`,
+      l.maxFramesPerEpoch,
     );
   return Object.freeze(l);
 }

@@ -24,7 +24,7 @@ import { fail, ProtocolError } from '../errors';
 import type { ProtocolErrorCode } from '../errors';
 import type { Aead, AeadAlg, CryptoProvider } from '../crypto/provider';
 import { ascii, concat, wipe } from '../wire/bytes';
-import { PROTOCOL_CONSTANTS, resolveLimits } from '../limits';
+import { resolveLimits } from '../limits';
 import type { Limits } from '../limits';
 import { isBucketLength, paddedLength, unpad, writePadded } from './padding';
 
@@ -277,11 +277,11 @@ export class SecureChannel {
       this.#gapSeq = seq;
       fail('gap', 'frame.seq', r.seq, seq);
     }
-    if (r.framesInEpoch >= PROTOCOL_CONSTANTS.maxFramesPerEpoch)
+    if (r.framesInEpoch >= this.limits.maxFramesPerEpoch)
       fail(
         'rekey_required',
         'frame.epoch',
-        `a key update within ${PROTOCOL_CONSTANTS.maxFramesPerEpoch} frames`,
+        `a key update within ${this.limits.maxFramesPerEpoch} frames`,
         `frame ${r.framesInEpoch + 1} in epoch ${r.epoch}`,
       );
     const plaintext = unpad(body, 'frame.body');
