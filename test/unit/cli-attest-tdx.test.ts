@@ -1,13 +1,14 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attestVerifyTdx, looksLikeTdxQuote, showTdxQuote } from '../../client/cli/attest-tdx';
 import { attestCommand } from '../../client/cli/attest';
 import { EXIT_ACCEPT, EXIT_REJECT, EXIT_USAGE } from '../../client/cli/attest-common';
 import { ProtocolError } from '../../protocol/errors';
-import { sharedPath, skipUnlessShared } from '../helpers/shared';
+import { repoRoot, sharedPath, skipUnlessShared } from '../helpers/shared';
 import { inside, tdxExpected, vec } from '../helpers/tdx';
 
 const skip = skipUnlessShared('vectors', 'EXPECTED.json');
@@ -207,6 +208,41 @@ describe('teechat attest verify tdx', { skip }, () => {
     const shown = JSON.parse(out) as { ok: boolean; fields: Record<string, unknown> };
     assert.equal(shown.fields['kind'], 'tdx');
     assert.equal(shown.fields['mrtd'], e['mrtd']);
+  });
+
+  test('as a process: exit statuses 0 / 1 / 2, JSON on stdout, no stack trace', () => {
+    const cli = (...args: string[]) =>
+      spawnSync(
+        process.execPath,
+        ['--import', 'tsx', join(repoRoot, 'client/cli/attest-bin.ts'), 'verify', 'tdx', ...args],
+        {
+          cwd: repoRoot,
+          encoding: 'utf8',
+          timeout: 60_000,
+        },
+      );
+    const e = tdxExpected().tdx_quotes.find(
+      (x) => x.quote === 'tdx/go-tdx-guest/quote_v5_sample.dat',
+    )!;
+    const ok = cli(
+      '--quote',
+      V(e.quote),
+      '--at',
+      inside(e.pck_chain_valid_window).toISOString(),
+      '--json',
+    );
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(JSON.parse(ok.stdout).ok, true);
+    const t = join(tmp, 'trunc-proc.bin');
+    writeFileSync(t, vec(e.quote).subarray(0, 500));
+    const bad = cli('--quote', t, '--json');
+    assert.equal(bad.status, 1);
+    assert.equal(JSON.parse(bad.stdout).checks[0].id, 'parse');
+    assert.doesNotMatch(bad.stdout + bad.stderr, /\n\s+at /);
+    const usage = cli('--quote');
+    assert.equal(usage.status, 2);
+    assert.equal(usage.stdout, '');
+    assert.match(usage.stderr, /--quote/);
   });
 
   test('attest show: detection and decoded fields', async () => {
