@@ -171,6 +171,32 @@ Options:
 Exit status: 0 all fetched and verified, 1 a fetch or verification failed, 2 usage error.
 `;
 
+/**
+ * RIM ids of the local GPUs: opens NVML (fails closed like the evidence provider), reads one report
+ * per GPU over a random nonce and derives the ids from its opaque fields.
+ */
+export async function idsFromLocalNvml(): Promise<
+  { ids: RimIds; driverVersion: string; vbiosVersion: string }[]
+> {
+  // Imported lazily: nvml.ts imports this module (the RIM cache), and koffi is needed only here.
+  const { loadNvml, NvmlEvidenceProvider } = await import('./nvml');
+  const provider = NvmlEvidenceProvider.open({ api: await loadNvml() });
+  try {
+    const out: { ids: RimIds; driverVersion: string; vbiosVersion: string }[] = [];
+    for (const item of await provider.probe()) {
+      const o = parseNvidiaReport(item.parts.get('report')!).opaque;
+      out.push({
+        ids: rimIdsFor(o),
+        driverVersion: o.driverVersion ?? '',
+        vbiosVersion: o.vbiosVersion ?? '',
+      });
+    }
+    return out;
+  } finally {
+    provider.close();
+  }
+}
+
 /** `teechat-server rims fetch`. Returns the exit status. */
 export async function rimsFetchCommand(argv: readonly string[], io: RimsIo): Promise<number> {
   let cache: string | undefined;
@@ -228,9 +254,7 @@ export async function rimsFetchCommand(argv: readonly string[], io: RimsIo): Pro
       );
     }
     if (fromNvml) {
-      if (io.idsFromNvml === undefined)
-        return usage('--from-nvml: NVML is not available in this build');
-      for (const g of await io.idsFromNvml())
+      for (const g of await (io.idsFromNvml ?? idsFromLocalNvml)())
         ids.push(
           { id: g.ids.driver, version: g.driverVersion },
           { id: g.ids.vbios, version: g.vbiosVersion },
