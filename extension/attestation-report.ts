@@ -11,14 +11,23 @@ import type { SessionSnapshot } from './session-manager';
 import { relaxedChecks } from './trust';
 import type { TrustSettings } from './types';
 
+/**
+ * The document is read as text in an editor, so values are shown as they are (no Markdown
+ * escapes that would clutter them); only line breaks are folded, so evidence text cannot start
+ * new Markdown blocks. VS Code's Markdown preview sanitises HTML if the user opens a preview.
+ */
 function esc(s: string): string {
-  // Markdown: neutralise characters that could turn evidence text into links, HTML or tables.
-  return s.replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
+  return s.replace(/\r?\n/g, ' ');
+}
+
+/** Inline code span that survives backticks in the value. */
+function code(s: string): string {
+  return `\`${esc(s).replace(/`/g, "'")}\``;
 }
 
 function renderValue(v: FieldValue, indent: string, out: string[], key: string): void {
   if (v === null || typeof v !== 'object') {
-    out.push(`${indent}- **${esc(key)}**: \`${String(v).replace(/`/g, "'")}\``);
+    out.push(`${indent}- **${esc(key)}**: ${code(String(v))}`);
     return;
   }
   if (Array.isArray(v)) {
@@ -41,9 +50,9 @@ export function renderReport(r: VerificationReport, out: string[]): void {
     `## ${esc(title)}: ${r.ok ? 'PASS' : 'FAIL'}${r.simulated ? ' — SIMULATED root' : ''}`,
     '',
   );
-  out.push('| | Check | Message |', '|---|---|---|');
+  out.push('### Checks', '');
   for (const c of r.checks)
-    out.push(`| ${c.ok ? '✅ pass' : '❌ FAIL'} | \`${c.id}\` | ${esc(c.message)} |`);
+    out.push(`- ${c.ok ? '[PASS]' : '[FAIL]'} ${code(c.id)} ${esc(c.message)}`);
   out.push('', '### Decoded fields', '');
   const entries = Object.entries(r.fields);
   if (entries.length === 0) out.push('(none)');
@@ -71,7 +80,7 @@ export function renderChains(items: readonly EvidenceItem[], now: Date, out: str
       }
       any = true;
       out.push(
-        `### ${esc(item.kind)}${item.label ? ` ${esc(item.label)}` : ''} · \`${esc(name)}\``,
+        `### ${esc(item.kind)}${item.label ? ` ${esc(item.label)}` : ''} · ${code(name)}`,
         '',
       );
       for (const c of certs) {

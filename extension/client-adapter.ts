@@ -46,6 +46,24 @@ function gpuCcOn(r: VerificationReport, fallback: string | undefined): boolean {
   return fallback === 'on';
 }
 
+/** "bl=9 tee=0 snp=23 microcode=72" from the verifier's TCB field (JSON object or text). */
+export function formatTcb(tcb: string): string {
+  try {
+    const v = JSON.parse(tcb) as unknown;
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      const o = v as Record<string, unknown>;
+      const parts = Object.entries(o)
+        .filter(([k, x]) => k !== 'raw' && (typeof x === 'number' || typeof x === 'string'))
+        .map(([k, x]) => `${k}=${String(x)}`);
+      if (parts.length > 0)
+        return typeof o['raw'] === 'string' ? `${parts.join(' ')} (${o['raw']})` : parts.join(' ');
+    }
+  } catch {
+    /* not JSON: shown as is */
+  }
+  return tcb;
+}
+
 export function viewFromSummary(
   s: VerifiedSummary,
   serverInfo: Record<string, unknown>,
@@ -56,7 +74,7 @@ export function viewFromSummary(
     cpuKind: s.cpu ? (CPU_LABEL[s.cpu.kind] ?? s.cpu.kind) : 'none',
     measurement: (s.cpu?.measurement ?? '').toLowerCase(),
     product: s.cpu?.product || 'unknown',
-    tcb: s.cpu?.tcb || 'unknown',
+    tcb: s.cpu?.tcb ? formatTcb(s.cpu.tcb) : 'unknown',
     gpu:
       gpuReports.length === 0
         ? null

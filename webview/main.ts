@@ -276,12 +276,17 @@ function renderEntry(e: TranscriptEntry): HTMLElement {
   return renderMessage(e);
 }
 
+/** "Server unreachable: x" under the title "Server unreachable" reads "x". */
+function stripPrefix(message: string, title: string | undefined): string {
+  return title && message.startsWith(`${title}: `) ? message.slice(title.length + 2) : message;
+}
+
 function renderNotice(e: ChatNotice): HTMLElement {
   const el = h(
     'div',
     { class: `notice error ${e.kind}`, role: 'alert', id: `e-${e.id}`, 'data-kind': e.kind },
     h('strong', { class: 'notice-title' }, ERROR_TITLES[e.kind] ?? 'Error'),
-    h('span', { class: 'notice-message' }, e.message),
+    h('span', { class: 'notice-message' }, stripPrefix(e.message, ERROR_TITLES[e.kind])),
   );
   if (e.code) el.appendChild(h('code', { class: 'notice-code' }, e.code));
   if (e.kind !== 'cancelled') {

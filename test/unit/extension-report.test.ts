@@ -58,14 +58,14 @@ describe('attestation document', () => {
     );
     assert.match(doc, /\*\*Verdict\*\*: FAILED/);
     assert.ok(doc.includes(MEASUREMENT));
-    assert.match(doc, /✅ pass \| `signature`/);
-    assert.match(doc, /❌ FAIL \| `rim.driver` \| driver: expected 550.54, got 535.1/);
+    assert.match(doc, /- \[PASS\] `signature` report signature verifies/);
+    assert.match(doc, /- \[FAIL\] `rim.driver` driver: expected 550.54, got 535.1/);
     assert.match(doc, /\*\*microcode\*\*: `115`/);
     assert.match(doc, /debug guests allowed/);
     assert.match(doc, /no certificates in the evidence/);
   });
-  test('markdown in evidence text is escaped', () => {
-    const view = fakeView({ product: '[click](https://evil) <b>x</b>' });
+  test('line breaks in evidence text cannot start new Markdown blocks', () => {
+    const view = fakeView({ product: 'genoa\n# injected heading\n- [PASS] fake' });
     const snap: SessionSnapshot = {
       status: IDLE_STATUS,
       attestation: view,
@@ -73,8 +73,8 @@ describe('attestation document', () => {
       lastError: null,
     };
     const doc = renderAttestationDocument(snap, TRUST, new Date());
-    assert.ok(!doc.includes('[click](https://evil)'));
-    assert.ok(!doc.includes('<b>'));
+    assert.ok(!doc.split('\n').some((l) => l.startsWith('# injected')));
+    assert.ok(doc.includes('genoa # injected heading - [PASS] fake'));
   });
 });
 

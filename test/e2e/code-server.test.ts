@@ -1,0 +1,256 @@
+/**
+ * The extension in a real VS Code: code-server with the packaged .vsix, the real enclave server
+ * (simulated attestation, tiny model), Chromium driving the workbench. Steps (each with a
+ * screenshot in test-artifacts/e2e/): status bar at start → chat with a streamed answer (after the
+ * unknown-measurement prompt) → status bar text → Ask Privately About Selection → attestation
+ * report with the measurement → server killed: clear error, status unreachable → server back:
+ * Reconnect, answer again.
+ * Run: npm run test:e2e (scripts/e2e-setup.sh first). Skips with a message when prerequisites are
+ * missing.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, FrameLocator, Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/webview-harness';
+import {
+  ARTIFACTS,
+  cleanup,
+  freePort,
+  missingPrerequisites,
+  prepareCodeServer,
+  startCodeServer,
+  startEnclave,
+} from './harness';
+import type { CodeServerSetup, Group } from './harness';
+
+const missing = missingPrerequisites();
+const skip =
+  missing.length > 0
+    ? `e2e prerequisites missing (run scripts/e2e-setup.sh): ${missing.join('; ')}`
+    : false;
+if (skip) console.error(`# SKIP code-server e2e: ${skip}`);
+
+const GPU = (process.env.TEECHAT_E2E_GPU ?? 'simulated') as 'simulated' | 'none';
+const SAMPLE = `export function fib(n: number): number {\n  return n < 2 ? n : fib(n - 1) + fib(n - 2);\n}\n`;
+
+describe('TEEChat in code-server', { skip, timeout: 600_000 }, () => {
+  let enclave: Group | undefined;
+  let codeServer: Group | undefined;
+  let setup: CodeServerSetup | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let enclavePort = 0;
+  let measurementPrefix = '';
+  let step = 0;
+
+  const shot = async (name: string): Promise<void> => {
+    step++;
+    await page.screenshot({
+      path: join(ARTIFACTS, `${String(step).padStart(2, '0')}-${name}.png`),
+    });
+  };
+  const statusItem = () =>
+    page.locator('#workbench\\.parts\\.statusbar [aria-label^="TEEChat:"]').first();
+  const chatFrame = (): FrameLocator =>
+    page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+  const runCommand = async (title: string): Promise<void> => {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${title}`);
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: title })
+      .first()
+      .waitFor({ timeout: 15_000 });
+    await page.keyboard.press('Enter');
+  };
+  const send = async (text: string): Promise<void> => {
+    const ta = chatFrame().locator('#input textarea');
+    await ta.waitFor({ timeout: 30_000 });
+    await ta.fill(text);
+    await ta.press('Enter');
+  };
+  const lastAnswerDone = async (n: number, timeout = 120_000): Promise<string> => {
+    const f = chatFrame();
+    const answer = f.locator('.msg.assistant').nth(n - 1);
+    await answer.waitFor({ timeout });
+    await answer.and(f.locator('.msg.assistant:not([aria-busy])')).waitFor({ timeout });
+    return (await answer.locator('.body').textContent()) ?? '';
+  };
+  const maybeTrust = async (): Promise<boolean> => {
+    const btn = page.locator('.monaco-dialog-box').getByRole('button', { name: 'Trust Always' });
+    try {
+      await btn.waitFor({ timeout: 20_000 });
+    } catch {
+      return false;
+    }
+    await shot('trust-prompt');
+    const detail = (await page.locator('.monaco-dialog-box').textContent()) ?? '';
+    assert.match(detail, /unknown enclave launch measurement/);
+    assert.ok(
+      detail.includes(measurementPrefix),
+      `the prompt shows the measurement ${measurementPrefix}…`,
+    );
+    await btn.click();
+    return true;
+  };
+
+  before(async () => {
+    rmSync(ARTIFACTS, { recursive: true, force: true });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    enclavePort = await freePort();
+    enclave = startEnclave({
+      port: enclavePort,
+      gpu: GPU,
+      log: join(ARTIFACTS, 'enclave-server.log'),
+    });
+    await enclave.waitFor(/listening on ws:\/\/\S+/, 120_000);
+    measurementPrefix = /measurement ([0-9a-f]{16})/.exec(enclave.output)?.[1] ?? '';
+    assert.ok(measurementPrefix, 'the server prints its simulated measurement');
+    setup = prepareCodeServer(
+      {
+        'teechat.serverUrl': `ws://127.0.0.1:${enclavePort}`,
+        'teechat.trust.allowSimulatedAttestation': true,
+        'teechat.trust.requireGpuEvidence': GPU === 'simulated',
+        'teechat.chat.maxTokens': 48,
+        'workbench.startupEditor': 'none',
+        'workbench.tips.enabled': false,
+        'telemetry.telemetryLevel': 'off',
+        'extensions.autoUpdate': false,
+        'extensions.autoCheckUpdates': false,
+        'update.mode': 'none',
+        'security.workspace.trust.enabled': false,
+        'chat.commandCenter.enabled': false,
+        'workbench.secondarySideBar.defaultVisibility': 'hidden',
+      },
+      { 'sample.ts': SAMPLE },
+    );
+    const csPort = await freePort();
+    codeServer = startCodeServer(setup, csPort, join(ARTIFACTS, 'code-server.log'));
+    await codeServer.waitFor(/HTTP server listening on (http:\/\/\S+)/, 60_000);
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      headless: true,
+    });
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    page = await context.newPage();
+    await page.goto(`http://127.0.0.1:${csPort}/?folder=${encodeURIComponent(setup.workspace)}`);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    await codeServer?.stop();
+    await enclave?.stop();
+    cleanup(setup);
+  });
+
+  test('status bar shows the extension before any session', async () => {
+    await statusItem().waitFor({ timeout: 120_000 });
+    assert.match((await statusItem().textContent()) ?? '', /TEEChat: not connected/);
+    await shot('status-not-connected');
+  });
+
+  test('open the chat and get a streamed answer (after the unknown-measurement prompt)', async () => {
+    await runCommand('TEEChat: Open Private Chat');
+    await send('Once upon a time');
+    assert.equal(await maybeTrust(), true, 'an unknown measurement prompts the user');
+    const text = await lastAnswerDone(1);
+    assert.ok(text.trim().length > 0, 'the answer has text');
+    await shot('chat-answer');
+  });
+
+  test('status bar reads SIMULATED with the short measurement', async () => {
+    const text = (await statusItem().textContent()) ?? '';
+    const expected = GPU === 'simulated' ? 'GPU CC' : 'no GPU evidence';
+    assert.match(
+      text,
+      new RegExp(`SIMULATED SNP ${measurementPrefix.slice(0, 4)}…[0-9a-f]{4} · ${expected}`),
+    );
+    await statusItem().hover();
+    await shot('status-verified-simulated');
+  });
+
+  test('select code and Ask Privately About Selection', async () => {
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.fill('sample.ts');
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: 'sample.ts' })
+      .first()
+      .waitFor();
+    await page.keyboard.press('Enter');
+    const editor = page.locator('.editor-instance .monaco-editor').first();
+    await editor.waitFor();
+    await editor.locator('.view-lines').click();
+    await page.keyboard.press('Control+A');
+    await runCommand('TEEChat: Ask Privately About Selection');
+    const box = page.locator('.quick-input-widget input.input');
+    await box.waitFor({ state: 'visible' });
+    // the command palette closes and the question box opens with its default question
+    await page.waitForFunction(
+      "document.querySelector('.quick-input-widget input.input')?.value.startsWith('Explain')",
+      undefined,
+      { timeout: 30_000 },
+    );
+    assert.match(await box.inputValue(), /Explain what this code does/);
+    await shot('ask-selection-question');
+    await page.keyboard.press('Enter');
+    const userMsg = chatFrame().locator('.msg.user').last();
+    await userMsg.locator('pre code').waitFor({ timeout: 30_000 });
+    assert.match((await userMsg.textContent()) ?? '', /typescript from sample\.ts \(lines 1–3\)/);
+    assert.match((await userMsg.locator('pre code').textContent()) ?? '', /function fib/);
+    await lastAnswerDone(2);
+    await shot('ask-selection-answer');
+  });
+
+  test('open the attestation report and read the measurement', async () => {
+    await statusItem().click();
+    const tab = page.locator('.tabs-container .tab', { hasText: 'TEEChat Attestation Report' });
+    await tab.waitFor({ timeout: 30_000 });
+    const lines = page.locator('.editor-instance .monaco-editor .view-lines').first();
+    await lines.filter({ hasText: 'Launch measurement' }).waitFor({ timeout: 30_000 });
+    const text = (await lines.textContent()) ?? '';
+    const m = /Launch measurement \(SNP\)\*\*: `([0-9a-f]{96})`/.exec(text.replace(/\u00a0/g, ' '));
+    assert.ok(m, `a 48-byte measurement in the report: ${text.slice(0, 400)}`);
+    assert.ok(
+      m[1]?.startsWith(measurementPrefix),
+      `report measurement ${m[1]} starts with the server's ${measurementPrefix}`,
+    );
+    assert.match(text, /SIMULATED/);
+    await shot('attestation-report');
+  });
+
+  test('kill the server: a clear error, status unreachable; bring it back and reconnect', async () => {
+    await enclave?.stop();
+    await runCommand('TEEChat: Open Private Chat');
+    await send('Are you still there?');
+    const alert = chatFrame().getByRole('alert').last();
+    await alert.waitFor({ timeout: 60_000 });
+    assert.match((await alert.textContent()) ?? '', /Secure session lost|Server unreachable/);
+    await statusItem()
+      .filter({ hasText: /unreachable/ })
+      .waitFor({ timeout: 30_000 });
+    await shot('server-killed-error');
+
+    enclave = startEnclave({
+      port: enclavePort,
+      gpu: GPU,
+      log: join(ARTIFACTS, 'enclave-server-2.log'),
+    });
+    await enclave.waitFor(/listening on ws:\/\/\S+/, 120_000);
+    await alert.getByRole('button', { name: 'Reconnect to the enclave' }).click();
+    await statusItem()
+      .filter({ hasText: /SIMULATED SNP/ })
+      .waitFor({ timeout: 60_000 });
+    const before = await chatFrame().locator('.msg.assistant').count();
+    await send('Once upon a time');
+    const text = await lastAnswerDone(before + 1);
+    assert.ok(text.trim().length > 0);
+    await shot('reconnected-answer');
+  });
+});
