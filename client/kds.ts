@@ -3,28 +3,19 @@
  * per-product cert_chain / CRL, with an on-disk cache. Used only when the server supplied no
  * VCEK (the server normally hands over everything, because KDS rate-limits); tests inject the
  * fetcher and never touch the network.
- *
- * URLs (AMD "VCEK Certificate and KDS Interface Specification"):
- *   {base}/vcek/v1/{Milan|Genoa|Turin}/{hwid hex}?blSPL=NN&teeSPL=NN&snpSPL=NN&ucodeSPL=NN
- *     (Turin: hwid is CHIP_ID[0..8] and fmcSPL=NN comes first)
- *   {base}/{vcek|vlek}/v1/{Product}/cert_chain      (PEM: ASK/ASVK then ARK)
- *   {base}/{vcek|vlek}/v1/{Product}/crl             (DER, signed by the ARK)
+ * URLs: protocol/attestation/snp/kds.ts.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { EvidenceItem } from '../protocol/attestation/types';
-import { decodeTcb, parseSnpReport, productFromCpuid } from '../protocol/attestation/snp/report';
+import { parseSnpReport, productFromCpuid } from '../protocol/attestation/snp/report';
 import type { SnpProduct, SnpReport } from '../protocol/attestation/snp/report';
+import { KDS_BASE, certChainUrl, crlUrl, vcekUrl } from '../protocol/attestation/snp/kds';
 import { ProtocolError } from '../protocol/errors';
 
-export const KDS_BASE = 'https://kdsintf.amd.com';
-const TITLE: Readonly<Record<SnpProduct, string>> = {
-  milan: 'Milan',
-  genoa: 'Genoa',
-  turin: 'Turin',
-};
+export { KDS_BASE, vcekUrl, certChainUrl, crlUrl };
 
 export interface KdsOptions {
   /** Fetcher (default: global fetch with a timeout). Injected in tests. */
@@ -35,38 +26,6 @@ export interface KdsOptions {
   /** Maximum age of cached CRLs in ms (default 1 day). VCEKs and cert chains are immutable. */
   readonly crlMaxAgeMs?: number;
   readonly timeoutMs?: number;
-}
-
-const pad2 = (n: number): string => String(n).padStart(2, '0');
-
-/** The KDS URL of the VCEK that signed `report` (product from CPUID, or given for v2 reports). */
-export function vcekUrl(report: SnpReport, product: SnpProduct, base = KDS_BASE): string {
-  const t = decodeTcb(report.reportedTcb, product);
-  const hwid = product === 'turin' ? report.chipId.subarray(0, 8) : report.chipId;
-  const q = [
-    ...(product === 'turin' ? [`fmcSPL=${pad2(t.fmc ?? 0)}`] : []),
-    `blSPL=${pad2(t.bl)}`,
-    `teeSPL=${pad2(t.tee)}`,
-    `snpSPL=${pad2(t.snp)}`,
-    `ucodeSPL=${pad2(t.microcode)}`,
-  ].join('&');
-  return `${base}/vcek/v1/${TITLE[product]}/${Buffer.from(hwid).toString('hex')}?${q}`;
-}
-
-export function certChainUrl(
-  product: SnpProduct,
-  key: 'vcek' | 'vlek' = 'vcek',
-  base = KDS_BASE,
-): string {
-  return `${base}/${key}/v1/${TITLE[product]}/cert_chain`;
-}
-
-export function crlUrl(
-  product: SnpProduct,
-  key: 'vcek' | 'vlek' = 'vcek',
-  base = KDS_BASE,
-): string {
-  return `${base}/${key}/v1/${TITLE[product]}/crl`;
 }
 
 async function defaultFetch(url: string, timeoutMs: number): Promise<Uint8Array> {
