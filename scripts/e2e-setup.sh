@@ -74,7 +74,7 @@ if [ ! -f "$CS_BIN" ] || [ "$(cat "$CS_DIR/.version" 2>/dev/null)" != "$CODE_SER
     npm install --prefix "$CS_DIR" --no-save "code-server@$CODE_SERVER_VERSION" >&2
   echo "$CODE_SERVER_VERSION" >"$CS_DIR/.version"
 fi
-log "code-server: $(PATH="$NODE24_BIN:$PATH" "$NODE24" "$CS_BIN" --version 2>/dev/null | head -1)"
+log "code-server: $(XDG_CONFIG_HOME="$E2E/xdg" "$NODE24" "$CS_BIN" --version 2>/dev/null | head -1)"
 
 # 4. the packaged extension --------------------------------------------------------------------
 if [ "$NO_PACKAGE" = 0 ]; then
