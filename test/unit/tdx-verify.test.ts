@@ -216,6 +216,28 @@ describe('TDX verify: tamper cases each fail their own check', { skip }, () => {
     assert.ok(passed(r, 'mrowner'));
   });
 
+  test('MRSEAM allowlist and QE/PCE SVN floors', () => {
+    const r = verifyTdxQuote(
+      { quote: q() },
+      ctx,
+      tdxPolicy({
+        mrSeam: ['33'.repeat(48)],
+        minQeSvn: parsed.header.qeSvn + 1,
+        minPceSvn: parsed.header.pceSvn,
+      }),
+      rd,
+    );
+    assert.deepEqual(failed(r).sort(), ['mrseam', 'tcb']);
+    assert.match(r.checks.find((c) => c.id === 'tcb' && !c.ok)?.message ?? '', /header\.qe_svn/);
+    const ok = verifyTdxQuote(
+      { quote: q() },
+      ctx,
+      tdxPolicy({ mrSeam: [toHex(parsed.body.mrSeam)] }),
+      rd,
+    );
+    assert.deepEqual(failed(ok), []);
+  });
+
   test('debug attribute: forbidden by default, allowed by policy; every violation is collected', () => {
     const dbg = 'tdx/trustee/tdx_quote_4.dat';
     const de = quoteItem(dbg);

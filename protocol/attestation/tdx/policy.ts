@@ -15,6 +15,11 @@ export interface TdxPolicy {
   readonly mrConfigId: readonly string[];
   readonly mrOwner: readonly string[];
   readonly mrOwnerConfig: readonly string[];
+  /** MRSEAM allowlist (the TDX module's measurement); empty: not pinned. */
+  readonly mrSeam: readonly string[];
+  /** Minimum QE_SVN and PCE_SVN from the quote header (0: no floor). */
+  readonly minQeSvn: number;
+  readonly minPceSvn: number;
   /** TCB statuses accepted from the TCB info evaluation (platform and QE identity). */
   readonly acceptedTcbStatuses: readonly TcbStatus[];
   /** Reject when TCB info / QE identity collateral is absent (default false: checked when supplied). */
@@ -35,6 +40,9 @@ export const DEFAULT_TDX_POLICY: TdxPolicy = {
   mrConfigId: [],
   mrOwner: [],
   mrOwnerConfig: [],
+  mrSeam: [],
+  minQeSvn: 0,
+  minPceSvn: 0,
   acceptedTcbStatuses: ['UpToDate', 'SWHardeningNeeded'],
   requireCollateral: false,
   minTeeTcbSvn: '',

@@ -479,6 +479,15 @@ export function verifyTdxQuote(
       );
   }
 
+  for (const [name, have, min] of [
+    ['qe_svn', quote.header.qeSvn, policy.minQeSvn],
+    ['pce_svn', quote.header.pceSvn, policy.minPceSvn],
+  ] as const) {
+    if (min <= 0) continue;
+    if (have >= min) checks.pass('tcb', `header.${name} ${have} >= policy minimum ${min}`);
+    else checks.fail('tcb', `header.${name}: expected >= ${min}, got ${have}`);
+  }
+
   // ---- validate: QE identity ----
   if (qeId !== undefined) {
     const ev = evaluateQeIdentity(qeId.body, quote.qeReport);
@@ -522,6 +531,7 @@ export function verifyTdxQuote(
     allowlist(checks, 'mrconfigid', 'mrconfigid', body.mrConfigId, policy.mrConfigId);
   if (policy.mrOwner.length > 0)
     allowlist(checks, 'mrowner', 'mrowner', body.mrOwner, policy.mrOwner);
+  if (policy.mrSeam.length > 0) allowlist(checks, 'mrseam', 'mrseam', body.mrSeam, policy.mrSeam);
   if (policy.mrOwnerConfig.length > 0)
     allowlist(checks, 'mrownerconfig', 'mrownerconfig', body.mrOwnerConfig, policy.mrOwnerConfig);
 
