@@ -106,7 +106,8 @@ class NodeAead implements Aead {
     checkAeadKey(alg, key);
     this.alg = alg;
     this.#cipher = alg;
-    this.#key = Buffer.from(key);
+    // A view, not a copy: whoever owns the key (the channel) wipes it, and this instance with it.
+    this.#key = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
   }
   #encrypt(
     nonce: Uint8Array,

@@ -121,7 +121,8 @@ class NobleAead implements Aead {
   constructor(alg: AeadAlg, key: Uint8Array) {
     checkAeadKey(alg, key);
     this.alg = alg;
-    this.#key = key.slice();
+    // A view, not a copy: whoever owns the key (the channel) wipes it, and this instance with it.
+    this.#key = key;
   }
   #cipher(nonce: Uint8Array, aad: Uint8Array) {
     checkLen('aead.nonce', nonce, AEAD_NONCE_LEN);

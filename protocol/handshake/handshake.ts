@@ -389,13 +389,15 @@ export class ServerHandshake {
       const keys = deriveKeys(crypto, xs, ms, thE);
       const sf = serverFinishedMac(crypto, keys.serverFinishedKey, thE);
       const out = concat(core, bundleField, sf);
-      if (out.length > this.#limits.maxServerHello)
+      if (out.length > this.#limits.maxServerHello) {
+        wipeKeys(keys);
         fail(
           'too_large',
           'ServerHello',
           `at most ${this.#limits.maxServerHello} bytes`,
           `${out.length} bytes`,
         );
+      }
       this.#pending = { keys, thS: sha256(crypto, thE, sf), binding, evidence, suite, version };
       this.#state = 'wait_client_finished';
       return out;

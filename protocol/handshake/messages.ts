@@ -112,7 +112,11 @@ export function encodeClientHello(m: ClientHello, limits: Limits): Uint8Array {
       m.requiredEvidence.length,
     );
   w.u8(m.requiredEvidence.length, 'required_count');
-  for (const k of m.requiredEvidence) writeEvidenceKind(w, k, 'required');
+  m.requiredEvidence.forEach((k, i) => {
+    if (m.requiredEvidence.indexOf(k) !== i)
+      fail('malformed', `ClientHello.required[${i}]`, 'a kind not listed before', k);
+    writeEvidenceKind(w, k, 'required');
+  });
   return w.finish();
 }
 

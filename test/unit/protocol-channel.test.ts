@@ -357,3 +357,22 @@ describe('secure channel', () => {
     assert.equal(server.failure, undefined);
   });
 });
+
+describe('key hygiene', () => {
+  test('zeroize wipes the key material the AEAD instances use', () => {
+    const key = nodeProvider.randomBytes(32);
+    for (const crypto of [nodeProvider, nobleProvider]) {
+      const k = key.slice();
+      const aead = crypto.aead('aes-256-gcm', k);
+      const n = new Uint8Array(12);
+      const before = aead.seal(n, new Uint8Array(4), new Uint8Array(0));
+      k.fill(0);
+      const after = aead.seal(n, new Uint8Array(4), new Uint8Array(0));
+      assert.notDeepEqual(
+        after,
+        before,
+        `${crypto.name}: the AEAD uses the caller's (now wiped) key bytes`,
+      );
+    }
+  });
+});
