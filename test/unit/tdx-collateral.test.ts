@@ -10,6 +10,11 @@ import {
 } from '../../protocol/attestation/tdx/collateral';
 import type { TdxTcbInfo } from '../../protocol/attestation/tdx/collateral';
 import { parsePemOrDer } from '../../protocol/x509/index';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_POLICY, mergePolicy } from '../../protocol/attestation/policy';
+import { DEFAULT_TDX_POLICY } from '../../protocol/attestation/tdx/policy';
+import { repoRoot } from '../helpers/shared';
 import { skipUnlessShared } from '../helpers/shared';
 import { ctxAt, tdxExpected, vec } from '../helpers/tdx';
 
@@ -229,5 +234,16 @@ describe('QE identity evaluation', { skip }, () => {
       .decode(vec('tdx/trustee/tcbInfo.json'))
       .replace('"id":"TDX"', '"id":"SGX"');
     assert.throws(() => parseTdxTcbInfo(new TextEncoder().encode(s)), /"TDX"/);
+  });
+});
+
+describe('docs/attestation-tdx.md', () => {
+  test('its policy example is a valid policy naming every tdx key', () => {
+    const md = readFileSync(join(repoRoot, 'docs', 'attestation-tdx.md'), 'utf8');
+    const block = /```json\n([\s\S]*?)```/.exec(md)?.[1];
+    assert.ok(block !== undefined);
+    const json = JSON.parse(block) as { tdx: Record<string, unknown> };
+    assert.doesNotThrow(() => mergePolicy(DEFAULT_POLICY, json));
+    assert.deepEqual(Object.keys(json.tdx).sort(), Object.keys(DEFAULT_TDX_POLICY).sort());
   });
 });
