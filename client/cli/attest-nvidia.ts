@@ -9,7 +9,6 @@
  * Exit 0 accepted, 1 rejected (including malformed or truncated input), 2 usage error.
  * Diagnostics go to stderr.
  */
-import { readFileSync } from 'node:fs';
 import { nodeProvider } from '../../protocol-node/crypto-node';
 import { verifyNvidiaEvidence } from '../../protocol/attestation/nvidia/verify';
 import { DEFAULT_NVIDIA_POLICY, type NvidiaPolicy } from '../../protocol/attestation/nvidia/policy';
@@ -21,16 +20,21 @@ import {
 } from '../../protocol/attestation/nvidia/spdm';
 import { STATUS_ENABLED } from '../../protocol/attestation/nvidia/opaque';
 import { fromHex, toHex } from '../../protocol/attestation/nvidia/bytes';
-import type { Check, EvidenceKind, Fields, FieldValue } from '../../protocol/attestation/types';
-
-export interface CliIo {
-  readonly out: (text: string) => void;
-  readonly err: (text: string) => void;
-}
-
-export const EXIT_ACCEPT = 0;
-export const EXIT_REJECT = 1;
-export const EXIT_USAGE = 2;
+import { mergePolicy } from '../../protocol/attestation/policy';
+import { ProtocolError } from '../../protocol/errors';
+import type { EvidenceKind, Fields } from '../../protocol/attestation/types';
+import {
+  COMMON_HELP,
+  EXIT_ACCEPT,
+  UsageError,
+  decodeInput,
+  emitReport,
+  parseJsonOrUsage,
+  parseOptions,
+  readFileOrUsage,
+  runVerify,
+} from './attest-common';
+import type { CliIo } from './attest-common';
 
 export const NVIDIA_VERIFY_HELP = `Usage: teechat attest verify nvidia --report FILE --chain FILE [options]
 
@@ -41,12 +45,12 @@ with RIMs — the signed driver and VBIOS RIMs (XML-DSig, C14N 1.1, chain to the
 CoRIM signing Root CA) and every active golden measurement.
 
 Options:
-  --report FILE          SPDM request ‖ response (binary or hex text)
+  --report FILE          SPDM request ‖ response (binary, hex or base64 text)
   --chain FILE           device certificate chain, leaf first (PEM bundle or concatenated DER)
   --driver-rim FILE      driver RIM (SWID XML); give it together with --vbios-rim
   --vbios-rim FILE       VBIOS RIM (SWID XML)
-  --nonce HEX            expected request nonce (32 bytes); without it the nonce is not checked
-  --at ISO_TIME          verification time (default: now); pin it for old evidence
+  --nonce HEX            expected request nonce (32 bytes; also --expect-report-data); without
+                         it the nonce is not checked (a note goes to stderr)
   --switch               the report is from an NVSwitch (default: detected from the report)
   --cc FILE              NVML CC status JSON (the evidence part "cc"); enables the CC checks
   --ocsp N=FILE          cached OCSP response (DER or base64) for chain certificate N (0 = leaf);
@@ -56,199 +60,38 @@ Options:
   --min-driver VER       minimum driver version
   --require-rims         reject when RIMs are not given
   --require-cc           reject without a CC status showing CC on
-  --require-ocsp         reject without OCSP responses for the chain
-  --allow-simulated      accept the simulated roots given with --sim-root / --sim-rim-root
-  --sim-root FILE        simulated device root (DER or PEM); development only
-  --sim-rim-root FILE    simulated RIM root (DER or PEM); development only
-  --json                 print one JSON object
-  -h, --help             this help
-
-Exit status: 0 accepted, 1 rejected (also malformed input), 2 usage error.
+  --require-ocsp         reject without OCSP responses for the chains
+  --sim-root FILE        simulated device root (DER or PEM); needs --allow-simulated
+  --sim-rim-root FILE    simulated RIM root (DER or PEM); needs --allow-simulated
+  (--policy FILE: its "nvidia" section is merged over the defaults; --allow-debug accepts CC
+   devtools mode; --measurement does not apply to GPUs: use RIMs)
+${COMMON_HELP}
 `;
 
-class UsageError extends Error {}
-
-interface NvidiaArgs {
-  report?: string;
-  chain?: string;
-  driverRim?: string;
-  vbiosRim?: string;
-  nonce?: Uint8Array;
-  at?: Date;
-  switch: boolean;
-  cc?: string;
-  ocsp: [string, string][];
-  allowDriver: string[];
-  allowVbios: string[];
-  minDriver?: string;
-  requireRims: boolean;
-  requireCc: boolean;
-  requireOcsp: boolean;
-  allowSimulated: boolean;
-  simRoot?: string;
-  simRimRoot?: string;
-  json: boolean;
-  help: boolean;
-}
-
-function parseArgs(argv: readonly string[]): NvidiaArgs {
-  const a: NvidiaArgs = {
-    switch: false,
-    ocsp: [],
-    allowDriver: [],
-    allowVbios: [],
-    requireRims: false,
-    requireCc: false,
-    requireOcsp: false,
-    allowSimulated: false,
-    json: false,
-    help: false,
-  };
-  const value = (i: number, flag: string): string => {
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--'))
-      throw new UsageError(`${flag}: expected a value, got ${v === undefined ? 'nothing' : v}`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const f = argv[i] ?? '';
-    switch (f) {
-      case '--report':
-        a.report = value(i++, f);
-        break;
-      case '--chain':
-        a.chain = value(i++, f);
-        break;
-      case '--driver-rim':
-        a.driverRim = value(i++, f);
-        break;
-      case '--vbios-rim':
-        a.vbiosRim = value(i++, f);
-        break;
-      case '--nonce': {
-        const v = value(i++, f);
-        if (!/^[0-9a-fA-F]{64}$/.test(v))
-          throw new UsageError(
-            `--nonce: expected 64 hex digits (32 bytes), got ${v.length} characters`,
-          );
-        a.nonce = fromHex(v.toLowerCase(), '--nonce');
-        break;
-      }
-      case '--at': {
-        const v = value(i++, f);
-        const d = new Date(v);
-        if (Number.isNaN(d.getTime()))
-          throw new UsageError(`--at: expected an ISO 8601 time, got ${v}`);
-        a.at = d;
-        break;
-      }
-      case '--switch':
-        a.switch = true;
-        break;
-      case '--cc':
-        a.cc = value(i++, f);
-        break;
-      case '--ocsp': {
-        const v = value(i++, f);
-        const m = /^((?:rim\.(?:driver|vbios)\.)?[0-9])=(.+)$/.exec(v);
-        if (m === null)
-          throw new UsageError(
-            `--ocsp: expected N=FILE or rim.driver.N=FILE / rim.vbios.N=FILE, got ${v}`,
-          );
-        a.ocsp.push([m[1]!, m[2]!]);
-        break;
-      }
-      case '--allow-driver':
-        a.allowDriver.push(value(i++, f));
-        break;
-      case '--allow-vbios':
-        a.allowVbios.push(value(i++, f));
-        break;
-      case '--min-driver':
-        a.minDriver = value(i++, f);
-        break;
-      case '--require-rims':
-        a.requireRims = true;
-        break;
-      case '--require-cc':
-        a.requireCc = true;
-        break;
-      case '--require-ocsp':
-        a.requireOcsp = true;
-        break;
-      case '--allow-simulated':
-        a.allowSimulated = true;
-        break;
-      case '--sim-root':
-        a.simRoot = value(i++, f);
-        break;
-      case '--sim-rim-root':
-        a.simRimRoot = value(i++, f);
-        break;
-      case '--json':
-        a.json = true;
-        break;
-      case '-h':
-      case '--help':
-        a.help = true;
-        break;
-      default:
-        throw new UsageError(`unknown option ${f}`);
-    }
-  }
-  if (!a.help) {
-    if (a.report === undefined) throw new UsageError('--report: required');
-    if (a.chain === undefined) throw new UsageError('--chain: required');
-    if ((a.driverRim === undefined) !== (a.vbiosRim === undefined))
-      throw new UsageError('--driver-rim and --vbios-rim: give both or neither');
-    if ((a.simRoot !== undefined || a.simRimRoot !== undefined) && !a.allowSimulated) {
-      throw new UsageError(
-        '--sim-root / --sim-rim-root: need --allow-simulated (development only)',
-      );
-    }
-  }
-  return a;
-}
-
-function readFileOrUsage(path: string, flag: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    throw new UsageError(
-      `${flag}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-    );
-  }
-}
+const SPECIFIC = {
+  '--report': 'value',
+  '--chain': 'value',
+  '--driver-rim': 'value',
+  '--vbios-rim': 'value',
+  '--nonce': 'value',
+  '--switch': 'bool',
+  '--cc': 'value',
+  '--ocsp': 'multi',
+  '--allow-driver': 'multi',
+  '--allow-vbios': 'multi',
+  '--min-driver': 'value',
+  '--require-rims': 'bool',
+  '--require-cc': 'bool',
+  '--require-ocsp': 'bool',
+  '--sim-root': 'value',
+  '--sim-rim-root': 'value',
+} as const;
 
 /** A PEM certificate file → DER (the evidence parts carry DER roots). */
 function derOf(b: Uint8Array): Uint8Array {
   const text = Buffer.from(b).toString('latin1');
   const m = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(text);
   return m ? new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')) : b;
-}
-
-/** DER as is; base64 text (as NVIDIA's OCSP samples are stored) decoded. */
-function derOrBase64(b: Uint8Array): Uint8Array {
-  if (b.length > 0 && b[0] === 0x30) return b;
-  const text = Buffer.from(b).toString('latin1').trim();
-  return /^[A-Za-z0-9+/=\s]+$/.test(text) ? new Uint8Array(Buffer.from(text, 'base64')) : b;
-}
-
-function renderValue(v: FieldValue): string {
-  if (v === null) return '—';
-  if (Array.isArray(v)) return v.map((x) => renderValue(x as FieldValue)).join(', ');
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
-}
-
-function renderTable(kind: string, ok: boolean, checks: readonly Check[], fields: Fields): string {
-  const lines = [`${kind}: ${ok ? 'ACCEPTED' : 'REJECTED'}`, ''];
-  for (const c of checks)
-    lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.id.padEnd(24)} ${c.message}`);
-  lines.push('');
-  for (const [k, v] of Object.entries(fields))
-    if (k !== 'opaque') lines.push(`  ${k.padEnd(18)} ${renderValue(v)}`);
-  return lines.join('\n') + '\n';
 }
 
 /** True when the bytes look like an NVIDIA SPDM report (binary or hex text). */
@@ -290,91 +133,120 @@ export function showNvidiaReport(raw: Uint8Array): Fields {
 }
 
 /** `teechat attest verify nvidia`. Returns the exit status. */
-export function attestVerifyNvidia(argv: readonly string[], io: CliIo): number {
-  let a: NvidiaArgs;
-  try {
-    a = parseArgs(argv);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`teechat attest verify nvidia: ${e.message}\n\n${NVIDIA_VERIFY_HELP}`);
-      return EXIT_USAGE;
+export function attestVerifyNvidia(argv: readonly string[], io: CliIo): Promise<number> {
+  return runVerify(io, 'nvidia', () => {
+    const { common, extra } = parseOptions(argv, SPECIFIC);
+    if (common.help) {
+      io.out(NVIDIA_VERIFY_HELP);
+      return EXIT_ACCEPT;
     }
-    throw e;
-  }
-  if (a.help) {
-    io.out(NVIDIA_VERIFY_HELP);
-    return EXIT_ACCEPT;
-  }
-  let parts: Map<string, Uint8Array>;
-  try {
-    parts = new Map<string, Uint8Array>([
-      ['report', readFileOrUsage(a.report!, '--report')],
-      ['chain', readFileOrUsage(a.chain!, '--chain')],
+    const one = (f: keyof typeof SPECIFIC): string | undefined => extra.get(f)?.[0];
+    const many = (f: keyof typeof SPECIFIC): string[] => extra.get(f) ?? [];
+    const reportFile = one('--report');
+    const chainFile = one('--chain');
+    if (reportFile === undefined) throw new UsageError('--report: required');
+    if (chainFile === undefined) throw new UsageError('--chain: required');
+    if ((one('--driver-rim') === undefined) !== (one('--vbios-rim') === undefined)) {
+      throw new UsageError('--driver-rim and --vbios-rim: give both or neither');
+    }
+    if (
+      (one('--sim-root') !== undefined || one('--sim-rim-root') !== undefined) &&
+      !common.allowSimulated
+    ) {
+      throw new UsageError(
+        '--sim-root / --sim-rim-root: need --allow-simulated (development only)',
+      );
+    }
+    if (common.measurements.length > 0)
+      throw new UsageError('--measurement: not used for NVIDIA evidence (give the RIMs)');
+    const nonceHex = one('--nonce') ?? common.expectReportData;
+    if (nonceHex !== undefined && !/^(0x)?[0-9a-fA-F]{64}$/.test(nonceHex)) {
+      throw new UsageError(
+        `--nonce: expected 64 hex digits (32 bytes), got ${nonceHex.length} characters`,
+      );
+    }
+    const nonce =
+      nonceHex === undefined
+        ? undefined
+        : fromHex(nonceHex.toLowerCase().replace(/^0x/, ''), '--nonce');
+
+    const parts = new Map<string, Uint8Array>([
+      ['report', decodeInput(readFileOrUsage(reportFile, '--report'))],
+      ['chain', readFileOrUsage(chainFile, '--chain')],
     ]);
-    if (a.driverRim !== undefined)
-      parts.set('rim.driver', readFileOrUsage(a.driverRim, '--driver-rim'));
-    if (a.vbiosRim !== undefined)
-      parts.set('rim.vbios', readFileOrUsage(a.vbiosRim, '--vbios-rim'));
-    if (a.cc !== undefined) parts.set('cc', readFileOrUsage(a.cc, '--cc'));
-    for (const [n, f] of a.ocsp) parts.set(`ocsp.${n}`, derOrBase64(readFileOrUsage(f, '--ocsp')));
-    if (a.simRoot !== undefined)
-      parts.set('sim.root', derOf(readFileOrUsage(a.simRoot, '--sim-root')));
-    if (a.simRimRoot !== undefined)
-      parts.set('sim.rim_root', derOf(readFileOrUsage(a.simRimRoot, '--sim-rim-root')));
-  } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`teechat attest verify nvidia: ${e.message}\n`);
-      return EXIT_USAGE;
+    const drv = one('--driver-rim');
+    const vb = one('--vbios-rim');
+    if (drv !== undefined) parts.set('rim.driver', readFileOrUsage(drv, '--driver-rim'));
+    if (vb !== undefined) parts.set('rim.vbios', readFileOrUsage(vb, '--vbios-rim'));
+    const cc = one('--cc');
+    if (cc !== undefined) parts.set('cc', readFileOrUsage(cc, '--cc'));
+    for (const spec of many('--ocsp')) {
+      const m = /^((?:rim\.(?:driver|vbios)\.)?[0-9])=(.+)$/.exec(spec);
+      if (m === null)
+        throw new UsageError(
+          `--ocsp: expected N=FILE or rim.driver.N=FILE / rim.vbios.N=FILE, got ${spec}`,
+        );
+      parts.set(`ocsp.${m[1]!}`, decodeInput(readFileOrUsage(m[2]!, '--ocsp')));
     }
-    throw e;
-  }
-  let kind: EvidenceKind = a.switch ? 'nvidia-switch' : 'nvidia-gpu';
-  if (!a.switch) {
-    try {
-      if (showNvidiaReport(parts.get('report')!)['kind'] === 'nvidia-switch')
-        kind = 'nvidia-switch';
-    } catch {
-      // malformed: the verifier reports it as a failed `parse` check
+    const simRoot = one('--sim-root');
+    const simRimRoot = one('--sim-rim-root');
+    if (simRoot !== undefined) parts.set('sim.root', derOf(readFileOrUsage(simRoot, '--sim-root')));
+    if (simRimRoot !== undefined)
+      parts.set('sim.rim_root', derOf(readFileOrUsage(simRimRoot, '--sim-rim-root')));
+
+    let kind: EvidenceKind = extra.has('--switch') ? 'nvidia-switch' : 'nvidia-gpu';
+    if (kind === 'nvidia-gpu') {
+      try {
+        if (showNvidiaReport(parts.get('report')!)['kind'] === 'nvidia-switch')
+          kind = 'nvidia-switch';
+      } catch {
+        // malformed: the verifier reports it as a failed `parse` check
+      }
     }
-  }
-  const policy: NvidiaPolicy = {
-    ...DEFAULT_NVIDIA_POLICY,
-    allowedDriverVersions: a.allowDriver,
-    allowedVbiosVersions: a.allowVbios,
-    minDriverVersion: a.minDriver ?? null,
-    requireRims: a.requireRims,
-    requireSwitchRims: a.requireRims && kind === 'nvidia-switch',
-    requireCcMode: a.requireCc || a.cc !== undefined,
-    requireOcsp: a.requireOcsp,
-    allowSimulated: a.allowSimulated,
-  };
-  const at = a.at ?? new Date();
-  const report = verifyNvidiaEvidence(
-    { kind, label: '', parts },
-    { crypto: nodeProvider, now: () => at },
-    policy,
-    a.nonce !== undefined ? { gpuNonce: a.nonce } : undefined,
-  );
-  if (a.nonce === undefined)
-    io.err('note: no --nonce given; the report is not checked for freshness\n');
-  if (a.json) {
-    io.out(
-      JSON.stringify({
-        ok: report.ok,
-        kind: report.kind,
-        checks: report.checks,
-        fields: report.fields,
-      }) + '\n',
+    // Policy: defaults → --policy's "nvidia" section → flags (flags only add what the user typed).
+    let base: NvidiaPolicy = DEFAULT_NVIDIA_POLICY;
+    if (common.policyFile !== undefined) {
+      const json = parseJsonOrUsage(readFileOrUsage(common.policyFile, '--policy'), '--policy');
+      const section =
+        typeof json === 'object' && json !== null
+          ? (json as Record<string, unknown>)['nvidia']
+          : undefined;
+      if (section !== undefined) {
+        try {
+          base = mergePolicy(DEFAULT_NVIDIA_POLICY, section, 'policy.nvidia');
+        } catch (e) {
+          if (e instanceof ProtocolError) throw new UsageError(`--policy: ${e.message}`);
+          throw e;
+        }
+      }
+    }
+    const requireRims =
+      extra.has('--require-rims') || (common.policyFile !== undefined && base.requireRims);
+    const policy: NvidiaPolicy = {
+      ...base,
+      allowedDriverVersions: [...base.allowedDriverVersions, ...many('--allow-driver')],
+      allowedVbiosVersions: [...base.allowedVbiosVersions, ...many('--allow-vbios')],
+      minDriverVersion: one('--min-driver') ?? base.minDriverVersion,
+      // Offline inspection: RIMs and the CC status are checked when given, required when asked.
+      requireRims,
+      requireSwitchRims: base.requireSwitchRims || (requireRims && kind === 'nvidia-switch'),
+      requireCcMode:
+        extra.has('--require-cc') ||
+        cc !== undefined ||
+        (common.policyFile !== undefined && base.requireCcMode),
+      rejectDevtools: base.rejectDevtools && !common.allowDebug,
+      requireOcsp: base.requireOcsp || extra.has('--require-ocsp'),
+      allowSimulated: base.allowSimulated || common.allowSimulated,
+    };
+    const at = common.at ?? new Date();
+    const report = verifyNvidiaEvidence(
+      { kind, label: '', parts },
+      { crypto: nodeProvider, now: () => at },
+      policy,
+      nonce !== undefined ? { gpuNonce: nonce } : undefined,
     );
-  } else {
-    io.out(
-      renderTable(
-        report.simulated ? `${report.kind} (SIMULATED)` : report.kind,
-        report.ok,
-        report.checks,
-        report.fields,
-      ),
-    );
-  }
-  return report.ok ? EXIT_ACCEPT : EXIT_REJECT;
+    if (nonce === undefined)
+      io.err('note: no --nonce given; the report is not checked for freshness\n');
+    return emitReport(io, report, common.json, at);
+  });
 }

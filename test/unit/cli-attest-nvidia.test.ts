@@ -11,10 +11,8 @@ import {
   attestVerifyNvidia,
   looksLikeNvidiaReport,
   showNvidiaReport,
-  EXIT_ACCEPT,
-  EXIT_REJECT,
-  EXIT_USAGE,
 } from '../../client/cli/attest-nvidia';
+import { EXIT_ACCEPT, EXIT_REJECT, EXIT_USAGE } from '../../client/cli/attest-common';
 import { sharedPath, skipUnlessShared, readShared } from '../helpers/shared';
 
 const skip = skipUnlessShared('vectors', 'nvidia');
@@ -26,12 +24,13 @@ const DRV = 'nvidia/go-nvattest-tools/rim/NV_GPU_DRIVER_GH100_550.90.07.xml';
 const VB = 'nvidia/go-nvattest-tools/rim/NV_GPU_VBIOS_1010_0200_882_96009F0001.xml';
 const NONCE = '931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb';
 
-function run(argv: string[]): { code: number; out: string; err: string } {
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = attestVerifyNvidia(argv, { out: (t) => (out += t), err: (t) => (err += t) });
+  const code = await attestVerifyNvidia(argv, { out: (t) => (out += t), err: (t) => (err += t) });
   return { code, out, err };
 }
+const exit = async (argv: string[]): Promise<number> => (await run(argv)).code;
 interface Json {
   ok: boolean;
   kind: string;
@@ -57,8 +56,8 @@ describe('teechat attest verify nvidia', { skip }, () => {
     '--json',
   ];
 
-  test('positive end-to-end (report + chain + RIMs + nonce at 2025-06-01): exit 0, JSON contract', () => {
-    const r = run(full);
+  test('positive end-to-end (report + chain + RIMs + nonce at 2025-06-01): exit 0, JSON contract', async () => {
+    const r = await run(full);
     assert.equal(r.code, EXIT_ACCEPT, r.out);
     const j = json(r.out);
     assert.equal(j.ok, true);
@@ -81,8 +80,8 @@ describe('teechat attest verify nvidia', { skip }, () => {
     assert.equal(j.fields['driver_version'], '550.90.07');
   });
 
-  test('binary report input is accepted like hex', () => {
-    const r = run([
+  test('binary report input is accepted like hex', async () => {
+    const r = await run([
       '--report',
       p(REPORT_BIN),
       '--chain',
@@ -96,8 +95,8 @@ describe('teechat attest verify nvidia', { skip }, () => {
     assert.equal(r.code, EXIT_ACCEPT);
   });
 
-  test('wrong nonce: exit 1 and a failed nonce check', () => {
-    const r = run([
+  test('wrong nonce: exit 1 and a failed nonce check', async () => {
+    const r = await run([
       ...full.slice(0, -5),
       '--nonce',
       'ab'.repeat(32),
@@ -114,15 +113,15 @@ describe('teechat attest verify nvidia', { skip }, () => {
     );
   });
 
-  test('expired RIM signer at --at: exit 1 naming the RIM chain', () => {
-    const r = run([...full.slice(0, -3), '--at', '2026-03-01T00:00:00Z', '--json']);
+  test('expired RIM signer at --at: exit 1 naming the RIM chain', async () => {
+    const r = await run([...full.slice(0, -3), '--at', '2026-03-01T00:00:00Z', '--json']);
     assert.equal(r.code, EXIT_REJECT);
     const bad = json(r.out).checks.filter((c) => !c.ok);
     assert.ok(bad.some((c) => c.id === 'rim.vbios.cert_chain' && /expired/.test(c.message)));
   });
 
-  test('negative chain (leaf removed): exit 1', () => {
-    const r = run([
+  test('negative chain (leaf removed): exit 1', async () => {
+    const r = await run([
       '--report',
       p(REPORT),
       '--chain',
@@ -135,8 +134,8 @@ describe('teechat attest verify nvidia', { skip }, () => {
     assert.match(r.err, /no --nonce/);
   });
 
-  test('NVSwitch reports are detected; FWID skipped', () => {
-    const r = run([
+  test('NVSwitch reports are detected; FWID skipped', async () => {
+    const r = await run([
       '--report',
       p('nvidia/go-nvattest-tools/ppcie_h100/switch0_report.hex'),
       '--chain',
@@ -149,14 +148,14 @@ describe('teechat attest verify nvidia', { skip }, () => {
     assert.equal(json(r.out).kind, 'nvidia-switch');
   });
 
-  test('malformed and truncated reports: exit 1 (not a crash)', () => {
+  test('malformed and truncated reports: exit 1 (not a crash)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'teechat-nv-'));
     try {
       const bin = readShared('vectors', REPORT_BIN);
       writeFileSync(join(dir, 'trunc.bin'), bin.subarray(0, 1000));
       writeFileSync(join(dir, 'junk.txt'), 'not a report');
       for (const f of ['trunc.bin', 'junk.txt']) {
-        const r = run(['--report', join(dir, f), '--chain', p(CHAIN), '--json']);
+        const r = await run(['--report', join(dir, f), '--chain', p(CHAIN), '--json']);
         assert.equal(r.code, EXIT_REJECT);
         assert.equal(json(r.out).checks[0]!.id, 'parse');
       }
@@ -165,39 +164,39 @@ describe('teechat attest verify nvidia', { skip }, () => {
     }
   });
 
-  test('table output without --json', () => {
-    const r = run(full.slice(0, -1));
+  test('table output without --json', async () => {
+    const r = await run(full.slice(0, -1));
     assert.equal(r.code, EXIT_ACCEPT);
     assert.match(r.out, /^nvidia-gpu: ACCEPTED/);
   });
 
-  test('usage errors exit 2; --help exits 0', () => {
-    assert.equal(run([]).code, EXIT_USAGE);
-    assert.equal(run(['--report', p(REPORT)]).code, EXIT_USAGE);
+  test('usage errors exit 2; --help exits 0', async () => {
+    assert.equal(await exit([]), EXIT_USAGE);
+    assert.equal(await exit(['--report', p(REPORT)]), EXIT_USAGE);
     assert.equal(
-      run(['--report', p(REPORT), '--chain', p(CHAIN), '--nonce', 'xyz']).code,
+      await exit(['--report', p(REPORT), '--chain', p(CHAIN), '--nonce', 'xyz']),
       EXIT_USAGE,
     );
     assert.equal(
-      run(['--report', p(REPORT), '--chain', p(CHAIN), '--driver-rim', p(DRV)]).code,
+      await exit(['--report', p(REPORT), '--chain', p(CHAIN), '--driver-rim', p(DRV)]),
       EXIT_USAGE,
     );
     assert.equal(
-      run(['--report', p(REPORT), '--chain', p(CHAIN), '--at', 'yesterday']).code,
+      await exit(['--report', p(REPORT), '--chain', p(CHAIN), '--at', 'yesterday']),
       EXIT_USAGE,
     );
-    assert.equal(run(['--report', '/nonexistent', '--chain', p(CHAIN)]).code, EXIT_USAGE);
+    assert.equal(await exit(['--report', '/nonexistent', '--chain', p(CHAIN)]), EXIT_USAGE);
     assert.equal(
-      run(['--report', p(REPORT), '--chain', p(CHAIN), '--sim-root', p(CHAIN)]).code,
+      await exit(['--report', p(REPORT), '--chain', p(CHAIN), '--sim-root', p(CHAIN)]),
       EXIT_USAGE,
     );
-    assert.equal(run(['--bogus']).code, EXIT_USAGE);
-    const h = run(['--help']);
+    assert.equal(await exit(['--bogus']), EXIT_USAGE);
+    const h = await run(['--help']);
     assert.equal(h.code, EXIT_ACCEPT);
     assert.match(h.out, /Usage: teechat attest verify nvidia/);
   });
 
-  test('attest show: decodes without verifying', () => {
+  test('attest show: decodes without verifying', async () => {
     const raw = readShared('vectors', REPORT);
     assert.equal(looksLikeNvidiaReport(raw), true);
     assert.equal(looksLikeNvidiaReport(readShared('vectors', REPORT_BIN)), true);
@@ -210,7 +209,7 @@ describe('teechat attest verify nvidia', { skip }, () => {
 });
 
 describe('teechat attest verify nvidia --ocsp', { skip }, () => {
-  test('cached OCSP responses (base64 files) for the device chain are checked at --at', () => {
+  test('cached OCSP responses (base64 files) for the device chain are checked at --at', async () => {
     const o = (n: string): string => p(`nvidia/go-nvattest-tools/ocsp/${n}`);
     const base = ['--report', p(REPORT), '--chain', p(CHAIN), '--json'];
     const ocsp = [
@@ -221,11 +220,144 @@ describe('teechat attest verify nvidia --ocsp', { skip }, () => {
       '--ocsp',
       `3=${o('test_gpu_certificate_l2_base64encoded_ocsp_response.dat')}`,
     ];
-    const good = run([...base, ...ocsp, '--at', '2025-08-21T12:00:00Z']);
+    const good = await run([...base, ...ocsp, '--at', '2025-08-21T12:00:00Z']);
     assert.equal(good.code, EXIT_ACCEPT, good.out);
     assert.equal(json(good.out).checks.filter((c) => c.id.startsWith('ocsp.') && c.ok).length, 3);
-    const stale = run([...base, ...ocsp, '--at', '2025-08-23T12:00:00Z']);
+    const stale = await run([...base, ...ocsp, '--at', '2025-08-23T12:00:00Z']);
     assert.equal(stale.code, EXIT_REJECT);
-    assert.equal(run([...base, '--ocsp', 'x=1']).code, EXIT_USAGE);
+    assert.equal(await exit([...base, '--ocsp', 'x=1']), EXIT_USAGE);
+  });
+});
+
+describe(
+  'teechat attest verify nvidia: policy file, simulated evidence, subprocess',
+  { skip },
+  () => {
+    test('--policy nvidia section: allow-lists apply; unknown keys are usage errors', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'teechat-nvpol-'));
+      try {
+        const pol = (o: object): string => {
+          const f = join(dir, `p${Math.random().toString(36).slice(2)}.json`);
+          writeFileSync(f, JSON.stringify(o));
+          return f;
+        };
+        const base = [
+          '--report',
+          p(REPORT),
+          '--chain',
+          p(CHAIN),
+          '--nonce',
+          NONCE,
+          '--at',
+          '2025-06-01T00:00:00Z',
+          '--json',
+        ];
+        const ok = await run([
+          ...base,
+          '--policy',
+          pol({
+            nvidia: {
+              requireRims: false,
+              requireCcMode: false,
+              allowedDriverVersions: ['550.90.07'],
+            },
+          }),
+        ]);
+        assert.equal(ok.code, EXIT_ACCEPT, ok.out + ok.err);
+        const bad = await run([
+          ...base,
+          '--policy',
+          pol({
+            nvidia: {
+              requireRims: false,
+              requireCcMode: false,
+              allowedDriverVersions: ['570.124.06'],
+            },
+          }),
+        ]);
+        assert.equal(bad.code, EXIT_REJECT);
+        assert.ok(json(bad.out).checks.some((c) => c.id === 'policy.driver_version' && !c.ok));
+        assert.equal(
+          await exit([...base, '--policy', pol({ nvidia: { requireRimz: true } })]),
+          EXIT_USAGE,
+        );
+        // A policy file keeps the defaults it does not override: RIMs and CC status are then required.
+        const strict = await run([...base, '--policy', pol({ nvidia: {} })]);
+        assert.equal(strict.code, EXIT_REJECT);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    test('simulated evidence verifies with --allow-simulated and the simulated roots, fails without', async () => {
+      const { SimulatedNvidiaProvider } =
+        await import('../../enclave-server/evidence/simulated-nvidia');
+      const sim = new SimulatedNvidiaProvider();
+      const nonce = Buffer.alloc(32, 7);
+      const [item] = await sim.collect({ cpuReportData: new Uint8Array(64), gpuNonce: nonce });
+      const dir = mkdtempSync(join(tmpdir(), 'teechat-nvsim-'));
+      try {
+        const w = (n: string, b: Uint8Array): string => {
+          writeFileSync(join(dir, n), b);
+          return join(dir, n);
+        };
+        const args = [
+          '--report',
+          w('report.bin', item!.parts.get('report')!),
+          '--chain',
+          w('chain.der', item!.parts.get('chain')!),
+          '--driver-rim',
+          w('driver.xml', item!.parts.get('rim.driver')!),
+          '--vbios-rim',
+          w('vbios.xml', item!.parts.get('rim.vbios')!),
+          '--nonce',
+          nonce.toString('hex'),
+          '--json',
+        ];
+        const roots = [
+          '--sim-root',
+          w('root.der', sim.deviceRootDer),
+          '--sim-rim-root',
+          w('rimroot.der', sim.rimRootDer),
+        ];
+        const ok = await run([...args, '--allow-simulated', ...roots]);
+        assert.equal(ok.code, EXIT_ACCEPT, ok.out);
+        assert.equal(json(ok.out).fields['simulated'], true);
+        const table = await run([...args.slice(0, -1), '--allow-simulated', ...roots]);
+        assert.match(table.out, /SIMULATED/);
+        assert.equal(await exit(args), EXIT_REJECT);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  },
+);
+
+describe('teechat attest verify nvidia: through the teechat CLI (subprocess)', { skip }, () => {
+  test('exit statuses 0 / 1 / 2 and JSON on stdout', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { repoRoot } = await import('../helpers/shared');
+    const cli = (args: string[]): { status: number | null; stdout: string } => {
+      const r = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', 'client/cli/main.ts', 'attest', 'verify', 'nvidia', ...args],
+        { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 },
+      );
+      return { status: r.status, stdout: r.stdout };
+    };
+    const base = [
+      '--report',
+      p(REPORT),
+      '--chain',
+      p(CHAIN),
+      '--at',
+      '2025-06-01T00:00:00Z',
+      '--json',
+    ];
+    const ok = cli([...base, '--nonce', NONCE]);
+    assert.equal(ok.status, 0);
+    assert.equal(json(ok.stdout).ok, true);
+    assert.equal(cli([...base, '--nonce', 'cd'.repeat(32)]).status, 1);
+    assert.equal(cli(['--report']).status, 2);
   });
 });
