@@ -5,7 +5,7 @@
  */
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { nodeProvider } from '../../protocol-node/crypto-node';
@@ -20,6 +20,8 @@ import { verifyAzureHclEvidence } from '../../protocol/attestation/azure/verify'
 import { DEFAULT_POLICY, mergePolicy } from '../../protocol/attestation/policy';
 import type { BindingValues } from '../../protocol/attestation/types';
 import { toPem } from '../../enclave-server/evidence/x509-writer';
+import { parseSpki } from '../../protocol/x509/index';
+import { parseDer } from '../../protocol/asn1/der';
 
 const DEV = mergePolicy(DEFAULT_POLICY, { allowSimulated: true });
 const binding = (n: number): BindingValues => ({
@@ -115,12 +117,19 @@ describe('Azure vTPM provider (tpm2-tools route)', () => {
   let akJwk: { n: string; e: string };
   before(async () => {
     sim = await SimulatedSnpProvider.create({ product: 'milan', rsaBits: 2048 });
+    // DER at generation time (Node 20: no JWK export after generation); n/e read with our SPKI parser.
     const kp = generateKeyPairSync('rsa', {
       modulusLength: 2048,
-      publicKeyEncoding: { type: 'spki', format: 'jwk' } as never,
+      publicKeyEncoding: { type: 'spki', format: 'der' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'der' },
     });
-    ak = kp.privateKey;
-    akJwk = kp.publicKey as unknown as { n: string; e: string };
+    ak = createPrivateKey({ key: kp.privateKey, format: 'der', type: 'pkcs8' });
+    const pub = parseSpki(parseDer(new Uint8Array(kp.publicKey)));
+    assert.ok(pub.kind === 'rsa');
+    akJwk = {
+      n: Buffer.from(pub.n).toString('base64url'),
+      e: Buffer.from(pub.e).toString('base64url'),
+    };
   });
 
   test('collects HCL report, quote over the binding, PCRs and cached certificates; the verifier accepts it', async () => {
