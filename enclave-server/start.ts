@@ -126,19 +126,15 @@ export async function startServer(
   o: StartOptions = {},
 ): Promise<StartedServer> {
   const crypto = o.crypto ?? nodeProvider;
-  const engine = o.engine ?? (await loadEngine(config, log));
+  // Evidence providers first: a server that cannot attest never loads a model or listens.
   let providers: EvidenceProvider[];
-  try {
-    if (o.providers) providers = [...o.providers];
-    else {
-      const cpu = await selectCpuProvider(config.attestation, log);
-      const gpu = await selectGpuProvider(config.gpuAttestation, log);
-      providers = gpu ? [cpu, gpu] : [cpu];
-    }
-  } catch (e) {
-    await engine.close();
-    throw e;
+  if (o.providers) providers = [...o.providers];
+  else {
+    const cpu = await selectCpuProvider(config.attestation, log);
+    const gpu = await selectGpuProvider(config.gpuAttestation, log);
+    providers = gpu ? [cpu, gpu] : [cpu];
   }
+  const engine = o.engine ?? (await loadEngine(config, log));
   const serverInfo = buildServerInfo(engine, config);
   const protocolLimits = protocolLimitsFor(config);
   const infoBytes = encodeAppMessage(serverInfo, protocolLimits);

@@ -30,7 +30,7 @@ export async function startServerProcess(
       cwd: repoRoot,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...opts.env },
+      env: { TEECHAT_SIMULATED_RSA_BITS: '2048', ...process.env, ...opts.env },
     },
   );
   let out = '';

@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { BindingValues, EvidenceProvider } from '../../protocol/attestation/types';
+import { ProtocolError } from '../../protocol/errors';
+import {
+  CONFIGFS_TSM,
+  evidenceCollector,
+  probeCpu,
+  selectCpuProvider,
+  selectGpuProvider,
+} from '../../enclave-server/providers';
+import { createLogger } from '../../enclave-server/log';
+
+const lines: string[] = [];
+const log = createLogger('debug', (l) => lines.push(l));
+const binding: BindingValues = {
+  cpuReportData: new Uint8Array(64).fill(1),
+  gpuNonce: new Uint8Array(32).fill(2),
+};
+const none = { exists: () => false };
+const isCode = (code: string) => (e: unknown) => e instanceof ProtocolError && e.code === code;
+
+test('auto with no attestation hardware fails closed with evidence_missing and says what was probed', async () => {
+  assert.equal(probeCpu(none).choice, null);
+  await assert.rejects(
+    selectCpuProvider('auto', log, none),
+    (e: unknown) => isCode('evidence_missing')(e) && (e as Error).message.includes(CONFIGFS_TSM),
+  );
+});
+
+test('auto picks configfs-tsm when present', () => {
+  assert.equal(probeCpu({ exists: (p) => p === CONFIGFS_TSM }).choice, 'sev-snp');
+});
+
+test('gpu auto without an NVIDIA device is none; none is none', async () => {
+  assert.equal(await selectGpuProvider('auto', log, none), null);
+  assert.equal(await selectGpuProvider('none', log, none), null);
+  const sim = await selectGpuProvider('simulated', log, none);
+  assert.equal(sim?.kind, 'nvidia-gpu');
+  assert.equal(sim?.simulated, true);
+});
+
+const fake = (
+  kind: EvidenceProvider['kind'],
+  collect: EvidenceProvider['collect'],
+): EvidenceProvider => ({ kind, description: kind, simulated: true, collect });
+
+test('the collector binds every provider to the same binding values', async () => {
+  const seen: BindingValues[] = [];
+  const c = evidenceCollector(
+    [
+      fake(
+        'sev-snp',
+        async (b) => (
+          seen.push(b),
+          [{ kind: 'sev-snp', label: '', parts: new Map([['report', b.cpuReportData]]) }]
+        ),
+      ),
+      fake(
+        'nvidia-gpu',
+        async (b) => (
+          seen.push(b),
+          [{ kind: 'nvidia-gpu', label: 'gpu0', parts: new Map([['report', b.gpuNonce]]) }]
+        ),
+      ),
+    ],
+    log,
+  );
+  const items = await c(binding, ['sev-snp']);
+  assert.equal(items.length, 2);
+  assert.ok(seen.every((b) => b === binding));
+});
+
+test('a provider failure fails the handshake (server_error), never serves without evidence', async () => {
+  const c = evidenceCollector(
+    [fake('sev-snp', async () => Promise.reject(new Error('firmware busy')))],
+    log,
+  );
+  await assert.rejects(c(binding, []), isCode('server_error'));
+  assert.ok(
+    lines.some((l) => l.includes('evidence collection failed') && l.includes('firmware busy')),
+  );
+});
+
+test('a required kind no provider produces is evidence_missing', async () => {
+  const c = evidenceCollector([fake('sev-snp', async () => [])], log);
+  await assert.rejects(c(binding, ['nvidia-gpu']), isCode('evidence_missing'));
+});
