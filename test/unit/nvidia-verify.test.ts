@@ -530,3 +530,61 @@ describe('NVIDIA OCSP for the RIM signing chains', { skip }, () => {
     assert.ok(!missing.includes('ocsp.rim.driver.0'));
   });
 });
+
+describe('SPDM / opaque parser: each structural rule', { skip }, () => {
+  const BLOCK0 = REQ_LEN + 8; // first measurement block
+  const cases: [string, (b: Uint8Array) => void, RegExp][] = [
+    ['request version', (b) => (b[0] = 0x10), /request\.SPDMVersion/],
+    ['request code', (b) => (b[1] = 0xe1), /request\.RequestResponseCode/],
+    ['signature not requested', (b) => (b[2] = 0x00), /request\.Param1/],
+    ['not all blocks', (b) => (b[3] = 0x01), /request\.Param2/],
+    ['slot id', (b) => (b[36] = 9), /SlotIDParam/],
+    ['response code', (b) => (b[REQ_LEN + 1] = 0x61), /response\.RequestResponseCode/],
+    ['block count', (b) => (b[REQ_LEN + 4] = 63), /NumberOfBlocks/],
+    ['block index 0', (b) => (b[BLOCK0] = 0), /Index/],
+    ['duplicate block index', (b) => (b[BLOCK0 + 55] = 1), /unique index/],
+    ['measurement spec', (b) => (b[BLOCK0 + 1] = 2), /MeasurementSpecification/],
+    ['value size vs measurement size', (b) => (b[BLOCK0 + 5] = 47), /DMTFSpecMeasurementValueSize/],
+    [
+      'record length overrun',
+      (b) => (b[REQ_LEN + 7] = 0xff),
+      /MeasurementRecord|truncated|bad_length|expected/,
+    ],
+  ];
+  for (const [name, mutate, re] of cases) {
+    test(`rejects: ${name}`, () => {
+      const b = reportBytesFromInput(vec(SAMPLE)).slice();
+      mutate(b);
+      assert.throws(
+        () => parseNvidiaReport(b),
+        (e: unknown) => e instanceof ProtocolError && re.test(e.message),
+      );
+    });
+  }
+  test('opaque: duplicate type, bad status byte, wrong FWID length, overrun', () => {
+    const tlv = (t: number, v: number[]): number[] => [
+      t & 255,
+      t >> 8,
+      v.length & 255,
+      v.length >> 8,
+      ...v,
+    ];
+    assert.throws(
+      () => decodeOpaque(Uint8Array.from([...tlv(3, [0x31, 0]), ...tlv(3, [0x32, 0])])),
+      /at most once/,
+    );
+    assert.throws(() => decodeOpaque(Uint8Array.from(tlv(11, [0x12]))), /0xaa or 0x55/);
+    assert.throws(() => decodeOpaque(Uint8Array.from(tlv(20, new Array(47).fill(1)))), /FWID/);
+    assert.throws(() => decodeOpaque(Uint8Array.from([20, 0, 48, 0, 1, 2])), /Size/);
+    const ok = decodeOpaque(
+      Uint8Array.from([
+        ...tlv(35, [0x47, 0x42, 0x31, 0x30, 0x30, 0]),
+        ...tlv(36, [2, 0]),
+        ...tlv(99, [1]),
+      ]),
+    );
+    assert.equal(ok.decoded.chipInfo, 'GB100');
+    assert.equal(ok.decoded.featureFlag, 2);
+    assert.equal(ok.decoded.display['99'], '01');
+  });
+});
