@@ -1,6 +1,7 @@
 /**
  * Intel TDX evidence provider (inside a TD guest) through the Linux configfs-tsm report interface
- * (Documentation/ABI/testing/configfs-tsm):
+ * (Documentation/ABI/testing/configfs-tsm; the generic request, with its race handling, is
+ * `tsmReport` in configfs-tsm.ts):
  *
  *   mkdir /sys/kernel/config/tsm/report/<name>      one report entry per request
  *   cat   <entry>/provider                          must be "tdx_guest"
@@ -16,9 +17,8 @@
  * QE identity, issuer chain, CRLs; so the client can verify offline) and, when readable, the CCEL
  * event log from ACPI (so the client can replay RTMR0..3).
  */
-import { mkdir, readFile, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { parseTdxQuote } from '../../protocol/attestation/tdx/quote';
 import { toHex } from '../../protocol/attestation/tdx/bytes';
 import { tdxCollateralPartName } from '../../protocol/attestation/tdx/parts';
@@ -27,23 +27,10 @@ import type {
   EvidenceItem,
   EvidenceProvider,
 } from '../../protocol/attestation/types';
+import { CONFIGFS_TSM_ROOT, nodeTsmFs, tsmReport } from './configfs-tsm';
+import type { TsmFs } from './configfs-tsm';
 
-/** The file operations the provider needs (injectable for tests). */
-export interface TsmFs {
-  mkdir(path: string): Promise<void>;
-  rmdir(path: string): Promise<void>;
-  readFile(path: string): Promise<Uint8Array>;
-  writeFile(path: string, data: Uint8Array): Promise<void>;
-}
-
-export const nodeTsmFs: TsmFs = {
-  mkdir: async (p) => {
-    await mkdir(p);
-  },
-  rmdir: (p) => rmdir(p),
-  readFile: async (p) => new Uint8Array(await readFile(p)),
-  writeFile: (p, d) => writeFile(p, d),
-};
+export type { TsmFs } from './configfs-tsm';
 
 export interface TdxProviderOptions {
   /** configfs-tsm report directory. Default `/sys/kernel/config/tsm/report`. */
@@ -58,7 +45,7 @@ export interface TdxProviderOptions {
 }
 
 export const TDX_PROVIDER_DEFAULTS = {
-  tsmRoot: '/sys/kernel/config/tsm/report',
+  tsmRoot: CONFIGFS_TSM_ROOT,
   ccelPath: '/sys/firmware/acpi/tables/data/CCEL',
   maxAttempts: 3,
 } as const;
@@ -70,8 +57,6 @@ export const TDX_GUEST_DEVICE = '/dev/tdx_guest';
 export class TdxEvidenceError extends Error {
   override readonly name = 'TdxEvidenceError';
 }
-
-const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8').trim();
 
 /** Reads a collateral directory into evidence parts (files classified by content). */
 export async function loadTdxCollateralParts(dir: string): Promise<Map<string, Uint8Array>> {
@@ -97,51 +82,28 @@ export async function tsmTdxQuote(
   reportData: Uint8Array,
   opts: TdxProviderOptions = {},
 ): Promise<Uint8Array> {
-  if (reportData.length !== 64)
-    throw new TdxEvidenceError(`reportData: expected 64 bytes, got ${reportData.length}`);
-  const fs = opts.fs ?? nodeTsmFs;
-  const root = opts.tsmRoot ?? TDX_PROVIDER_DEFAULTS.tsmRoot;
-  const attempts = opts.maxAttempts ?? TDX_PROVIDER_DEFAULTS.maxAttempts;
-  let last = '';
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    const entry = join(root, `teechat-${process.pid}-${toHex(new Uint8Array(randomBytes(6)))}`);
-    try {
-      await fs.mkdir(entry);
-    } catch (e) {
-      throw new TdxEvidenceError(
-        `configfs-tsm: cannot create ${entry}: ${(e as NodeJS.ErrnoException).code ?? String(e)} (is this a TDX guest with configfs mounted?)`,
-      );
-    }
-    try {
-      const provider = text(await fs.readFile(join(entry, 'provider')));
-      if (provider !== TSM_PROVIDER_TDX)
-        throw new TdxEvidenceError(
-          `configfs-tsm provider: expected "${TSM_PROVIDER_TDX}", got "${provider}"`,
-        );
-      await fs.writeFile(join(entry, 'inblob'), reportData);
-      const before = Number(text(await fs.readFile(join(entry, 'generation'))));
-      const quote = await fs.readFile(join(entry, 'outblob'));
-      const after = Number(text(await fs.readFile(join(entry, 'generation'))));
-      // Our entry saw exactly one write (inblob); anything else means a concurrent writer.
-      if (before !== 1 || after !== before) {
-        last = `generation changed (expected 1, got ${before} then ${after})`;
-        continue;
-      }
-      // Sanity: the quote must parse and carry our REPORTDATA (the client verifies everything else).
-      const q = parseTdxQuote(quote);
-      if (toHex(q.body.reportData) !== toHex(reportData)) {
-        throw new TdxEvidenceError(
-          `quote report_data: expected ${toHex(reportData)}, got ${toHex(q.body.reportData)}`,
-        );
-      }
-      return quote.subarray(0, q.length);
-    } finally {
-      await fs.rmdir(entry).catch(() => undefined);
-    }
+  const { outblob } = await tsmReport({
+    provider: TSM_PROVIDER_TDX,
+    inblob: reportData,
+    root: opts.tsmRoot ?? TDX_PROVIDER_DEFAULTS.tsmRoot,
+    maxAttempts: opts.maxAttempts ?? TDX_PROVIDER_DEFAULTS.maxAttempts,
+    ...(opts.fs !== undefined ? { fs: opts.fs } : {}),
+  });
+  // Sanity: the quote must parse and carry our REPORTDATA (the client verifies everything else).
+  let q;
+  try {
+    q = parseTdxQuote(outblob);
+  } catch (e) {
+    throw new TdxEvidenceError(
+      `configfs-tsm outblob: expected a TDX quote, got ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
-  throw new TdxEvidenceError(
-    `configfs-tsm: ${attempts} attempts raced with another writer (${last})`,
-  );
+  if (toHex(q.body.reportData) !== toHex(reportData)) {
+    throw new TdxEvidenceError(
+      `quote report_data: expected ${toHex(reportData)}, got ${toHex(q.body.reportData)}`,
+    );
+  }
+  return outblob.subarray(0, q.length); // drop configfs buffer padding
 }
 
 /** Evidence provider for `--attestation tdx`. */

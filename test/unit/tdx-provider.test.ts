@@ -101,10 +101,7 @@ describe('TDX configfs-tsm provider', { skip }, () => {
     assert.equal(fs.removed.length, 2);
     const always = new FakeTsm(quote);
     always.races = [1, 1, 1];
-    await assert.rejects(
-      tsmTdxQuote(rd, { fs: always, tsmRoot: '/tsm', maxAttempts: 3 }),
-      TdxEvidenceError,
-    );
+    await assert.rejects(tsmTdxQuote(rd, { fs: always, tsmRoot: '/tsm', maxAttempts: 3 }), /raced/);
     assert.equal(always.entries.size, 0);
   });
 
@@ -128,7 +125,10 @@ describe('TDX configfs-tsm provider', { skip }, () => {
         return p.endsWith('outblob') ? this.quote : super.readFile(p);
       }
     }
-    await assert.rejects(tsmTdxQuote(rd, { fs: new Liar(quote), tsmRoot: '/tsm' }), /report_data/);
+    await assert.rejects(
+      tsmTdxQuote(rd, { fs: new Liar(quote), tsmRoot: '/tsm' }),
+      (e: unknown) => e instanceof TdxEvidenceError && /report_data/.test(e.message),
+    );
   });
 
   test('cached PCS collateral from a directory becomes evidence parts', async () => {
