@@ -5,6 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { constants, generateKeyPairSync, sign } from 'node:crypto';
 import { nobleProvider } from '../../protocol/crypto/noble';
 import { nodeProvider } from '../../protocol-node/crypto-node';
 import type { AeadAlg, HashAlg } from '../../protocol/crypto/provider';
@@ -250,6 +251,111 @@ describe('providers refuse the same inputs the same way', () => {
         ),
         false,
       );
+    }
+  });
+});
+
+describe('signature verification agrees with OpenSSL signatures (both providers)', () => {
+  // Keys are generated with their encodings requested at generation time (Node 20 pitfall).
+  const rsa = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { format: 'jwk' },
+    privateKeyEncoding: { format: 'pem', type: 'pkcs8' },
+  });
+  const rsaKey = {
+    kind: 'rsa',
+    n: new Uint8Array(Buffer.from(rsa.publicKey.n as string, 'base64url')),
+    e: new Uint8Array(Buffer.from(rsa.publicKey.e as string, 'base64url')),
+  } as const;
+  const nodeHash = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' } as const;
+
+  test('RSA-PSS (salt lengths 0, 20, hLen) and PKCS#1 v1.5 with SHA-256/384/512', () => {
+    fc.assert(
+      fc.property(
+        bytes(0, 100),
+        fc.constantFrom<HashAlg>('SHA-256', 'SHA-384', 'SHA-512'),
+        fc.constantFrom(0, 20, -1),
+        fc.nat(),
+        (msg, h, salt, flip) => {
+          const hLen = { 'SHA-256': 32, 'SHA-384': 48, 'SHA-512': 64 }[h];
+          const saltLength = salt < 0 ? hLen : salt;
+          const pss = new Uint8Array(
+            sign(nodeHash[h], msg, {
+              key: rsa.privateKey,
+              padding: constants.RSA_PKCS1_PSS_PADDING,
+              saltLength,
+            }),
+          );
+          const v15 = new Uint8Array(
+            sign(nodeHash[h], msg, { key: rsa.privateKey, padding: constants.RSA_PKCS1_PADDING }),
+          );
+          for (const p of [a, b]) {
+            assert.equal(
+              p.rsaVerify(rsaKey, { scheme: 'pss', hash: h, saltLength }, msg, pss),
+              true,
+              `${p.name} pss`,
+            );
+            assert.equal(
+              p.rsaVerify(rsaKey, { scheme: 'pss', hash: h, saltLength: saltLength + 1 }, msg, pss),
+              false,
+              `${p.name} pss wrong salt length`,
+            );
+            assert.equal(
+              p.rsaVerify(rsaKey, { scheme: 'pkcs1v15', hash: h }, msg, v15),
+              true,
+              `${p.name} v1.5`,
+            );
+            assert.equal(
+              p.rsaVerify(rsaKey, { scheme: 'pss', hash: h, saltLength }, msg, v15),
+              false,
+              `${p.name} scheme confusion`,
+            );
+            const bad = pss.slice();
+            bad[flip % bad.length] = (bad[flip % bad.length] as number) ^ 1;
+            assert.equal(
+              p.rsaVerify(rsaKey, { scheme: 'pss', hash: h, saltLength }, msg, bad),
+              false,
+              `${p.name} flipped`,
+            );
+          }
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  test('ECDSA P-256 and P-384 with each hash', () => {
+    for (const curve of ['P-256', 'P-384'] as const) {
+      const kp = generateKeyPairSync('ec', {
+        namedCurve: curve,
+        publicKeyEncoding: { format: 'jwk' },
+        privateKeyEncoding: { format: 'pem', type: 'pkcs8' },
+      });
+      const point = new Uint8Array([
+        4,
+        ...Buffer.from(kp.publicKey.x as string, 'base64url'),
+        ...Buffer.from(kp.publicKey.y as string, 'base64url'),
+      ]);
+      const key = { kind: 'ec', curve, point } as const;
+      for (const h of ['SHA-256', 'SHA-384', 'SHA-512'] as HashAlg[]) {
+        const msg = new Uint8Array(Buffer.from(`message for ${curve} ${h}`));
+        const sig = new Uint8Array(
+          sign(nodeHash[h], msg, { key: kp.privateKey, dsaEncoding: 'ieee-p1363' }),
+        );
+        for (const p of [a, b]) {
+          assert.equal(p.ecdsaVerify(key, h, msg, sig), true, `${p.name} ${curve} ${h}`);
+          assert.equal(
+            p.ecdsaVerify(key, h, msg.subarray(1), sig),
+            false,
+            `${p.name} ${curve} ${h} other message`,
+          );
+          assert.equal(
+            p.ecdsaVerify({ ...key, curve: curve === 'P-256' ? 'P-384' : 'P-256' }, h, msg, sig),
+            false,
+            `${p.name} wrong curve`,
+          );
+        }
+      }
     }
   });
 });
