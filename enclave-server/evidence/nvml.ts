@@ -261,6 +261,17 @@ export class NvmlEvidenceProvider implements EvidenceProvider {
     this.description = `NVIDIA GPU via NVML: ${cc.gpuCount} GPU(s), CC ${cc.ccFeature}, environment ${cc.environment}, devtools ${cc.devToolsMode}, multi-GPU ${cc.multiGpuMode}`;
   }
 
+  /**
+   * Loads libnvidia-ml through koffi and opens the provider (what the server calls for
+   * `--gpu-attestation nvidia|auto`). Throws NvmlError (fail closed) with the reason.
+   */
+  static async create(
+    opts: Omit<NvmlProviderOptions, 'api'> & { readonly libraryPath?: string },
+  ): Promise<NvmlEvidenceProvider> {
+    const api = await loadNvml(opts.libraryPath);
+    return NvmlEvidenceProvider.open({ ...opts, api });
+  }
+
   /** Initialises NVML and checks the CC state; throws NvmlError (fail closed) when CC is not usable. */
   static open(opts: NvmlProviderOptions): NvmlEvidenceProvider {
     const api = opts.api;

@@ -165,6 +165,7 @@ describe('NVML provider (test double)', () => {
       loadNvml(),
       (e: unknown) => e instanceof NvmlError && /cannot load libnvidia-ml\.so\.1/.test(e.message),
     );
+    await assert.rejects(NvmlEvidenceProvider.create({}), /cannot load libnvidia-ml\.so\.1/);
   });
 
   test('chain helpers: DER padding trimmed only when zero; root-first chains reversed', () => {
