@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { constants, generateKeyPairSync, sign } from 'node:crypto';
+import type { JsonWebKey } from 'node:crypto';
 import { nobleProvider } from '../../protocol/crypto/noble';
 import { nodeProvider } from '../../protocol-node/crypto-node';
 import type { AeadAlg, HashAlg } from '../../protocol/crypto/provider';
@@ -257,11 +258,12 @@ describe('providers refuse the same inputs the same way', () => {
 
 describe('signature verification agrees with OpenSSL signatures (both providers)', () => {
   // Keys are generated with their encodings requested at generation time (Node 20 pitfall).
+  // (@types/node has no overload for a JWK publicKeyEncoding; Node supports it since 15.9.)
   const rsa = generateKeyPairSync('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { format: 'jwk' },
     privateKeyEncoding: { format: 'pem', type: 'pkcs8' },
-  });
+  } as never) as unknown as { publicKey: JsonWebKey; privateKey: string };
   const rsaKey = {
     kind: 'rsa',
     n: new Uint8Array(Buffer.from(rsa.publicKey.n as string, 'base64url')),
@@ -330,7 +332,7 @@ describe('signature verification agrees with OpenSSL signatures (both providers)
         namedCurve: curve,
         publicKeyEncoding: { format: 'jwk' },
         privateKeyEncoding: { format: 'pem', type: 'pkcs8' },
-      });
+      } as never) as unknown as { publicKey: JsonWebKey; privateKey: string };
       const point = new Uint8Array([
         4,
         ...Buffer.from(kp.publicKey.x as string, 'base64url'),
