@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Bundles the four deliverables:
-//   dist/extension.cjs       VS Code extension host (CommonJS; `vscode` external)
+//   dist/extension.cjs       VS Code extension host (CommonJS; `vscode` external): activation only
+//   dist/extension-runtime.cjs  the rest of the extension host (client, crypto, chat panel),
+//                            required on first use so activation stays within its 50 ms budget
 //   dist/webview.js          chat UI for the webview (browser IIFE; never holds keys)
 //   dist/teechat.mjs         the `teechat` CLI (client + attestation audit tool)
 //   dist/teechat-server.mjs  the enclave server (`teechat-server`)
@@ -18,6 +20,14 @@ const targets = [
   {
     entryPoints: ['extension/extension.ts'],
     outfile: 'dist/extension.cjs',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode', 'bufferutil', 'utf-8-validate', './extension-runtime.cjs'],
+  },
+  {
+    entryPoints: ['extension/runtime.ts'],
+    outfile: 'dist/extension-runtime.cjs',
     platform: 'node',
     format: 'cjs',
     target: 'node20',
