@@ -8,11 +8,21 @@ import * as vscode from 'vscode';
 import { IDLE_STATUS } from './status-format';
 import type { StatusView } from '../webview/messages';
 import type { Runtime } from './runtime-types';
+import type * as RuntimeModule from './runtime';
 import { registerLanguageModel } from './lm-register';
 
 export const ATTESTATION_SCHEME = 'teechat-attestation';
 
 let runtimePromise: Promise<Runtime> | undefined;
+
+/**
+ * The runtime is a separate bundle (dist/extension-runtime.cjs, built from extension/runtime.ts by
+ * esbuild.mjs) that is required on first use, so activation only parses this small file.
+ */
+function loadRuntimeModule(): typeof RuntimeModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazily required sibling bundle
+  return require('./extension-runtime.cjs') as typeof RuntimeModule;
+}
 
 export function applyStatus(item: vscode.StatusBarItem, s: StatusView): void {
   const icon = {
@@ -47,8 +57,8 @@ export function activate(context: vscode.ExtensionContext): { runtime: () => Pro
   context.subscriptions.push(item);
 
   const runtime = (): Promise<Runtime> => {
-    runtimePromise ??= import('./runtime').then((m) =>
-      m.createRuntime(context, (s) => applyStatus(item, s)),
+    runtimePromise ??= Promise.resolve().then(() =>
+      loadRuntimeModule().createRuntime(context, (s) => applyStatus(item, s)),
     );
     return runtimePromise;
   };

@@ -22,6 +22,9 @@ type Block =
   | { type: 'list'; el: HTMLElement; ordered: boolean; item: HTMLElement }
   | { type: 'quote'; el: HTMLElement; p: HTMLElement | null };
 
+/** Top-level blocks per segment (a layout containment unit). */
+export const SEGMENT_BLOCKS = 32;
+
 const FENCE = /^ {0,3}(`{3,}|~{3,})\s*([^\s`]*)[^`]*$/;
 const HEADING = /^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$/;
 const BULLET = /^ {0,3}[-*+]\s+(.*)$/;
@@ -36,12 +39,32 @@ export class StreamingMarkdown {
   /** Where the pending text node currently lives when it is not inside a block. */
   private pendingHost: HTMLElement | null = null;
   private finished = false;
+  /** Current segment: top-level blocks go into segments of SEGMENT_BLOCKS (see `target`). */
+  private segment: HTMLElement | null = null;
+  private segmentBlocks = 0;
 
   constructor(
     readonly root: HTMLElement,
     private readonly hooks: MarkdownHooks = {},
   ) {
     this.pendingText = root.ownerDocument.createTextNode('');
+  }
+
+  /**
+   * Where the next top-level block goes. Blocks are grouped into segments (div.md-seg) of a fixed
+   * number of blocks; a full segment is never touched again and is a layout containment boundary,
+   * so the browser's layout work per token stays bounded as the answer grows.
+   */
+  private target(): HTMLElement {
+    if (!this.segment || this.segmentBlocks >= SEGMENT_BLOCKS) {
+      this.segment?.classList.add('md-seg-done');
+      this.segment = this.doc.createElement('div');
+      this.segment.className = 'md-seg';
+      this.root.appendChild(this.segment);
+      this.segmentBlocks = 0;
+    }
+    this.segmentBlocks++;
+    return this.segment;
   }
 
   /** Appends streamed text. Cost: O(length of `text` + length of the current line). */
@@ -109,7 +132,7 @@ export class StreamingMarkdown {
       if (!this.pendingHost) {
         this.pendingHost = this.doc.createElement('p');
         this.pendingHost.className = 'pending';
-        this.root.appendChild(this.pendingHost);
+        (this.segment ?? this.root).appendChild(this.pendingHost);
       }
       host = this.pendingHost;
     }
@@ -140,7 +163,7 @@ export class StreamingMarkdown {
       const lang = (m[2] ?? '').slice(0, 40);
       if (lang) code.dataset.language = lang;
       pre.appendChild(code);
-      this.root.appendChild(pre);
+      this.target().appendChild(pre);
       this.hooks.codeBlock?.(pre, code, lang);
       this.block = { type: 'code', el: pre, code, fence: m[1] ?? '```' };
       return;
@@ -152,13 +175,13 @@ export class StreamingMarkdown {
     if ((m = HEADING.exec(line))) {
       this.close();
       const level = Math.min(6, (m[1] ?? '#').length);
-      const h = this.el(`h${level}` as 'h1', this.root);
+      const h = this.el(`h${level}` as 'h1', this.target());
       h.appendChild(inline(this.doc, m[2] ?? ''));
       return;
     }
     if (RULE.test(line)) {
       this.close();
-      this.el('hr', this.root);
+      this.el('hr', this.target());
       return;
     }
     const bullet = BULLET.exec(line);
@@ -167,7 +190,7 @@ export class StreamingMarkdown {
       const isOrdered = ordered !== null;
       let list = this.block.type === 'list' && this.block.ordered === isOrdered ? this.block : null;
       if (!list) {
-        const el = this.el(isOrdered ? 'ol' : 'ul', this.root);
+        const el = this.el(isOrdered ? 'ol' : 'ul', this.target());
         if (ordered && ordered[1] !== '1') (el as HTMLOListElement).start = Number(ordered[1]);
         list = { type: 'list', el, ordered: isOrdered, item: el };
       }
@@ -179,7 +202,7 @@ export class StreamingMarkdown {
     if ((m = QUOTE.exec(line))) {
       let q = this.block.type === 'quote' ? this.block : null;
       if (!q) {
-        q = { type: 'quote', el: this.el('blockquote', this.root), p: null };
+        q = { type: 'quote', el: this.el('blockquote', this.target()), p: null };
         this.block = q;
       }
       const text = m[1] ?? '';
@@ -197,7 +220,7 @@ export class StreamingMarkdown {
       target.appendChild(inline(this.doc, line.trim()));
       return;
     }
-    const p = this.el('p', this.root);
+    const p = this.el('p', this.target());
     p.appendChild(inline(this.doc, line.trim()));
     this.block = { type: 'p', el: p };
   }

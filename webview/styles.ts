@@ -21,6 +21,8 @@ body { margin: 0; padding: 0; font-family: var(--vscode-font-family); font-size:
 .msg.interrupted { border-left-color: var(--vscode-editorWarning-foreground); }
 .interrupted-mark { margin-top: 4px; font-size: 0.9em; font-style: italic; color: var(--vscode-editorWarning-foreground); }
 .body p { margin: 0.4em 0; }
+.md-seg { display: flow-root; }
+.md-seg-done { contain: layout style paint; }
 .body pre { margin: 0; padding: 8px; overflow-x: auto; background: var(--vscode-textCodeBlock-background); font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size); }
 .body code { font-family: var(--vscode-editor-font-family); }
 .body :not(pre) > code { background: var(--vscode-textCodeBlock-background); padding: 0 3px; border-radius: 3px; }

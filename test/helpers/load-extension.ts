@@ -5,25 +5,38 @@
 import { mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as esbuild from 'esbuild';
 
 const require = createRequire(import.meta.url);
 
+/**
+ * Builds dist/extension.cjs and its lazily required dist/extension-runtime.cjs into a temporary
+ * directory with esbuild.mjs's options; returns the path of extension.cjs.
+ */
 export async function buildExtensionBundle(production = true): Promise<string> {
-  const out = join(mkdtempSync(join(tmpdir(), 'teechat-ext-')), 'extension.cjs');
-  await esbuild.build({
-    entryPoints: ['extension/extension.ts'],
-    outfile: out,
+  const dir = mkdtempSync(join(tmpdir(), 'teechat-ext-'));
+  const common = {
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    external: ['vscode', 'bufferutil', 'utf-8-validate'],
     bundle: true,
     minify: production,
     logLevel: 'silent',
+  } as const;
+  await esbuild.build({
+    ...common,
+    entryPoints: ['extension/extension.ts'],
+    outfile: join(dir, 'extension.cjs'),
+    external: ['vscode', 'bufferutil', 'utf-8-validate', './extension-runtime.cjs'],
   });
-  return out;
+  await esbuild.build({
+    ...common,
+    entryPoints: ['extension/runtime.ts'],
+    outfile: join(dir, 'extension-runtime.cjs'),
+    external: ['vscode', 'bufferutil', 'utf-8-validate'],
+  });
+  return join(dir, 'extension.cjs');
 }
 
 type ModuleLoad = (request: string, parent: unknown, isMain: boolean) => unknown;
@@ -46,6 +59,7 @@ export function loadExtension<T>(bundle: string, vscodeModule: () => unknown): T
       return orig.call(this, request, parent, isMain);
     };
   }
-  delete require.cache[bundle];
+  for (const k of Object.keys(require.cache))
+    if (k.startsWith(dirname(bundle))) delete require.cache[k];
   return require(bundle) as T;
 }
