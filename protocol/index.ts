@@ -25,7 +25,13 @@ export {
   SUITE_AES_256_GCM,
   SUITE_CHACHA20_POLY1305,
 } from './handshake/messages';
-export type { SuiteId } from './handshake/messages';
+export {
+  decodeClientFinished,
+  decodeClientHello,
+  decodeServerHello,
+  encodeClientHello,
+} from './handshake/messages';
+export type { ClientHello, ServerHello, ServerHelloCore, SuiteId } from './handshake/messages';
 export {
   EVIDENCE_KINDS,
   decodeEvidenceBundle,
