@@ -55,6 +55,8 @@ export interface SynthOptions {
   qeMrSigner?: Uint8Array; // 32
   qeIsvProdId?: number;
   qeIsvSvn?: number;
+  /** QE report ATTRIBUTES (16 bytes); default INIT | MODE64BIT | PROVISIONKEY, no DEBUG. */
+  qeAttributes?: Uint8Array;
   notBefore?: Date;
   notAfter?: Date;
   leafSerial?: number;
@@ -181,6 +183,10 @@ export function buildSyntheticTdx(o: SynthOptions = {}): SynthTdx {
   const qeAuth = new Uint8Array(32).map((_, i) => i);
   const qe = new Uint8Array(QE_REPORT.SIZE);
   qe.set(o.qeMrSigner ?? new Uint8Array(32).fill(0xdc), QE_REPORT.MR_SIGNER);
+  qe.set(
+    o.qeAttributes ?? Uint8Array.of(0x15, 0, 0, 0, 0, 0, 0, 0, 0xe7, 0, 0, 0, 0, 0, 0, 0),
+    QE_REPORT.ATTRIBUTES,
+  );
   qe.set(u16(o.qeIsvProdId ?? 2), QE_REPORT.ISV_PROD_ID);
   qe.set(u16(o.qeIsvSvn ?? 7), QE_REPORT.ISV_SVN);
   qe.set(
@@ -241,5 +247,5 @@ export function synthTcbInfoJson(
 export function synthQeIdentityJson(at: Date, mrsigner = 'dc'.repeat(32)): string {
   const day = 86_400_000;
   const iso = (d: Date) => d.toISOString().replace('.000', '');
-  return `{"id":"TD_QE","version":2,"issueDate":"${iso(new Date(at.getTime() - day))}","nextUpdate":"${iso(new Date(at.getTime() + 29 * day))}","tcbEvaluationDataNumber":18,"miscselect":"00000000","miscselectMask":"FFFFFFFF","attributes":"00000000000000000000000000000000","attributesMask":"FBFFFFFFFFFFFFFF0000000000000000","mrsigner":"${mrsigner.toUpperCase()}","isvprodid":2,"tcbLevels":[{"tcb":{"isvsvn":4},"tcbDate":"2024-01-01T00:00:00Z","tcbStatus":"UpToDate"}]}`;
+  return `{"id":"TD_QE","version":2,"issueDate":"${iso(new Date(at.getTime() - day))}","nextUpdate":"${iso(new Date(at.getTime() + 29 * day))}","tcbEvaluationDataNumber":18,"miscselect":"00000000","miscselectMask":"FFFFFFFF","attributes":"11000000000000000000000000000000","attributesMask":"FBFFFFFFFFFFFFFF0000000000000000","mrsigner":"${mrsigner.toUpperCase()}","isvprodid":2,"tcbLevels":[{"tcb":{"isvsvn":4},"tcbDate":"2024-01-01T00:00:00Z","tcbStatus":"UpToDate"}]}`;
 }

@@ -109,6 +109,29 @@ describe('TDX verify against a synthetic PKI', () => {
     assert.deepEqual(failed(r), ['qe_identity']);
   });
 
+  test('a debug-mode QE is refused even without collateral', () => {
+    const dbg = buildSyntheticTdx({
+      qeAttributes: Uint8Array.of(0x17, 0, 0, 0, 0, 0, 0, 0, 0xe7, 0, 0, 0, 0, 0, 0, 0),
+    });
+    const c = ctxAt(at, { intelRoots: [parseCertificate(dbg.rootDer)] });
+    const r = verifyTdxQuote({ quote: dbg.quote }, c, tdxPolicy());
+    assert.deepEqual(failed(r), ['qe_report']);
+    assert.match(r.checks.find((x) => !x.ok)?.message ?? '', /DEBUG/);
+    // With the TD_QE identity too, the masked attributes differ as well.
+    const withId = verifyTdxQuote(
+      {
+        quote: dbg.quote,
+        collateral: {
+          qeIdentity: dbg.signedCollateral('enclaveIdentity', synthQeIdentityJson(at)),
+          tcbSigningChain: dbg.tcbSigningPem,
+        },
+      },
+      c,
+      tdxPolicy(),
+    );
+    assert.deepEqual(failed(withId).sort(), ['qe_identity', 'qe_report']);
+  });
+
   test('collateral signed by the right key but for another FMSPC fails collateral', () => {
     const wrong = s.signedCollateral(
       'tcbInfo',

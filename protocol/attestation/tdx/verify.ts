@@ -38,6 +38,8 @@ import type { TdxPolicy } from './policy';
 
 /** TD_ATTRIBUTES bit 0 (byte 0, LSB): the TD is debuggable (TDX Module ABI spec, TDINFO). */
 export const TD_ATTRIBUTES_DEBUG_BIT = 0;
+/** SGX ATTRIBUTES.FLAGS DEBUG (bit 1 of byte 0) in the QE's report. */
+export const SGX_ATTRIBUTES_DEBUG = 0x02;
 
 /** Collateral supplied with a quote (all optional; raw bytes as served by Intel PCS). */
 export interface TdxCollateral {
@@ -304,6 +306,11 @@ export function verifyTdxQuote(
       problems.push(
         `qe_report.report_data[32:64]: expected zeros, got ${toHex(quote.qeReport.reportData.subarray(32))}`,
       );
+    }
+    // A debug-mode QE's memory (and so its attestation key) is readable by the host: never accept
+    // one, with or without QE identity collateral. SGX ATTRIBUTES.FLAGS bit 1 = DEBUG.
+    if (((quote.qeReport.attributes[0] ?? 0) & SGX_ATTRIBUTES_DEBUG) !== 0) {
+      problems.push('qe_report.attributes.DEBUG: expected 0 (production QE), got 1');
     }
     checks.all(
       'qe_report',
