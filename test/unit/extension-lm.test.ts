@@ -2,12 +2,14 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { register } from 'node:module';
 import type { ChatEvent } from '../../extension/types';
+import type * as ShimModule from '../helpers/vscode-shim';
+import type * as LmRegisterModule from '../../extension/lm-register';
 import { FakeSession, fakeView, protocolError, words } from '../helpers/fake-session';
 
 register('../helpers/vscode-hooks.mjs', import.meta.url);
 
-type Shim = typeof import('../helpers/vscode-shim');
-type LmModule = typeof import('../../extension/lm-register');
+type Shim = typeof ShimModule;
+type LmModule = typeof LmRegisterModule;
 type Handler = (
   request: unknown,
   context: unknown,
