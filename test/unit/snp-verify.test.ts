@@ -221,6 +221,25 @@ describe('SEV-SNP: pinned AMD roots', { skip }, () => {
   });
 });
 
+describe('SEV-SNP: pinned intermediates are anchors only because the pinned ARK signs them', () => {
+  test('ASK and ASVK of every product verify under that product ARK, valid now and in 2040', () => {
+    for (const p of AMD_PRODUCTS) {
+      const [ark] = parsePemOrDer(AMD_CA[p].ark);
+      for (const k of ['ask', 'asvk'] as const) {
+        const [c] = parsePemOrDer(AMD_CA[p][k]);
+        for (const at of [new Date(), new Date('2040-01-01T00:00:00Z')]) {
+          const r = verifyChain(nodeProvider, [c!], [ark!], at);
+          assert.deepEqual(
+            r.map((x) => x.ok),
+            [true],
+            `${p} ${k}: ${r.map((x) => x.message).join('; ')}`,
+          );
+        }
+      }
+    }
+  });
+});
+
 describe('SEV-SNP: each check fails when it should', { skip }, () => {
   const gsg = () => itemBy('attestation.bin', 'vcek.testcer');
   const turin = () => itemBy('turin_oc_report.bin', 'turin_oc_vcek.der');
