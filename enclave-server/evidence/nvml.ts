@@ -70,25 +70,28 @@ export interface NvmlApi {
   attestationCertChain(handle: unknown): { ret: number; chain?: Uint8Array };
 }
 
-/** Loads libnvidia-ml through koffi. Throws NvmlError with the loader's reason when absent. */
-export async function loadNvml(path = 'libnvidia-ml.so.1'): Promise<NvmlApi> {
-  let koffi: typeof koffiModule;
+type Koffi = typeof koffiModule;
+
+async function importKoffi(): Promise<Koffi> {
   try {
-    koffi = (await import('koffi')).default;
+    return (await import('koffi')).default;
   } catch (e) {
     throw new NvmlError(
       `koffi (FFI) is not available: ${e instanceof Error ? e.message : String(e)}`,
     );
   }
-  let lib: ReturnType<typeof koffi.load>;
-  try {
-    lib = koffi.load(path);
-  } catch (e) {
-    throw new NvmlError(
-      `cannot load ${path} (is the NVIDIA driver installed in this VM?): ${e instanceof Error ? e.message : String(e)}`,
-    );
-  }
-  koffi.struct('teechat_nvmlConfComputeSystemState_t', {
+}
+
+interface NvmlTypes {
+  readonly settingsSize: number;
+  readonly sizes: Readonly<Record<'state' | 'settings' | 'report' | 'certificate', number>>;
+}
+let types: NvmlTypes | undefined;
+
+/** Registers the nvml.h (R535+) structs with koffi once per process (names are global in koffi). */
+function defineTypes(koffi: Koffi): NvmlTypes {
+  if (types !== undefined) return types;
+  const State = koffi.struct('teechat_nvmlConfComputeSystemState_t', {
     environment: 'uint',
     ccFeature: 'uint',
     devToolsMode: 'uint',
@@ -100,7 +103,7 @@ export async function loadNvml(path = 'libnvidia-ml.so.1'): Promise<NvmlApi> {
     devToolsMode: 'uint',
     multiGpuMode: 'uint',
   });
-  koffi.struct('teechat_nvmlConfComputeGpuAttestationReport_t', {
+  const Report = koffi.struct('teechat_nvmlConfComputeGpuAttestationReport_t', {
     isCecAttestationReportPresent: 'uint',
     attestationReportSize: 'uint',
     cecAttestationReportSize: 'uint',
@@ -108,13 +111,42 @@ export async function loadNvml(path = 'libnvidia-ml.so.1'): Promise<NvmlApi> {
     attestationReport: koffi.array('uint8_t', ATTESTATION_REPORT_SIZE, 'Typed'),
     cecAttestationReport: koffi.array('uint8_t', CEC_ATTESTATION_REPORT_SIZE, 'Typed'),
   });
-  koffi.struct('teechat_nvmlConfComputeGpuCertificate_t', {
+  const Cert = koffi.struct('teechat_nvmlConfComputeGpuCertificate_t', {
     certChainSize: 'uint',
     attestationCertChainSize: 'uint',
     certChain: koffi.array('uint8_t', CERT_CHAIN_SIZE, 'Typed'),
     attestationCertChain: koffi.array('uint8_t', ATTESTATION_CERT_CHAIN_SIZE, 'Typed'),
   });
   koffi.pointer('teechat_nvmlDevice_t', koffi.opaque());
+  types = {
+    settingsSize: koffi.sizeof(Settings),
+    sizes: {
+      state: koffi.sizeof(State),
+      settings: koffi.sizeof(Settings),
+      report: koffi.sizeof(Report),
+      certificate: koffi.sizeof(Cert),
+    },
+  };
+  return types;
+}
+
+/** The koffi struct sizes (tests compare them with nvml.h: 12, 20, 12332, 9224 bytes). */
+export async function nvmlStructSizes(): Promise<NvmlTypes['sizes']> {
+  return defineTypes(await importKoffi()).sizes;
+}
+
+/** Loads libnvidia-ml through koffi. Throws NvmlError with the loader's reason when absent. */
+export async function loadNvml(path = 'libnvidia-ml.so.1'): Promise<NvmlApi> {
+  const koffi = await importKoffi();
+  let lib: ReturnType<Koffi['load']>;
+  try {
+    lib = koffi.load(path);
+  } catch (e) {
+    throw new NvmlError(
+      `cannot load ${path} (is the NVIDIA driver installed in this VM?): ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  const { settingsSize } = defineTypes(koffi);
   const fn = (decl: string): ((...a: unknown[]) => unknown) | undefined => {
     try {
       return lib.func(decl) as (...a: unknown[]) => unknown;
@@ -150,7 +182,7 @@ export async function loadNvml(path = 'libnvidia-ml.so.1'): Promise<NvmlApi> {
     'int nvmlDeviceGetConfComputeGpuCertificate(teechat_nvmlDevice_t device, _Out_ teechat_nvmlConfComputeGpuCertificate_t *cert)',
   );
   // NVML_STRUCT_VERSION(SystemConfComputeSettings, 1) = sizeof(struct) | (1 << 24).
-  const settingsV1 = koffi.sizeof(Settings) | (1 << 24);
+  const settingsV1 = settingsSize | (1 << 24);
   return {
     init: () => init() as number,
     shutdown: () => shutdown() as number,

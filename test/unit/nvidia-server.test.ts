@@ -168,6 +168,18 @@ describe('NVML provider (test double)', () => {
     await assert.rejects(NvmlEvidenceProvider.create({}), /cannot load libnvidia-ml\.so\.1/);
   });
 
+  test('koffi struct layouts match nvml.h (state 12, settings 20, report 12332, certificate 9224 bytes)', async () => {
+    const { nvmlStructSizes } = await import('../../enclave-server/evidence/nvml');
+    assert.deepEqual(await nvmlStructSizes(), {
+      state: 12,
+      settings: 20,
+      report: 12 + 32 + 0x2000 + 0x1000,
+      certificate: 8 + 0x1000 + 0x1400,
+    });
+    // Types are registered once per process: a second call (and loadNvml after it) must not throw a duplicate-name error.
+    assert.deepEqual(await nvmlStructSizes(), await nvmlStructSizes());
+  });
+
   test('chain helpers: DER padding trimmed only when zero; root-first chains reversed', () => {
     const sim = new SimulatedNvidiaProvider();
     const ders = sim['gpus'][0]!.chainDer;
