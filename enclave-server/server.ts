@@ -319,7 +319,19 @@ class Connection {
     );
     const log = this.log.child({ req: id });
     log.debug('chat request', { messages: msg.messages.length, max_tokens: maxTokens });
+    // Deltas are sealed off the generation's critical path: the token callback only appends;
+    // one setImmediate later the text is sealed and sent while llama.cpp decodes the next token.
+    // When the event loop falls behind, several tokens share one frame (fewer seals and sends).
     let seq = 0;
+    let pending = '';
+    let scheduled = false;
+    const flush = (): void => {
+      scheduled = false;
+      if (pending === '') return;
+      const text = pending;
+      pending = '';
+      this.sendApp({ type: 'delta', id, seq: seq++, text });
+    };
     const params = {
       maxTokens,
       ...(msg.params.temperature !== undefined ? { temperature: msg.params.temperature } : {}),
@@ -332,11 +344,18 @@ class Connection {
       params,
       {
         onQueued: (position) => this.sendApp({ type: 'queued', id, position }),
-        onDelta: (text) => this.sendApp({ type: 'delta', id, seq: seq++, text }),
+        onDelta: (text) => {
+          pending += text;
+          if (!scheduled) {
+            scheduled = true;
+            setImmediate(flush);
+          }
+        },
       },
       flight.ac.signal,
     ).then(
       (r) => {
+        flush();
         this.inflight.delete(id);
         this.touch();
         log.info('answer done', {
@@ -359,6 +378,7 @@ class Connection {
         });
       },
       (e: unknown) => {
+        flush();
         this.inflight.delete(id);
         this.touch();
         const err =

@@ -187,7 +187,8 @@ export class LlamaEngine implements Engine {
       dispose: () => {
         if (disposed) return;
         disposed = true;
-        this.pool.forget(owner);
+        // Clear the session's KV state now, off any request's critical path.
+        this.pool.scrub(owner, (slot) => slot.sequence.clearHistory());
       },
     };
   }

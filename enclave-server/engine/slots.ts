@@ -101,6 +101,30 @@ export class SlotPool<S> {
     for (const e of this.entries) if (e.owner === owner) e.owner = null;
   }
 
+  /**
+   * The owner is gone: each free slot it used is held (busy) while `scrub` clears its state,
+   * then released as never-used (no clearing needed by the next owner). Slots still busy for
+   * this owner (a generation being cancelled) just lose their owner, as with `forget`.
+   */
+  scrub(owner: object, scrub: (slot: S) => Promise<void>): void {
+    for (const e of this.entries) {
+      if (e.owner !== owner) continue;
+      e.owner = null;
+      if (e.busy || this.closed) continue;
+      e.busy = true;
+      void scrub(e.slot)
+        .then(
+          () => {
+            e.lastUsed = 0;
+          },
+          () => {
+            // state unknown: the next owner clears it (lastUsed stays > 0 → foreignState)
+          },
+        )
+        .finally(() => this.release(e.slot));
+    }
+  }
+
   /** Rejects every waiter (shutdown). Busy slots finish or are cancelled by their owners. */
   close(): void {
     this.closed = true;

@@ -78,3 +78,34 @@ test('an already aborted signal is rejected without taking a slot', async () => 
   );
   assert.equal(pool.busy, 0);
 });
+
+test('scrub: a departed owner’s free slots are held while cleared, then handed out as clean', async () => {
+  const pool = new SlotPool(['a', 'b']);
+  const s1 = {};
+  await pool.acquire(s1, sig());
+  pool.release('a');
+  let finishScrub: () => void = () => {};
+  const scrubbed: string[] = [];
+  pool.scrub(s1, (slot) => {
+    scrubbed.push(slot);
+    return new Promise<void>((r) => (finishScrub = r));
+  });
+  assert.deepEqual(scrubbed, ['a']);
+  assert.equal(pool.busy, 1);
+  const other = await pool.acquire({}, sig());
+  assert.equal(other.slot, 'b');
+  const waiting = pool.acquire({}, sig());
+  finishScrub();
+  const l = await waiting;
+  assert.deepEqual(l, { slot: 'a', sameOwner: false, foreignState: false });
+});
+
+test('scrub failure leaves the state marked foreign for the next owner', async () => {
+  const pool = new SlotPool(['a']);
+  const s1 = {};
+  await pool.acquire(s1, sig());
+  pool.release('a');
+  pool.scrub(s1, () => Promise.reject(new Error('x')));
+  const l = await pool.acquire({}, sig());
+  assert.equal(l.foreignState, true);
+});
