@@ -146,12 +146,22 @@ export class ChatPanel {
       this.services.log('ignored a malformed message from the webview');
       return;
     }
+    if (m.method === 'ready') {
+      // Synchronous on purpose: the init state and the switch to "ready" happen in one turn, so
+      // no event can fall between the snapshot and the first event the webview receives.
+      const init = this.controller.init();
+      this.ready = true;
+      void this.panel.webview.postMessage({
+        kind: 'reply',
+        id: m.id,
+        ok: true,
+        result: init,
+      } satisfies HostMessage);
+      for (const q of this.queue.splice(0)) void this.panel.webview.postMessage(q);
+      return;
+    }
     try {
       const result = await this.handle(m);
-      if (m.method === 'ready') {
-        this.ready = true;
-        for (const q of this.queue.splice(0)) void this.panel.webview.postMessage(q);
-      }
       this.postRaw({ kind: 'reply', id: m.id, ok: true, result });
     } catch (e) {
       this.postRaw({

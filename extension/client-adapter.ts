@@ -85,7 +85,8 @@ export function viewFromSummary(
     model: { id: s.model.id, sha256: s.model.sha256 },
     reports: s.reports,
     evidence: s.evidence,
-    serverInfo: { ...serverInfo, transcriptHash: s.transcriptHash, verdict: s.verdict },
+    serverInfo: { ...serverInfo, verdict: s.verdict },
+    transcriptHash: s.transcriptHash,
     verifiedAt: new Date(s.verifiedAt),
   };
 }

@@ -2,9 +2,13 @@
  * The raw evidence bundle for offline audit (`teechat attest verify FILE`): the evidence items
  * exactly as received, every part base64-encoded, plus what the extension concluded. Pure.
  * Format `teechat-evidence/1` (docs/EXTENSION.md):
- *   { format, exportedAt, serverUrl, items: [{ kind, label, parts: { name: base64 } }],
+ *   { format, exportedAt, serverUrl, transcriptHash, binding: { cpuReportData, gpuNonce },
+ *     items: [{ kind, label, parts: { name: base64 } }],
  *     summary: { measurement, cpuKind, product, tcb, gpu, model, simulated, verifiedAt },
  *     reports: VerificationReport[] }
+ * `binding` holds the values the evidence must carry for this session (hex): SNP/TDX REPORT_DATA
+ * and the NVIDIA nonce, derived from the transcript hash (protocol/handshake/keys.ts), so an
+ * auditor can check the binding offline (`--expect-report-data`).
  */
 import type { EvidenceItem, VerificationReport } from '../protocol/attestation/types';
 import type { AttestationView } from './types';
@@ -15,6 +19,8 @@ export interface EvidenceBundleJson {
   readonly format: typeof EVIDENCE_FORMAT;
   readonly exportedAt: string;
   readonly serverUrl: string;
+  readonly transcriptHash: string;
+  readonly binding: { readonly cpuReportData: string; readonly gpuNonce: string } | null;
   readonly items: { kind: string; label: string; parts: Record<string, string> }[];
   readonly summary: Record<string, unknown>;
   readonly reports: readonly VerificationReport[];
@@ -37,11 +43,14 @@ export function buildEvidenceBundle(
   serverUrl: string,
   a: AttestationView,
   now: Date,
+  binding: EvidenceBundleJson['binding'] = null,
 ): EvidenceBundleJson {
   return {
     format: EVIDENCE_FORMAT,
     exportedAt: now.toISOString(),
     serverUrl,
+    transcriptHash: a.transcriptHash,
+    binding,
     items: a.evidence.map((it) => ({
       kind: it.kind,
       label: it.label,

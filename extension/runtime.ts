@@ -8,9 +8,21 @@ import { renderAttestationDocument } from './attestation-report';
 import { ChatPanel } from './chat-panel';
 import { connectWithClient } from './client-adapter';
 import { buildEvidenceBundle } from './evidence-export';
+import { bindingValues } from '../protocol/handshake/keys';
+import { nodeProvider } from '../protocol-node/crypto-node';
 import { DEFAULT_QUESTION, selectionPrompt } from './selection';
 import { createServices } from './services';
 import type { Runtime } from './runtime-types';
+
+/** The binding values for a transcript hash (hex), or null when the hash is not 32 bytes of hex. */
+export function bindingHex(th: string): { cpuReportData: string; gpuNonce: string } | null {
+  if (!/^[0-9a-f]{64}$/.test(th)) return null;
+  const b = bindingValues(nodeProvider, Uint8Array.from(Buffer.from(th, 'hex')));
+  return {
+    cpuReportData: Buffer.from(b.cpuReportData).toString('hex'),
+    gpuNonce: Buffer.from(b.gpuNonce).toString('hex'),
+  };
+}
 
 export const ATTESTATION_URI = vscode.Uri.parse(
   'teechat-attestation:/TEEChat%20Attestation%20Report.md',
@@ -31,6 +43,15 @@ export function createRuntime(
     }),
   );
   applyStatus(services.sessions.snapshot.status);
+  // A changed server or trust policy applies at once: the next use connects and verifies again.
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('teechat.serverUrl') || e.affectsConfiguration('teechat.trust')) {
+        output.appendLine('settings changed: dropping the session; the next use verifies again');
+        void services.sessions.disconnect();
+      }
+    }),
+  );
 
   return {
     services,

@@ -38,6 +38,8 @@ export interface AttestationView {
   readonly reports: readonly VerificationReport[];
   /** Raw evidence as received (for export and offline audit). */
   readonly evidence: readonly EvidenceItem[];
+  /** Hex SHA-256 of the handshake transcript the evidence is bound to (channel binding). */
+  readonly transcriptHash: string;
   /** Server-declared information (engine, version), unverified beyond the channel. */
   readonly serverInfo: Readonly<Record<string, unknown>>;
   readonly verifiedAt: Date;

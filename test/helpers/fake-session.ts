@@ -42,6 +42,7 @@ export function fakeView(over: Partial<AttestationView> = {}): AttestationView {
       { kind: 'sev-snp', label: '', parts: new Map([['report', new Uint8Array([1, 2, 3, 250])]]) },
     ],
     serverInfo: { engine: 'llama' },
+    transcriptHash: 'cd'.repeat(32),
     verifiedAt: new Date('2026-11-23T12:00:00Z'),
     ...over,
   };

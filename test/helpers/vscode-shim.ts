@@ -194,6 +194,12 @@ export const commands = {
   },
 };
 
+/** Fire with `fireConfigChange('teechat.serverUrl')` after changing `shim.config`. */
+const configChanged = new EventEmitter<{ affectsConfiguration(section: string): boolean }>();
+export function fireConfigChange(key: string): void {
+  configChanged.fire({ affectsConfiguration: (s: string) => key === s || key.startsWith(`${s}.`) });
+}
+
 export const workspace = {
   getConfiguration(section: string) {
     return {
@@ -211,6 +217,7 @@ export const workspace = {
     return new Disposable(() => shim.contentProviders.delete(scheme));
   },
   onDidOpenTextDocument: new EventEmitter<unknown>().event,
+  onDidChangeConfiguration: configChanged.event,
   async openTextDocument(
     arg: Uri | { content: string; language?: string },
   ): Promise<{ uri?: Uri; getText(): string }> {

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { buildExtensionBundle, loadExtension } from '../helpers/load-extension';
 import type { ThemeColor } from '../helpers/vscode-shim';
-import { fakeContext, moduleObject, resetShim, shim } from '../helpers/vscode-shim';
+import {
+  fakeContext,
+  fireConfigChange,
+  moduleObject,
+  resetShim,
+  shim,
+} from '../helpers/vscode-shim';
 import type { StatusView } from '../../webview/messages';
 
 interface ExtModule {
@@ -144,5 +150,10 @@ describe('extension activation (bundled, with a vscode shim)', () => {
       'statusBarItem.errorBackground',
     );
     assert.ok(shim.messages.some((m) => m.level === 'error'));
+    // changing the server or the trust settings drops the session state: the next use verifies again
+    shim.config['teechat.serverUrl'] = 'ws://127.0.0.1:10';
+    fireConfigChange('teechat.serverUrl');
+    await new Promise((r) => setTimeout(r, 10));
+    assert.match(item?.text ?? '', /not connected/);
   });
 });

@@ -89,6 +89,13 @@ describe('evidence export', () => {
     assert.deepEqual([...(items[0]?.parts.get('report') ?? [])], [1, 2, 3, 250]);
     assert.equal(json.summary.measurement, MEASUREMENT);
     assert.throws(() => parseEvidenceItems({ ...json, format: 'other' }), /format/);
+    assert.equal(json.transcriptHash, 'cd'.repeat(32));
+    assert.equal(json.binding, null);
+    const withBinding = buildEvidenceBundle('ws://h:1', view, new Date(), {
+      cpuReportData: 'aa',
+      gpuNonce: 'bb',
+    });
+    assert.deepEqual(withBinding.binding, { cpuReportData: 'aa', gpuNonce: 'bb' });
   });
 });
 
