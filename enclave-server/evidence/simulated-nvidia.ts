@@ -36,6 +36,7 @@ import { buildCertificate, der, ext, type NameSpec } from './x509-writer';
 export const SIM_DEVICE_ROOT_CN = 'TEEChat SIMULATED NVIDIA Device Identity CA';
 export const SIM_RIM_ROOT_CN = 'TEEChat SIMULATED NVIDIA CoRIM signing Root CA';
 const OID_DICE_TCB_INFO = '2.23.133.5.4.1';
+const OID_DICE_TCB_INFO_BLACKWELL = '2.23.133.5.4.1.1';
 const OID_SHA384 = '2.16.840.1.101.3.4.2.2';
 const N_BLOCKS = 64;
 /** RIM indexes (0-based) that the simulated driver / VBIOS RIMs mark active (disjoint, as NVIDIA's). */
@@ -50,6 +51,14 @@ export interface SimulatedNvidiaOptions {
   readonly ppcie?: boolean;
   /** NVDEC0 enabled (then RIM index 35 is compared). Default false, as on CC H100s. */
   readonly nvdec0Enabled?: boolean;
+  /**
+   * GH100 (Hopper, default): leaf DICE extension 2.23.133.5.4.1 with fwids last. GB100 (Blackwell):
+   * extension 2.23.133.5.4.1.1 with a field after fwids (so only the structured parse finds the
+   * FWID) and CHIP_INFO "GB100" in the opaque data.
+   */
+  readonly chip?: 'GH100' | 'GB100';
+  /** Simulation of a firmware/certificate mismatch: the report carries this FWID instead of the leaf's. */
+  readonly reportFwidOverride?: Uint8Array;
   readonly now?: () => Date;
 }
 
@@ -135,7 +144,10 @@ export class SimulatedNvidiaProvider implements EvidenceProvider {
   readonly rimRootDer: Uint8Array;
   readonly driverRim: Uint8Array;
   readonly vbiosRim: Uint8Array;
-  private readonly opts: Required<Omit<SimulatedNvidiaOptions, 'now'>> & { now: () => Date };
+  private readonly opts: Required<Omit<SimulatedNvidiaOptions, 'now' | 'reportFwidOverride'>> & {
+    now: () => Date;
+    reportFwidOverride: Uint8Array | undefined;
+  };
 
   constructor(options: SimulatedNvidiaOptions = {}) {
     this.opts = {
@@ -144,6 +156,8 @@ export class SimulatedNvidiaProvider implements EvidenceProvider {
       vbiosVersion: options.vbiosVersion ?? '96.00.9F.00.01',
       ppcie: options.ppcie ?? false,
       nvdec0Enabled: options.nvdec0Enabled ?? false,
+      chip: options.chip ?? 'GH100',
+      reportFwidOverride: options.reportFwidOverride,
       now: options.now ?? ((): Date => new Date()),
     };
     this.driverVersion = this.opts.driverVersion;
@@ -163,11 +177,11 @@ export class SimulatedNvidiaProvider implements EvidenceProvider {
       ['O', 'TEEChat development'],
     ];
     const idN: NameSpec = [
-      ['CN', 'SIMULATED GH100 Identity'],
+      ['CN', `SIMULATED ${this.opts.chip} Identity`],
       ['O', 'TEEChat development'],
     ];
     const icaN: NameSpec = [
-      ['CN', 'SIMULATED GH100 Provisioner ICA 1'],
+      ['CN', `SIMULATED ${this.opts.chip} Provisioner ICA 1`],
       ['O', 'TEEChat development'],
     ];
     this.deviceRootDer = issue(rootN, rootN, rootK, rootK, true, nb, 1);
@@ -178,25 +192,27 @@ export class SimulatedNvidiaProvider implements EvidenceProvider {
       const leaf = p384();
       const fwid = sha384(`teechat-simulated-gsp-fmc ${fw} gpu ${g}`);
       const bromN: NameSpec = [
-        ['CN', 'SIMULATED GH100 A01 GSP BROM'],
+        ['CN', `SIMULATED ${this.opts.chip} A01 GSP BROM`],
         ['O', 'TEEChat development'],
         ['serialNumber', randomBytes(9).toString('hex').toUpperCase()],
       ];
       const leafN: NameSpec = [
-        ['CN', 'SIMULATED GH100 A01 GSP FMC LF'],
+        ['CN', `SIMULATED ${this.opts.chip} A01 GSP FMC LF`],
         ['O', 'TEEChat development'],
         ['serialNumber', randomBytes(20).toString('hex').toUpperCase()],
       ];
-      // DiceTcbInfo ::= SEQUENCE { vendor [0], model [1], …, fwids [6] SEQUENCE OF FWID } — fwids last,
-      // so the last 48 bytes are the digest, as on Hopper leaves.
+      // DiceTcbInfo ::= SEQUENCE { vendor [0], model [1], …, fwids [6] IMPLICIT SEQUENCE OF FWID, …}.
+      // Hopper: fwids last, so the last 48 bytes are the digest. Blackwell: flags [7] follow.
+      const blackwell = this.opts.chip === 'GB100';
       const dice = der.seq(
         der.tlv(0x80, Buffer.from('TEEChat SIMULATED')),
-        der.tlv(0x81, Buffer.from('GH100 A01 GSP FMC')),
-        der.tlv(0xa6, der.seq(der.seq(der.oid(OID_SHA384), der.octets(fwid)))),
+        der.tlv(0x81, Buffer.from(`${this.opts.chip} A01 GSP FMC`)),
+        der.tlv(0xa6, der.seq(der.oid(OID_SHA384), der.octets(fwid))),
+        ...(blackwell ? [der.tlv(0x87, Uint8Array.of(0x00, 0x80, 0x00, 0x00, 0x01))] : []),
       );
       const bromDer = issue(bromN, icaN, bromK, icaK, true, nb, 10 + g);
       const leafDer = issue(leafN, bromN, leaf, bromK, false, nb, 100 + g, [
-        ext.raw(OID_DICE_TCB_INFO, dice, true),
+        ext.raw(blackwell ? OID_DICE_TCB_INFO_BLACKWELL : OID_DICE_TCB_INFO, dice, true),
       ]);
       this.gpus.push({
         leaf,
@@ -240,7 +256,7 @@ export class SimulatedNvidiaProvider implements EvidenceProvider {
       rimSignerK,
       rimChain,
     );
-    this.description = `SIMULATED NVIDIA H100 ×${this.opts.gpuCount} (driver ${this.opts.driverVersion}, VBIOS ${this.opts.vbiosVersion}; generated P-384 roots, not trusted in production)`;
+    this.description = `SIMULATED NVIDIA ${this.opts.chip === 'GB100' ? 'B200' : 'H100'} ×${this.opts.gpuCount} (driver ${this.opts.driverVersion}, VBIOS ${this.opts.vbiosVersion}; generated P-384 roots, not trusted in production)`;
   }
 
   private buildRim(
@@ -329,9 +345,10 @@ export class SimulatedNvidiaProvider implements EvidenceProvider {
       ...tlv(12, Uint8Array.from(msrscnt)),
       ...tlv(13, Uint8Array.from([0x00, 0xc0, 0x01, 0x00])),
       ...tlv(11, Uint8Array.of(this.opts.nvdec0Enabled ? STATUS_ENABLED : STATUS_DISABLED)),
-      ...tlv(20, gpu.fwid),
+      ...tlv(20, this.opts.reportFwidOverride ?? gpu.fwid),
       ...tlv(21, Uint8Array.of(this.opts.ppcie ? STATUS_ENABLED : STATUS_DISABLED)),
       ...tlv(34, Uint8Array.from([0x01, 0x00])),
+      ...(this.opts.chip === 'GB100' ? tlv(35, ascii('GB100')) : []),
       ...tlv(36, Uint8Array.from(u16(this.opts.ppcie ? FEATURE_PPCIE : FEATURE_SPT))),
     ];
     const len = record.length;

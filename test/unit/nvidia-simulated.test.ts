@@ -120,4 +120,33 @@ describe('SimulatedNvidiaProvider', () => {
     assert.equal(r.ok, true);
     assert.deepEqual((r.fields['measurements'] as { skipped: number[] }).skipped, []);
   });
+
+  test('Blackwell (GB100): FWID found by the structured 2.23.133.5.4.1.1 parse; CHIP_INFO reported', async () => {
+    const bw = new SimulatedNvidiaProvider({ chip: 'GB100' });
+    const b = binding();
+    const r = verify((await bw.collect(b))[0]!, devPolicy, b.gpuNonce);
+    assert.equal(
+      r.ok,
+      true,
+      r.checks
+        .filter((c) => !c.ok)
+        .map((c) => c.message)
+        .join('\n'),
+    );
+    assert.match(r.checks.find((c) => c.id === 'fwid')!.message, /2\.23\.133\.5\.4\.1\.1/);
+    assert.equal(r.fields['chip'], 'GB100');
+  });
+
+  test('a report FWID that differs from the leaf certificate fails only the fwid check (Hopper and Blackwell)', async () => {
+    for (const chip of ['GH100', 'GB100'] as const) {
+      const p = new SimulatedNvidiaProvider({
+        chip,
+        reportFwidOverride: new Uint8Array(48).fill(0xab),
+      });
+      const b = binding();
+      const r = verify((await p.collect(b))[0]!, devPolicy, b.gpuNonce);
+      assert.deepEqual(failed(r), ['fwid'], chip);
+      assert.match(r.checks.find((c) => c.id === 'fwid')!.message, /abababab/);
+    }
+  });
 });
