@@ -201,6 +201,19 @@ describe('SEV-SNP: every EXPECTED.json item gives its recorded outcome', { skip 
   });
 });
 
+describe('SEV-SNP: the pure-JS provider (browser path) gives the same verdicts', { skip }, () => {
+  test('every EXPECTED.json item, noble vs Node', async () => {
+    const { nobleProvider } = await import('../../protocol/crypto/noble');
+    for (const it of items()) {
+      const at = pinnedTime(it);
+      const item = { kind: 'sev-snp' as const, label: '', parts: new Map(partsOf(it)) };
+      const a = verifySnpEvidence(item, { crypto: nodeProvider, now: () => at }, DEFAULT_POLICY);
+      const b = verifySnpEvidence(item, { crypto: nobleProvider, now: () => at }, DEFAULT_POLICY);
+      assert.deepEqual(b.checks, a.checks, it.report);
+    }
+  });
+});
+
 describe('SEV-SNP: pinned AMD roots', { skip }, () => {
   test('fingerprints match the constants and the public KDS files', () => {
     for (const p of AMD_PRODUCTS) {
