@@ -20,6 +20,8 @@ export interface ServerConfig {
   readonly port: number;
   readonly model: string;
   readonly modelCache: string;
+  /** Cached certificates / collateral / RIMs for the evidence providers (snp/, azure/, tdx/, rims/). */
+  readonly evidenceCache: string;
   readonly engine: EngineChoice;
   readonly upstream: string;
   readonly upstreamModel: string;
@@ -49,6 +51,7 @@ export const DEFAULTS: ServerConfig = Object.freeze({
   port: 8443,
   model: '',
   modelCache: join(homedir(), '.cache', 'teechat', 'models'),
+  evidenceCache: join(homedir(), '.cache', 'teechat', 'evidence'),
   engine: 'llama',
   upstream: 'http://127.0.0.1:8000/v1',
   upstreamModel: '',
@@ -103,6 +106,13 @@ export const OPTION_SPECS: readonly Spec[] = [
     'GGUF model file, or hf:owner/repo/file.gguf (downloaded into --model-cache)',
   ),
   S('modelCache', 'model-cache', { t: 'string' }, 'DIR', 'download cache for hf: models'),
+  S(
+    'evidenceCache',
+    'evidence-cache',
+    { t: 'string' },
+    'DIR',
+    'cached certificates, TDX collateral (tdx/) and NVIDIA RIMs (rims/, from `rims fetch`)',
+  ),
   S(
     'engine',
     'engine',

@@ -6,6 +6,7 @@
 import { isProtocolError } from '../protocol/errors';
 import { parseServerArgs, serverHelp } from './config';
 import { createLogger } from './log';
+import { RIMS_FETCH_HELP, idsFromLocalNvml, rimsFetchCommand } from './evidence/rims';
 import { startServer } from './start';
 
 export const EXIT = { ok: 0, other: 1, usage: 2, model: 3, attestation: 4 } as const;
@@ -22,8 +23,17 @@ const io: Io = {
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'rims') {
-    io.stderr('teechat-server rims: the RIM cache command is not part of this build yet\n');
-    return EXIT.usage;
+    if (argv[1] !== 'fetch') {
+      io.stderr(
+        `teechat-server rims: expected "fetch", got ${JSON.stringify(argv[1] ?? '')}\n${RIMS_FETCH_HELP}`,
+      );
+      return EXIT.usage;
+    }
+    return rimsFetchCommand(argv.slice(2), {
+      out: io.stdout,
+      err: io.stderr,
+      idsFromNvml: idsFromLocalNvml,
+    });
   }
   let parsed;
   try {

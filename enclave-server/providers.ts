@@ -6,6 +6,7 @@
  * closed): it never serves without the evidence it was configured to give.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type {
   BindingValues,
   EvidenceItem,
@@ -14,12 +15,21 @@ import type {
 } from '../protocol/attestation/types';
 import { ProtocolError } from '../protocol/errors';
 import type { AttestationChoice, GpuAttestationChoice } from './config';
+import { AzureVtpmProvider, THIM_URL } from './evidence/azure-vtpm';
+import { CONFIGFS_TSM_ROOT } from './evidence/configfs-tsm';
+import { NvmlEvidenceProvider } from './evidence/nvml';
 import { SimulatedNvidiaProvider } from './evidence/simulated-nvidia';
 import { SimulatedSnpProvider } from './evidence/simulated-snp';
+import { SnpConfigfsProvider } from './evidence/snp-configfs';
+import { TDX_GUEST_DEVICE, TdxEvidenceProvider } from './evidence/tdx';
 import type { Logger } from './log';
 
-export const CONFIGFS_TSM = '/sys/kernel/config/tsm/report';
+export const CONFIGFS_TSM = CONFIGFS_TSM_ROOT;
 export const TPM_DEVICE = '/dev/tpmrm0';
+export const SEV_GUEST_DEVICE = '/dev/sev-guest';
+/** Azure CVMs expose the paravisor's HCL report in the vTPM; the OEM0 ACPI table marks Hyper-V. */
+export const AZURE_MARKER = '/sys/firmware/acpi/tables/OEM0';
+export const NVIDIA_DEVICE = '/dev/nvidiactl';
 
 export interface ProviderProbe {
   readonly exists: (path: string) => boolean;
@@ -32,12 +42,20 @@ export function probeCpu(probe: ProviderProbe = defaultProbe): {
   choice: AttestationChoice | null;
   reason: string;
 } {
-  if (probe.exists(CONFIGFS_TSM)) return { choice: 'sev-snp', reason: `${CONFIGFS_TSM} present` };
-  if (probe.exists(TPM_DEVICE) && probe.exists('/sys/firmware/acpi/tables/OEM0'))
-    return { choice: 'azure', reason: `${TPM_DEVICE} and an Azure HCL present` };
+  if (probe.exists(CONFIGFS_TSM)) {
+    if (probe.exists(TDX_GUEST_DEVICE))
+      return { choice: 'tdx', reason: `${CONFIGFS_TSM} and ${TDX_GUEST_DEVICE} present` };
+    if (probe.exists(SEV_GUEST_DEVICE))
+      return { choice: 'sev-snp', reason: `${CONFIGFS_TSM} and ${SEV_GUEST_DEVICE} present` };
+  }
+  if (probe.exists(TPM_DEVICE) && probe.exists(AZURE_MARKER))
+    return {
+      choice: 'azure',
+      reason: `${TPM_DEVICE} on Hyper-V (${AZURE_MARKER}): Azure CVM vTPM`,
+    };
   return {
     choice: null,
-    reason: `neither ${CONFIGFS_TSM} nor an Azure vTPM (${TPM_DEVICE}) found`,
+    reason: `found neither configfs-tsm (${CONFIGFS_TSM}) with ${SEV_GUEST_DEVICE} or ${TDX_GUEST_DEVICE}, nor an Azure vTPM (${TPM_DEVICE})`,
   };
 }
 
@@ -45,6 +63,7 @@ export async function selectCpuProvider(
   choice: AttestationChoice,
   log: Logger,
   probe: ProviderProbe = defaultProbe,
+  cacheDir = '',
 ): Promise<EvidenceProvider> {
   let c = choice;
   if (c === 'auto') {
@@ -72,13 +91,22 @@ export async function selectCpuProvider(
       return SimulatedSnpProvider.create({ rsaBits: bits });
     }
     case 'sev-snp':
+      return new SnpConfigfsProvider(cacheDir ? { certDir: join(cacheDir, 'snp') } : {});
     case 'tdx':
+      return new TdxEvidenceProvider(cacheDir ? { collateralDir: join(cacheDir, 'tdx') } : {});
     case 'azure':
-      throw new ProtocolError(
-        'evidence_missing',
-        `attestation: the ${c} provider is not part of this build yet; use --attestation simulated for development`,
-        'attestation',
-      );
+      return new AzureVtpmProvider({
+        ...(cacheDir ? { certDir: join(cacheDir, 'azure') } : {}),
+        // Azure's instance metadata service (link-local, inside the VM) serves the VCEK chain once.
+        fetchThim: async () => {
+          const r = await fetch(THIM_URL, {
+            headers: { Metadata: 'true' },
+            signal: AbortSignal.timeout(10_000),
+          });
+          if (!r.ok) throw new Error(`THIM: HTTP ${r.status}`);
+          return new Uint8Array(await r.arrayBuffer());
+        },
+      });
     default:
       throw new ProtocolError(
         'usage',
@@ -92,28 +120,37 @@ export async function selectGpuProvider(
   choice: GpuAttestationChoice,
   log: Logger,
   probe: ProviderProbe = defaultProbe,
+  cacheDir = '',
 ): Promise<EvidenceProvider | null> {
+  const nvml = async (): Promise<EvidenceProvider> => {
+    try {
+      return await NvmlEvidenceProvider.create(
+        cacheDir ? { rimCacheDir: join(cacheDir, 'rims') } : {},
+      );
+    } catch (e) {
+      throw new ProtocolError(
+        'evidence_missing',
+        `gpu-attestation: expected an NVIDIA GPU in confidential-computing mode through NVML, got ${e instanceof Error ? e.message : String(e)}`,
+        'gpu-attestation',
+      );
+    }
+  };
   switch (choice) {
     case 'none':
       return null;
     case 'simulated':
       return new SimulatedNvidiaProvider();
+    case 'nvidia':
+      return nvml();
     case 'auto':
-      if (!probe.exists('/dev/nvidiactl')) {
-        log.info('gpu attestation auto', { picked: 'none', reason: '/dev/nvidiactl absent' });
+      if (!probe.exists(NVIDIA_DEVICE)) {
+        log.info('gpu attestation auto', { picked: 'none', reason: `${NVIDIA_DEVICE} absent` });
         return null;
       }
-      throw new ProtocolError(
-        'evidence_missing',
-        'gpu-attestation: an NVIDIA GPU is present but the NVML provider is not part of this build yet; pass --gpu-attestation none to serve without GPU evidence',
-        'gpu-attestation',
-      );
-    case 'nvidia':
-      throw new ProtocolError(
-        'evidence_missing',
-        'gpu-attestation: the NVML provider is not part of this build yet',
-        'gpu-attestation',
-      );
+      // A GPU is present: it must attest (CC on), or the server refuses to start. Serving from a
+      // GPU outside CC would put activations in unprotected memory; --gpu-attestation none is the
+      // explicit way to serve with CPU evidence only.
+      return nvml();
   }
 }
 

@@ -130,8 +130,13 @@ export async function startServer(
   let providers: EvidenceProvider[];
   if (o.providers) providers = [...o.providers];
   else {
-    const cpu = await selectCpuProvider(config.attestation, log);
-    const gpu = await selectGpuProvider(config.gpuAttestation, log);
+    const cpu = await selectCpuProvider(config.attestation, log, undefined, config.evidenceCache);
+    const gpu = await selectGpuProvider(
+      config.gpuAttestation,
+      log,
+      undefined,
+      config.evidenceCache,
+    );
     providers = gpu ? [cpu, gpu] : [cpu];
   }
   const engine = o.engine ?? (await loadEngine(config, log));

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import type { BindingValues, EvidenceProvider } from '../../protocol/attestation/types';
 import { ProtocolError } from '../../protocol/errors';
 import {
+  AZURE_MARKER,
   CONFIGFS_TSM,
+  NVIDIA_DEVICE,
+  SEV_GUEST_DEVICE,
+  TPM_DEVICE,
   evidenceCollector,
   probeCpu,
   selectCpuProvider,
@@ -28,8 +32,33 @@ test('auto with no attestation hardware fails closed with evidence_missing and s
   );
 });
 
-test('auto picks configfs-tsm when present', () => {
-  assert.equal(probeCpu({ exists: (p) => p === CONFIGFS_TSM }).choice, 'sev-snp');
+test('auto: configfs-tsm with /dev/sev-guest → sev-snp, with /dev/tdx_guest → tdx; Azure vTPM → azure', () => {
+  const has = (...paths: string[]) => ({ exists: (p: string) => paths.includes(p) });
+  assert.equal(probeCpu(has(CONFIGFS_TSM, SEV_GUEST_DEVICE)).choice, 'sev-snp');
+  assert.equal(probeCpu(has(CONFIGFS_TSM, '/dev/tdx_guest')).choice, 'tdx');
+  assert.equal(probeCpu(has(TPM_DEVICE, AZURE_MARKER)).choice, 'azure');
+  assert.equal(probeCpu(has(TPM_DEVICE)).choice, null, 'a TPM alone is not an Azure CVM');
+  assert.equal(probeCpu(has(CONFIGFS_TSM)).choice, null, 'configfs-tsm without a guest device');
+});
+
+test('named providers are the hardware ones (no silent fallback to simulated)', async () => {
+  for (const [choice, kind] of [
+    ['sev-snp', 'sev-snp'],
+    ['tdx', 'tdx'],
+    ['azure', 'azure-hcl'],
+  ] as const) {
+    const p = await selectCpuProvider(choice, log, none, '/tmp/teechat-evidence-test');
+    assert.equal(p.kind, kind);
+    assert.equal(p.simulated, false);
+  }
+});
+
+test('--gpu-attestation nvidia without NVML fails closed with evidence_missing', async () => {
+  await assert.rejects(selectGpuProvider('nvidia', log, none), isCode('evidence_missing'));
+  await assert.rejects(
+    selectGpuProvider('auto', log, { exists: (p) => p === NVIDIA_DEVICE }),
+    isCode('evidence_missing'),
+  );
 });
 
 test('gpu auto without an NVIDIA device is none; none is none', async () => {
