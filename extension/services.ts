@@ -54,11 +54,14 @@ export async function askTrust(p: MeasurementPrompt): Promise<TrustAnswer> {
         ? `It is not in teechat.trust.allowedMeasurements:\n${p.allowlisted.join('\n')}`
         : 'No measurement has been trusted for this server yet.';
   const detail = `Server: ${p.serverUrl}\nLaunch measurement:\n${p.measurement}\n\n${differs}\n\nThe hardware evidence verified${p.simulated ? ' (SIMULATED development root)' : ''}, but only the measurement tells which code runs in the enclave. Compare it with the value published for this deployment before trusting it.`;
-  const once = 'Trust Once';
-  const always = 'Trust Always';
+  // Cancel comes first so that it is the default button: Enter or Escape never trusts.
+  const cancel: vscode.MessageItem = { title: 'Cancel', isCloseAffordance: true };
+  const once: vscode.MessageItem = { title: 'Trust Once' };
+  const always: vscode.MessageItem = { title: 'Trust Always' };
   const pick = await vscode.window.showWarningMessage(
     'TEEChat: unknown enclave launch measurement',
     { modal: true, detail },
+    cancel,
     once,
     always,
   );
