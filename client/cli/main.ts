@@ -4,8 +4,7 @@
  *   teechat attest show --server URL [...]        handshake only; print what was verified
  *   teechat attest verify|show ... (files)        offline evidence verification (client/cli/attest*.ts)
  */
-import { attestVerifyNvidia } from './attest-nvidia';
-import { attestVerifyTdx } from './attest-tdx';
+import { attestCommand } from './attest';
 import { chatCommand, showServerCommand, EXIT_OK, EXIT_USAGE, type Io } from './chat';
 
 export const MAIN_HELP = `Usage: teechat <command> [options]
@@ -13,7 +12,8 @@ export const MAIN_HELP = `Usage: teechat <command> [options]
 Commands:
   chat --server URL [PROMPT]        private chat with an attested enclave server (end-to-end encrypted)
   attest show --server URL          handshake only: verify the server's evidence and print it
-  attest verify nvidia|tdx ...      verify saved evidence files offline
+  attest verify KIND ...            verify saved evidence files offline (sev-snp, azure-hcl, tdx, nvidia)
+  attest show FILE...               decode saved evidence files
   --help, --version
 
 Run "teechat <command> --help" for the options of a command.
@@ -28,14 +28,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       if (rest[0] === 'show' && rest.some((a) => a === '--server' || a.startsWith('--server='))) {
         return showServerCommand(rest.slice(1), io);
       }
-      const cli = { out: io.out, err: io.err };
-      if (rest[0] === 'verify' && rest[1] === 'nvidia')
-        return attestVerifyNvidia(rest.slice(2), cli);
-      if (rest[0] === 'verify' && rest[1] === 'tdx') return attestVerifyTdx(rest.slice(2), cli);
-      io.err(
-        `teechat attest: expected "show --server URL" or "verify nvidia|tdx ...", got ${JSON.stringify(rest.join(' '))}\n`,
-      );
-      return EXIT_USAGE;
+      // Offline evidence files: `attest verify <kind> ...`, `attest show FILE...`.
+      return attestCommand(rest, { out: io.out, err: io.err });
     }
     case undefined:
     case '--help':
