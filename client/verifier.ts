@@ -21,6 +21,7 @@ import { DEFAULT_POLICY } from '../protocol/attestation/policy';
 import type { NvidiaPolicy } from '../protocol/attestation/nvidia/policy';
 import { DEFAULT_NVIDIA_POLICY } from '../protocol/attestation/nvidia/policy';
 import { verifySnpEvidence } from '../protocol/attestation/snp/verify';
+import { verifyAzureHclEvidence } from '../protocol/attestation/azure/verify';
 import { verifyTdxEvidence } from '../protocol/attestation/tdx/verify';
 import { verifyNvidiaEvidence } from '../protocol/attestation/nvidia/verify';
 import type { CryptoProvider } from '../protocol/crypto/provider';
@@ -106,6 +107,8 @@ function verifyItem(
     switch (item.kind) {
       case 'sev-snp':
         return verifySnpEvidence(item, vctx, ctx.policy, binding);
+      case 'azure-hcl':
+        return verifyAzureHclEvidence(item, vctx, ctx.policy, binding);
       case 'tdx':
         return verifyTdxEvidence(item, vctx, ctx.policy, binding);
       case 'nvidia-gpu':
