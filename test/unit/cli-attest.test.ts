@@ -1,5 +1,5 @@
 /**
- * `teechat attest ...` as a subprocess: exit codes (0 accept, 1 reject, 2 usage), the JSON
+ * `teechat attest ...` as a subprocess (client/cli/main.ts): exit codes (0 accept, 1 reject, 2 usage), the JSON
  * contract, input detection (binary / hex / base64 / PEM / DER / JSON), --help everywhere, and
  * no stack traces for malformed input.
  */
@@ -20,9 +20,10 @@ interface Result {
   stderr: string;
 }
 function cli(...args: string[]): Result {
+  // The real `teechat` entry (client/cli/main.ts → attestCommand), as a user runs it.
   const r = spawnSync(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'client/cli/attest-bin.ts'), ...args],
+    ['--import', 'tsx', join(repoRoot, 'client/cli/main.ts'), 'attest', ...args],
     {
       cwd: repoRoot,
       encoding: 'utf8',
@@ -351,6 +352,28 @@ describe('teechat attest show and --help', { skip }, () => {
     const bad = cli('show', g);
     assert.equal(bad.code, 1);
     noStack(bad);
+  });
+  test('the standalone entry (attest-bin.ts) behaves the same', () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(repoRoot, 'client/cli/attest-bin.ts'),
+        'verify',
+        'sev-snp',
+        '--report',
+        V('sev-snp/oak/genoa_oc_report.bin'),
+        '--cert',
+        V('sev-snp/oak/genoa_oc_vcek.der'),
+        '--at',
+        '2026-01-01T00:00:00Z',
+        '--json',
+      ],
+      { cwd: repoRoot, encoding: 'utf8' },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(json({ code: r.status, stdout: r.stdout, stderr: r.stderr }).ok, true);
   });
   test('--help on every command', () => {
     for (const args of [
