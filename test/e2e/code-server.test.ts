@@ -4,7 +4,7 @@
  * screenshot in test-artifacts/e2e/): status bar at start → chat with a streamed answer (after the
  * unknown-measurement prompt) → status bar text → Ask Privately About Selection → attestation
  * report with the measurement → server killed: clear error, status unreachable → server back:
- * Reconnect, answer again.
+ * Reconnect, answer again → window reload: panel and conversation restored.
  * Run: npm run test:e2e (scripts/e2e-setup.sh first). Skips with a message when prerequisites are
  * missing.
  */
@@ -252,5 +252,16 @@ describe('TEEChat in code-server', { skip, timeout: 600_000 }, () => {
     const text = await lastAnswerDone(before + 1);
     assert.ok(text.trim().length > 0);
     await shot('reconnected-answer');
+  });
+
+  test('reload the window: the chat panel and its conversation are restored', async () => {
+    const users = await chatFrame().locator('.msg.user').count();
+    await page.reload();
+    await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+    const restored = chatFrame().locator('.msg.user');
+    await restored.nth(users - 1).waitFor({ timeout: 120_000 });
+    assert.equal(await restored.count(), users);
+    assert.match((await chatFrame().locator('.msg.user').first().textContent()) ?? '', /Once upon a time/);
+    await shot('restored-after-reload');
   });
 });

@@ -116,6 +116,8 @@ export const shim = {
   answer: undefined as string | undefined,
   lmApi: true,
   chatApi: true,
+  panels: [] as FakeWebviewPanel[],
+  opened: [] as unknown[],
 };
 
 export function resetShim(): void {
@@ -130,6 +132,8 @@ export function resetShim(): void {
   shim.answer = undefined;
   shim.lmApi = true;
   shim.chatApi = true;
+  shim.panels.length = 0;
+  shim.opened.length = 0;
 }
 
 const say =
@@ -139,8 +143,84 @@ const say =
     return shim.answer;
   };
 
+export interface FakeWebviewPanel {
+  viewType: string;
+  title: string;
+  iconPath: unknown;
+  visible: boolean;
+  active: boolean;
+  revealed: number;
+  disposed: boolean;
+  readonly posted: unknown[];
+  readonly webview: {
+    html: string;
+    options: unknown;
+    readonly cspSource: string;
+    asWebviewUri(u: Uri): Uri;
+    postMessage(m: unknown): Promise<boolean>;
+    onDidReceiveMessage: EventEmitter<unknown>['event'];
+  };
+  /** Test side: deliver a message from the webview. */
+  receive(m: unknown): void;
+  reveal(): void;
+  onDidDispose: EventEmitter<void>['event'];
+  onDidChangeViewState: EventEmitter<unknown>['event'];
+  dispose(): void;
+}
+
+export function fakeWebviewPanel(viewType: string, title: string): FakeWebviewPanel {
+  const received = new EventEmitter<unknown>();
+  const disposed = new EventEmitter<void>();
+  const viewState = new EventEmitter<unknown>();
+  const posted: unknown[] = [];
+  const panel: FakeWebviewPanel = {
+    viewType,
+    title,
+    iconPath: undefined,
+    visible: true,
+    active: true,
+    revealed: 0,
+    disposed: false,
+    posted,
+    webview: {
+      html: '',
+      options: undefined,
+      cspSource: 'https://webview.test',
+      asWebviewUri: (u: Uri) => Uri.parse(`https://webview.test${u.path}`),
+      postMessage: async (m: unknown) => {
+        posted.push(JSON.parse(JSON.stringify(m)));
+        return true;
+      },
+      onDidReceiveMessage: received.event,
+    },
+    receive: (m) => received.fire(m),
+    reveal() {
+      panel.revealed++;
+    },
+    onDidDispose: disposed.event,
+    onDidChangeViewState: viewState.event,
+    dispose() {
+      if (panel.disposed) return;
+      panel.disposed = true;
+      disposed.fire();
+    },
+  };
+  shim.panels.push(panel);
+  return panel;
+}
+
 export const window = {
   activeTextEditor: undefined as unknown,
+  createWebviewPanel(
+    viewType: string,
+    title: string,
+    _column: unknown,
+    options?: unknown,
+  ): FakeWebviewPanel {
+    const p = fakeWebviewPanel(viewType, title);
+    p.webview.options = options;
+    return p;
+  },
   createStatusBarItem(id: string): FakeStatusBarItem {
     const item: FakeStatusBarItem = {
       id,
@@ -227,6 +307,7 @@ export const workspace = {
       const text = String(await p.provideTextDocumentContent(arg));
       return { uri: arg, getText: () => text };
     }
+    shim.opened.push(arg);
     return { getText: () => arg.content };
   },
   workspaceFolders: undefined as unknown,
