@@ -147,6 +147,10 @@ describe('extension host logic against the real enclave server', { skip, timeout
     assert.deepEqual(items.map((i) => i.kind).sort(), ['nvidia-gpu', 'sev-snp']);
     assert.ok((items.find((i) => i.kind === 'sev-snp')?.parts.get('report')?.length ?? 0) > 1000);
     assert.match(bundle.transcriptHash, /^[0-9a-f]{64}$/);
+    // what the webview would receive carries neither evidence nor channel-binding material
+    const posted = JSON.stringify(events);
+    assert.ok(!posted.includes(bundle.transcriptHash));
+    assert.ok(!posted.includes(bundle.items[0].parts.report.slice(0, 40)));
 
     // the server goes away: the next question ends in an error notice, not in model text
     if (server?.pid !== undefined) process.kill(-server.pid, 'SIGKILL');
