@@ -139,14 +139,14 @@ export const OPTION_SPECS: readonly Spec[] = [
     'attestation',
     { t: 'enum', values: ['auto', 'sev-snp', 'tdx', 'azure', 'simulated'] },
     'auto|sev-snp|tdx|azure|simulated',
-    'CPU evidence provider (auto probes configfs-tsm, then the Azure vTPM)',
+    'CPU evidence provider (auto: configfs-tsm with /dev/sev-guest or /dev/tdx_guest, else the Azure vTPM)',
   ),
   S(
     'gpuAttestation',
     'gpu-attestation',
     { t: 'enum', values: ['auto', 'nvidia', 'none', 'simulated'] },
     'auto|nvidia|none|simulated',
-    'GPU evidence provider (auto probes NVML)',
+    'GPU evidence provider (auto: none without /dev/nvidiactl, else NVML and the GPU must be in CC mode)',
   ),
   S(
     'gpu',

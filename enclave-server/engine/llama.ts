@@ -167,6 +167,17 @@ export class LlamaEngine implements Engine {
       await model?.dispose().catch(() => {});
       await llama?.dispose().catch(() => {});
       if (isProtocolError(e)) throw e;
+      if (
+        e instanceof Error &&
+        (e.name === 'NoBinaryFoundError' ||
+          e.message === 'NoBinaryFoundError' ||
+          e.constructor.name === 'NoBinaryFoundError')
+      )
+        throw new ProtocolError(
+          'model_error',
+          `gpu: expected a llama.cpp binary for --gpu ${o.gpu}, got none installed (the CUDA prebuilt is installed on the CVM: docs/DEPLOY.md)`,
+          'gpu',
+        );
       throw new ProtocolError(
         'model_error',
         `model: loading ${JSON.stringify(o.modelPath)} failed: ${e instanceof Error ? e.message : String(e)}`,
