@@ -261,7 +261,10 @@ describe('TEEChat in code-server', { skip, timeout: 600_000 }, () => {
     const restored = chatFrame().locator('.msg.user');
     await restored.nth(users - 1).waitFor({ timeout: 120_000 });
     assert.equal(await restored.count(), users);
-    assert.match((await chatFrame().locator('.msg.user').first().textContent()) ?? '', /Once upon a time/);
+    assert.match(
+      (await chatFrame().locator('.msg.user').first().textContent()) ?? '',
+      /Once upon a time/,
+    );
     await shot('restored-after-reload');
   });
 });
