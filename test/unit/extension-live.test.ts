@@ -16,6 +16,7 @@ import { MemoryMeasurementStore } from '../../extension/trust';
 import type { MeasurementPrompt } from '../../extension/trust';
 import type { TrustSettings } from '../../extension/types';
 import { buildEvidenceBundle, parseEvidenceItems } from '../../extension/evidence-export';
+import { renderAttestationDocument } from '../../extension/attestation-report';
 import type { HostEvent } from '../../webview/messages';
 import { sharedPath, skipUnlessShared } from '../helpers/shared';
 
@@ -147,6 +148,11 @@ describe('extension host logic against the real enclave server', { skip, timeout
     assert.deepEqual(items.map((i) => i.kind).sort(), ['nvidia-gpu', 'sev-snp']);
     assert.ok((items.find((i) => i.kind === 'sev-snp')?.parts.get('report')?.length ?? 0) > 1000);
     assert.match(bundle.transcriptHash, /^[0-9a-f]{64}$/);
+    const doc = renderAttestationDocument(sessions.snapshot, TRUST, new Date());
+    assert.match(doc, /\*\*Verdict\*\*: VERIFIED — \*\*SIMULATED/);
+    assert.match(doc, /## Certificate chains/);
+    assert.match(doc, /### sev-snp · `vcek`[\s\S]*\*\*valid\*\* at/);
+    assert.match(doc, /\[PASS\] `report_data`/);
     // what the webview would receive carries neither evidence nor channel-binding material
     const posted = JSON.stringify(events);
     assert.ok(!posted.includes(bundle.transcriptHash));
