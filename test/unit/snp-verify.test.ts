@@ -402,6 +402,22 @@ describe('SEV-SNP: each check fails when it should', { skip }, () => {
     );
     assert.deepEqual(failed(junkCert), ['cert_chain']);
   });
+  test('a v2 report with a certificate of no known product: product and cert_chain fail', () => {
+    const it = gsg();
+    const r = verify(
+      [
+        ['report', reportBytes(it)],
+        ['vcek', vec('nvidia/trustee/hopper_signing_cert.pem')],
+      ],
+      pinnedTime(it),
+      permissive(),
+    );
+    assert.ok(
+      ['product', 'cert_chain', 'signature'].every((id) => failed(r).includes(id)),
+      JSON.stringify(failed(r)),
+    );
+    assert.match(r.checks.find((c) => c.id === 'cert_chain')!.message, /known product/);
+  });
   test('policy.debug: refused by default, accepted with allowDebug', () => {
     const it = gsg();
     assert.deepEqual(failed(verify(partsOf(it), pinnedTime(it))), ['policy.debug']);

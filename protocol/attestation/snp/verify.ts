@@ -383,6 +383,13 @@ export function verifySnpCore(
         ),
       );
     }
+  } else {
+    checks.push(
+      bad(
+        'cert_chain',
+        'cert_chain: expected a known product to pick the pinned AMD root, got none (see the product check)',
+      ),
+    );
   }
   // Report signature: ECDSA P-384 / SHA-384 over bytes 0x000..0x29F.
   if (report.signingKey === 'none') {
