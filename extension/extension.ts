@@ -75,6 +75,7 @@ export function activate(context: vscode.ExtensionContext): { runtime: () => Pro
     });
 
   const changed = new vscode.EventEmitter<vscode.Uri>();
+  let watching = false;
   context.subscriptions.push(
     changed,
     command('teechat.openChat', (r) => r.openChat()),
@@ -86,7 +87,15 @@ export function activate(context: vscode.ExtensionContext): { runtime: () => Pro
     command('teechat.clearHistory', (r) => r.clearHistory()),
     vscode.workspace.registerTextDocumentContentProvider(ATTESTATION_SCHEME, {
       onDidChange: changed.event,
-      provideTextDocumentContent: async () => (await runtime()).attestationDocument(),
+      provideTextDocumentContent: async (uri) => {
+        const r = await runtime();
+        // Keep the open report current: VS Code asks again after each change event.
+        if (!watching) {
+          watching = true;
+          r.watchAttestation(() => changed.fire(uri));
+        }
+        return r.attestationDocument();
+      },
     }),
     vscode.window.registerWebviewPanelSerializer('teechat.chat', {
       deserializeWebviewPanel: async (panel, state) => {
@@ -94,15 +103,6 @@ export function activate(context: vscode.ExtensionContext): { runtime: () => Pro
       },
     }),
   );
-  // Keep the attestation document current while it is open.
-  void Promise.resolve().then(() => {
-    context.subscriptions.push(
-      vscode.workspace.onDidOpenTextDocument((d) => {
-        if (d.uri.scheme === ATTESTATION_SCHEME)
-          void runtime().then((r) => r.watchAttestation(() => changed.fire(d.uri)));
-      }),
-    );
-  });
   registerLanguageModel(context, runtime);
   return { runtime };
 }

@@ -142,7 +142,17 @@ describe('extension activation (bundled, with a vscode shim)', () => {
     shim.config['teechat.serverUrl'] = 'ws://127.0.0.1:9';
     shim.config['teechat.connectTimeoutMs'] = 2000;
     activate();
+    const provider = shim.contentProviders.get('teechat-attestation') as unknown as {
+      provideTextDocumentContent(u: unknown): Promise<string>;
+      onDidChange(l: (u: unknown) => void): unknown;
+    };
+    const uri = { scheme: 'teechat-attestation', path: '/r.md' };
+    let changes = 0;
+    provider.onDidChange(() => changes++);
+    await provider.provideTextDocumentContent(uri);
     await shim.commands.get('teechat.reconnect')?.();
+    assert.ok(changes > 0, 'the open attestation document is told to refresh');
+    assert.match(await provider.provideTextDocumentContent(uri), /Last error\*\*: unreachable/);
     const item = shim.statusItems[0];
     assert.match(item?.text ?? '', /unreachable/);
     assert.equal(
