@@ -258,5 +258,12 @@ describe('chat webview in headless Chromium', { skip }, () => {
     await w.page.waitForFunction(() => document.querySelectorAll('.msg').length === 0);
     assert.deepEqual(await w.state(), { conversationId: 'c2', draft: '' });
     assert.equal(await w.page.locator('#history vscode-option').count(), 2);
+    // choosing an older conversation asks the host for it
+    const m = (await w.requests()).length;
+    await w.page.evaluate(
+      "(() => { const s = document.querySelector('#history'); s.value = 'c0'; s.dispatchEvent(new Event('change')); })()",
+    );
+    const open = await w.waitRequest('openConversation', m);
+    assert.deepEqual(open.params, { id: 'c0' });
   });
 });
