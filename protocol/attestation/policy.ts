@@ -154,6 +154,7 @@ export function mergePolicy<T extends object>(base: T, override: unknown, path =
     if (isPlain(cur)) {
       if (!isPlain(v))
         throw new ProtocolError('usage', `${p}: expected an object, got ${typeof v}`, p);
+      checkValue(p, v);
       out[k] = v;
       continue;
     }
@@ -170,6 +171,7 @@ export function mergePolicy<T extends object>(base: T, override: unknown, path =
         p,
       );
     }
+    checkValue(p, v);
     out[k] = v;
   }
   return out as T;
@@ -187,3 +189,100 @@ const NULLABLE = new Set([
 ]);
 /** Sections that are free-form records (replaced as a whole, not merged key by key). */
 const isRecordSection = (p: string): boolean => p.endsWith('.minTcb') || p.endsWith('.pcrs');
+
+const HEX = (bytes: number): RegExp => new RegExp(`^(0x)?[0-9a-fA-F]{${2 * bytes}}$`);
+const isHexUpTo = (v: unknown, max: number): boolean =>
+  typeof v === 'string' &&
+  /^(0x)?([0-9a-fA-F]{2})+$/.test(v) &&
+  v.replace(/^0x/, '').length <= 2 * max;
+const isInt = (v: unknown, min: number, max: number): boolean =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+const listOf = (v: unknown, ok: (x: unknown) => boolean): boolean =>
+  Array.isArray(v) && v.every(ok);
+
+/**
+ * Value checks for the snp and azure sections, so that a malformed value in a policy file is an
+ * error rather than a check that silently never matches (or, for numbers, never fails).
+ */
+const VALUE_CHECKS: Readonly<Record<string, readonly [(v: unknown) => boolean, string]>> = {
+  'snp.vmpl': [(v) => v === null || isInt(v, 0, 3), 'null or 0..3'],
+  'snp.minGuestSvn': [(v) => isInt(v, 0, 0xffffffff), 'an integer 0..2^32-1'],
+  'snp.minTcb': [
+    (v) =>
+      typeof v === 'object' &&
+      v !== null &&
+      Object.entries(v).every(
+        ([k, x]) => ['bl', 'tee', 'snp', 'microcode', 'fmc'].includes(k) && isInt(x, 0, 255),
+      ),
+    'an object with bl/tee/snp/microcode/fmc integers 0..255',
+  ],
+  'snp.minFirmware': [
+    (v) => v === null || (typeof v === 'string' && /^\d{1,3}(\.\d{1,3})?$/.test(v)),
+    'null or "major.minor"',
+  ],
+  'snp.measurements': [
+    (v) => listOf(v, (x) => typeof x === 'string' && HEX(48).test(x)),
+    'a list of 48-byte hex strings',
+  ],
+  'snp.hostData': [
+    (v) => v === null || (typeof v === 'string' && HEX(32).test(v)),
+    'null or 32-byte hex',
+  ],
+  'snp.idKeyDigests': [
+    (v) => listOf(v, (x) => typeof x === 'string' && HEX(48).test(x)),
+    'a list of 48-byte hex strings',
+  ],
+  'snp.authorKeyDigests': [
+    (v) => listOf(v, (x) => typeof x === 'string' && HEX(48).test(x)),
+    'a list of 48-byte hex strings',
+  ],
+  'snp.familyId': [
+    (v) => v === null || (typeof v === 'string' && HEX(16).test(v)),
+    'null or 16-byte hex',
+  ],
+  'snp.imageId': [
+    (v) => v === null || (typeof v === 'string' && HEX(16).test(v)),
+    'null or 16-byte hex',
+  ],
+  'snp.signingKeys': [
+    (v) => listOf(v, (x) => x === 'VCEK' || x === 'VLEK'),
+    'a list of "VCEK" / "VLEK"',
+  ],
+  'snp.products': [
+    (v) => listOf(v, (x) => x === 'milan' || x === 'genoa' || x === 'turin'),
+    'a list of milan / genoa / turin',
+  ],
+  'snp.expectedReportData': [
+    (v) => v === null || isHexUpTo(v, 64),
+    'null or hex of at most 64 bytes',
+  ],
+  'azure.paravisorMeasurements': [
+    (v) => listOf(v, (x) => typeof x === 'string' && HEX(48).test(x)),
+    'a list of 48-byte hex strings',
+  ],
+  'azure.pcrs': [
+    (v) =>
+      typeof v === 'object' &&
+      v !== null &&
+      Object.entries(v).every(
+        ([k, x]) =>
+          /^\d{1,2}$/.test(k) &&
+          Number(k) <= 23 &&
+          listOf(x, (h) => typeof h === 'string' && HEX(32).test(h)),
+      ),
+    'an object {"0".."23": [32-byte hex, ...]}',
+  ],
+  'azure.expectedNonce': [(v) => v === null || isHexUpTo(v, 64), 'null or hex of at most 64 bytes'],
+};
+
+function checkValue(path: string, v: unknown): void {
+  const key = path.split('.').slice(-2).join('.');
+  const rule = VALUE_CHECKS[key];
+  if (rule !== undefined && !rule[0](v)) {
+    throw new ProtocolError(
+      'usage',
+      `${path}: expected ${rule[1]}, got ${JSON.stringify(v)?.slice(0, 80)}`,
+      path,
+    );
+  }
+}
