@@ -40,6 +40,7 @@ export async function startLoadServer(
   model: string,
   extra: readonly string[] = [],
   timeoutMs = 120_000,
+  port = 0,
 ): Promise<LoadServer> {
   const args = [
     '--import',
@@ -48,7 +49,7 @@ export async function startLoadServer(
     '--host',
     '127.0.0.1',
     '--port',
-    '0',
+    String(port),
     '--model',
     model,
     '--attestation',
