@@ -46,6 +46,8 @@ export interface TargetResult {
   readonly ms: number;
   readonly inputsPerSecond: number;
   readonly slowestInputMs: number;
+  /** The slowest input seen (hex), kept as a regression corpus entry for complexity blow-ups. */
+  readonly slowestInputHex: string;
   readonly seed: number;
 }
 
@@ -85,6 +87,7 @@ export async function fuzzTarget(t: FuzzTarget, o: FuzzOptions): Promise<TargetR
   let accepted = 0;
   let rejected = 0;
   let slowest = 0;
+  let slowestInput = new Uint8Array(0);
   const t0 = performance.now();
 
   const classify = (e: unknown): void => {
@@ -100,7 +103,10 @@ export async function fuzzTarget(t: FuzzTarget, o: FuzzOptions): Promise<TargetR
     throw e;
   };
   const timed = (ms: number, bytes: Uint8Array, rerun: () => number): void => {
-    if (ms > slowest) slowest = ms;
+    if (ms > slowest) {
+      slowest = ms;
+      slowestInput = bytes.slice();
+    }
     if (ms > slowMs) {
       const again = rerun();
       if (again > slowMs)
@@ -161,6 +167,7 @@ export async function fuzzTarget(t: FuzzTarget, o: FuzzOptions): Promise<TargetR
       ms: Math.round(ms),
       inputsPerSecond: Math.round((inputs / Math.max(ms, 1)) * 1000),
       slowestInputMs: Math.round(slowest * 10) / 10,
+      slowestInputHex: Buffer.from(slowestInput).toString('hex'),
       seed: o.seed,
     };
   };

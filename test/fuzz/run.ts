@@ -37,7 +37,9 @@ Options:
   --list            print the decoder names and exit
   --help            this text
 
-Output: progress on stderr; a JSON summary on stdout. Exit 0 = no findings, 1 = findings, 2 = usage.
+Output: progress on stderr; a JSON summary on stdout; findings as DIR/<decoder>-<kind>-<hash>.bin
+(+ .json) and each decoder's slowest input as DIR/slowest/<decoder>.bin (copy interesting ones to
+test/fuzz/regressions/ so npm test replays them). Exit 0 = no findings, 1 = findings, 2 = usage.
 `;
 
 interface Args {
@@ -225,6 +227,11 @@ async function main(): Promise<number> {
           results.push(m.result);
           progress.delete(m.result.decoder);
           for (const f of m.result.findings) saved.push(saveFinding(args.out, f));
+          mkdirSync(join(args.out, 'slowest'), { recursive: true });
+          writeFileSync(
+            join(args.out, 'slowest', `${m.result.decoder}.bin`),
+            Buffer.from(m.result.slowestInputHex, 'hex'),
+          );
           const r = m.result;
           process.stderr.write(
             `fuzz: done  ${r.decoder}: ${r.inputs} inputs in ${(r.ms / 1000).toFixed(1)} s ` +
@@ -293,6 +300,7 @@ async function main(): Promise<number> {
               ms: now - started,
               inputsPerSecond: 0,
               slowestInputMs: args.hangMs,
+              slowestInputHex: '',
               seed: args.seed,
             }),
             findings: [...(p?.r.findings ?? []), f],
