@@ -181,7 +181,7 @@ export const OPTION_SPECS: readonly Spec[] = [
     'flash-attention',
     { t: 'enum', values: ['auto', 'on', 'off'] },
     'auto|on|off',
-    'flash attention (auto = on where the model supports it)',
+    'flash attention (auto = on with a GPU backend where the model supports it; off on CPU)',
   ),
   S(
     'tlsCert',

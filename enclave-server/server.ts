@@ -26,6 +26,9 @@ import type { Limits } from '../protocol/limits';
 import type { Engine, EngineSession } from './engine/types';
 import type { Logger } from './log';
 
+/** Minimum spacing of delta frames of one answer (see startChat). */
+export const DELTA_INTERVAL_MS = 1;
+
 /** WebSocket close code carrying a typed, unauthenticated error before the channel exists. */
 export const CLOSE_PROTOCOL_ERROR = 4400;
 
@@ -320,14 +323,18 @@ class Connection {
     const log = this.log.child({ req: id });
     log.debug('chat request', { messages: msg.messages.length, max_tokens: maxTokens });
     // Deltas are sealed off the generation's critical path: the token callback only appends;
-    // one setImmediate later the text is sealed and sent while llama.cpp decodes the next token.
-    // When the event loop falls behind, several tokens share one frame (fewer seals and sends).
+    // the text is sealed and sent one setImmediate later, while llama.cpp decodes the next
+    // token. At most one delta frame per DELTA_INTERVAL_MS: faster token rates (tiny models on
+    // a CPU) share frames, so the per-frame cost (encode, seal, send, open) does not slow
+    // generation; at GPU rates (≤ ~200 tokens/s) every token still gets its own frame at once.
     let seq = 0;
     let pending = '';
     let scheduled = false;
+    let lastFlush = -Infinity;
     const flush = (): void => {
       scheduled = false;
       if (pending === '') return;
+      lastFlush = performance.now();
       const text = pending;
       pending = '';
       this.sendApp({ type: 'delta', id, seq: seq++, text });
@@ -346,10 +353,11 @@ class Connection {
         onQueued: (position) => this.sendApp({ type: 'queued', id, position }),
         onDelta: (text) => {
           pending += text;
-          if (!scheduled) {
-            scheduled = true;
-            setImmediate(flush);
-          }
+          if (scheduled) return;
+          scheduled = true;
+          const wait = lastFlush + DELTA_INTERVAL_MS - performance.now();
+          if (wait > 0) setTimeout(flush, wait);
+          else setImmediate(flush);
         },
       },
       flight.ac.signal,
