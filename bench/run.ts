@@ -11,6 +11,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CLOCK } from './lib';
 import type { Suite } from './lib';
+import { headline } from './headline';
+import { latestResults, writePlots } from './plot';
 
 const HELP = `usage: npm run bench -- [options]
   --quick         fewer and shorter repeats (for CI smoke runs)
@@ -112,6 +114,8 @@ async function main(): Promise<void> {
       memGiB: Math.round(totalmem() / 2 ** 30),
       loadavg1m: Number((loadavg()[0] ?? 0).toFixed(2)),
     },
+    // Headline figures flat at the top level (bench/headline.ts names their sources).
+    ...headline(results),
     results,
   };
   const rows: [string, string][] = [];
@@ -125,6 +129,13 @@ async function main(): Promise<void> {
   const text = JSON.stringify(doc, null, 2) + '\n';
   writeFileSync(file, text);
   console.error(`bench: wrote ${file}`);
+  if (results['overhead'] || results['e2e']) {
+    const dirs = [resultsDir, join(here, '..', 'docs', 'img')];
+    // this run's suites, completed by the newest earlier result of any suite it did not run
+    const merged = { ...latestResults(resultsDir).results, ...results };
+    for (const f of writePlots(merged, `npm run bench (${started.toISOString()})`, dirs))
+      console.error(`bench: wrote ${f}`);
+  }
   if (args.json) {
     writeFileSync(args.json, text);
     console.error(`bench: wrote ${args.json}`);
