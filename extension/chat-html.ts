@@ -33,8 +33,9 @@ export function chatHtml(i: ChatHtmlInput): string {
   const csp = [
     "default-src 'none'",
     `script-src 'nonce-${i.nonce}'`,
-    // Lit (used by @vscode-elements) adopts constructed stylesheets; style attributes are needed by VS Code's theme injection.
-    `style-src ${i.cspSource} 'unsafe-inline'`,
+    // The panel's own <style> carries the nonce; Lit (@vscode-elements) uses constructed
+    // stylesheets, which CSP does not block; VS Code sets its theme variables through the CSSOM.
+    `style-src ${i.cspSource} 'nonce-${i.nonce}'`,
     `font-src ${i.cspSource}`,
     `img-src ${i.cspSource} data:`,
     "connect-src 'none'",

@@ -87,6 +87,8 @@ function button(
 }
 
 const style = doc.createElement('style');
+// The CSP admits styles by nonce only: reuse the nonce of the script that loaded this bundle.
+style.nonce = (doc.currentScript as HTMLScriptElement | null)?.nonce ?? '';
 style.textContent = STYLES;
 doc.head.appendChild(style);
 

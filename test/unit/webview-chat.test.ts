@@ -220,12 +220,23 @@ describe('chat webview in headless Chromium', { skip }, () => {
     );
   });
 
-  test('the CSP blocks scripts without the nonce', async () => {
-    w = await h.open({ extraHead: '<script>window.__inline = 1;</script>' });
+  test("the CSP blocks scripts and styles without the nonce; the panel's own style applies", async () => {
+    w = await h.open({
+      extraHead:
+        '<script>window.__inline = 1;</script><style>#app { outline: 7px solid rgb(1, 2, 3); }</style>',
+    });
     await w.handshake(init());
     assert.equal(
       await w.page.evaluate(() => (window as unknown as { __inline?: number }).__inline),
       undefined,
+    );
+    const css = (await w.page.evaluate(
+      "(() => { const a = getComputedStyle(document.getElementById('app')); const t = getComputedStyle(document.getElementById('transcript')); return [a.outlineStyle, t.overflowY]; })()",
+    )) as string[];
+    assert.deepEqual(css, ['none', 'auto']);
+    assert.ok(
+      w.errors.every((e) => !/webview\.js|main\.ts/.test(e)),
+      w.errors.join('\n'),
     );
   });
 
