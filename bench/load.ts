@@ -56,10 +56,9 @@ export async function startLoadServer(
     'simulated',
     '--gpu-attestation',
     'simulated',
-    '--gpu',
-    'off',
-    '--threads',
-    '1',
+    // defaults for a CPU test machine, unless the caller sets them
+    ...(extra.includes('--gpu') ? [] : ['--gpu', 'off']),
+    ...(extra.includes('--threads') ? [] : ['--threads', '1']),
     ...extra,
   ];
   const child = spawn(process.execPath, args, {
