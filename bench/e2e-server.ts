@@ -1,7 +1,8 @@
 /**
  * BENCH ONLY: starts the enclave server in its own process for bench/suites/e2e.ts, with the same
  * engine settings as the suite's direct node-llama-cpp run, optionally with the plaintext channel
- * (--plain) to measure the attested channel's cost. Prints "listening on URL" like the server.
+ * (--plain: a second, plaintext listener on the same engine) to measure the attested channel's
+ * cost. Prints "listening on URL" (attested) and, with --plain, "plaintext on URL".
  * Usage: node --import tsx bench/e2e-server.ts MODEL THREADS SEQUENCES CONTEXT [--plain]
  */
 import { parseServerArgs } from '../enclave-server/config';
@@ -43,11 +44,19 @@ const engine = await LlamaEngine.load({
   flashAttention: undefined,
   log: silentLogger,
 });
-const started = await startServer({ ...config, sequences: Number(sequences) }, silentLogger, {
+// Both servers share ONE engine (one llama.cpp context in this process), so the secure and the
+// plaintext variants are measured under identical engine conditions.
+const secure = await startServer({ ...config, sequences: Number(sequences) }, silentLogger, {
   engine,
-  ...(plain ? { benchPlaintextChannel: () => new PlainChannel() } : {}),
 });
-process.stdout.write(`listening on ${started.url}\n`);
+process.stdout.write(`listening on ${secure.url}\n`);
+if (plain) {
+  const plainSrv = await startServer({ ...config, sequences: Number(sequences) }, silentLogger, {
+    engine,
+    benchPlaintextChannel: () => new PlainChannel(),
+  });
+  process.stdout.write(`plaintext on ${plainSrv.url}\n`);
+}
 process.on('SIGTERM', () => {
-  void started.server.shutdown().then(() => process.exit(0));
+  void secure.server.shutdown().then(() => process.exit(0));
 });

@@ -85,6 +85,8 @@ async function timedChat(s: Session, prompt: string, maxTokens: number): Promise
 
 interface Child {
   readonly url: string;
+  /** The bench-only plaintext listener on the same engine (with --plain). */
+  readonly plainUrl: string;
   readonly pid: number;
   stop(): void;
 }
@@ -105,16 +107,18 @@ async function startChild(args: string[]): Promise<Child> {
       // gone
     }
   };
-  const url = await new Promise<string>((res, rej) => {
+  const wantPlain = args.includes('--plain');
+  const [url, plainUrl] = await new Promise<[string, string]>((res, rej) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening on (\S+)/.exec(out);
-      if (m?.[1]) res(m[1]);
+      const p = /plaintext on (\S+)/.exec(out);
+      if (m?.[1] && (!wantPlain || p?.[1])) res([m[1], p?.[1] ?? '']);
     });
     child.once('exit', (c) => rej(new Error(`server exited ${c}`)));
   });
-  return { url, pid: child.pid!, stop };
+  return { url, plainUrl, pid: child.pid!, stop };
 }
 
 const harness = (modelPath: string, plain: boolean): string[] => [
@@ -226,8 +230,7 @@ export const suite: Suite = {
       return { ttftMs: tFirst - t0, tokensPerS: ((tokens - 1) * 1000) / (tLast - tFirst), tokens };
     };
 
-    const secureSrv = await startChild(harness(modelPath, false));
-    const plainSrv = await startChild(harness(modelPath, true));
+    const secureSrv = await startChild(harness(modelPath, true));
     const out: Record<string, number | object> = {};
     try {
       const opts = { policy: DEFAULT_CLIENT_POLICY, allowSimulated: true };
@@ -249,12 +252,13 @@ export const suite: Suite = {
       // already established (the handshake is measured above).
       const runs = { direct: [] as Run[], secure: [] as Run[], plain: [] as Run[] };
       const secure = await connect(secureSrv.url, opts);
-      const plain = await plainSession(plainSrv.url);
+      const plain = await plainSession(secureSrv.plainUrl);
       await direct(`w: ${prompt}`);
       await timedChat(secure, `w: ${prompt}`, 8);
       await timedChat(plain, `w: ${prompt}`, 8);
-      // The order alternates (direct, secure, plain / plain, secure, direct) so load drift on a
-      // shared machine does not favour one variant.
+      // The order rotates (D S P, S P D, P D S) so every variant follows every other one, with a
+      // pause between runs: llama.cpp's worker of the previous run (in another process) may still
+      // spin for a moment, and on a shared 2-core machine that would tax whichever run comes next.
       for (let r = 0; r < repeats; r++) {
         const q = `${r}: ${prompt}`;
         const steps = [
@@ -262,8 +266,10 @@ export const suite: Suite = {
           async () => runs.secure.push(await timedChat(secure, q, maxTokens)),
           async () => runs.plain.push(await timedChat(plain, q, maxTokens)),
         ];
-        if (r % 2 === 1) steps.reverse();
-        for (const step of steps) await step();
+        for (let i = 0; i < 3; i++) {
+          await steps[(r + i) % 3]!();
+          await new Promise((res) => setTimeout(res, 100));
+        }
       }
       await secure.close();
       await plain.close();
@@ -358,7 +364,6 @@ export const suite: Suite = {
       out['targets'] = TARGETS;
     } finally {
       secureSrv.stop();
-      plainSrv.stop();
       await ctx.dispose();
       await model.dispose();
       await llama.dispose();
