@@ -10,12 +10,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, FrameLocator, Page } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/webview-harness';
 import {
   ARTIFACTS,
+  extensionHostLogs,
   cleanup,
   freePort,
   missingPrerequisites,
@@ -266,5 +267,17 @@ describe('TEEChat in code-server', { skip, timeout: 600_000 }, () => {
       /Once upon a time/,
     );
     await shot('restored-after-reload');
+  });
+
+  test('the extension host logged no TEEChat errors (activation, LM provider, participant)', () => {
+    assert.ok(setup);
+    const logs = extensionHostLogs(setup);
+    assert.ok(logs.length > 0, 'extension host logs exist');
+    for (const l of logs)
+      writeFileSync(join(ARTIFACTS, `exthost-${l.file.replace(/[\\/]/g, '_')}`), l.text);
+    const all = logs.map((l) => l.text).join('\n');
+    assert.match(all, /teechat/i, 'the extension host loaded TEEChat');
+    const bad = all.split('\n').filter((line) => /\[error\]/i.test(line) && /teechat/i.test(line));
+    assert.deepEqual(bad, []);
   });
 });

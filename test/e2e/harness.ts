@@ -10,6 +10,8 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
+  readFileSync,
   rmSync,
   writeFileSync,
   createWriteStream,
@@ -280,6 +282,15 @@ export function startCodeServer(s: CodeServerSetup, port: number, log: string): 
     ],
     { env: codeServerEnv(s), log },
   );
+}
+
+/** The extension host logs of the session (code-server runs the extension host remotely). */
+export function extensionHostLogs(s: CodeServerSetup): { file: string; text: string }[] {
+  const dir = join(s.userDataDir, 'logs');
+  if (!existsSync(dir)) return [];
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => /exthost[^/]*\.log$|remoteexthost\.log$/i.test(f))
+    .map((f) => ({ file: f, text: readFileSync(join(dir, f), 'utf8') }));
 }
 
 export function cleanup(s: CodeServerSetup | undefined): void {
