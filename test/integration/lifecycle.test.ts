@@ -4,6 +4,10 @@
  * OpenAI-compatible upstream engine through the full attested path, and stories260K.
  */
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import {
   connect,
@@ -179,3 +183,46 @@ test(
     }
   },
 );
+
+test('--tls-cert/--tls-key: wss:// with the attested channel inside', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'teechat-tls-'));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  const r = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  assert.equal(r.status, 0, 'openssl could not create a test certificate');
+  const srv = await startServerProcess(
+    testServerArgs(tinyChatModelPath(), ['--tls-cert', cert, '--tls-key', key]),
+  );
+  try {
+    assert.match(srv.url, /^wss:\/\/127\.0\.0\.1:\d+$/);
+    const s = await connect(srv.url, { ...opts, wsOptions: { ca: readFileSync(cert) } });
+    const out = await text(s.chat([{ role: 'user', content: 'hi' }], { maxTokens: 3 }));
+    assert.equal(out.last?.type, 'done');
+    await s.close();
+  } finally {
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
