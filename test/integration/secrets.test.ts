@@ -11,11 +11,15 @@
  *    wrapping crypto provider on the client, hex and base64) appear neither in the server's log, nor
  *    in its output when it is killed mid-answer, nor in its command line or environment; the client
  *    session's AEAD instances are wiped after close.
+ *  - CLI: a prompt given on stdin is in neither the CLI's argv nor its environment; when the
+ *    server dies mid-answer the CLI reports a typed error and neither its output nor the server's
+ *    log carries the prompt.
  *  - Webview: no property of any type in webview/messages.ts is named like key material or has a
  *    binary type (static check with the TypeScript compiler API).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
@@ -305,6 +309,76 @@ describe('secrets', () => {
               !text2.toLowerCase().includes(form.toLowerCase().slice(0, 24)),
               `a session secret (${form.slice(0, 8)}…) in ${where}`,
             );
+        }
+      }
+    });
+  });
+  describe('CLI client', () => {
+    const CANARY = 'CANARY-cli-91c4-do-not-log';
+    let srv: LoadServer;
+    before(async () => {
+      srv = await startLoadServer(tinyChatModelPath(), [
+        '--log-level',
+        'debug',
+        '--sequences',
+        '1',
+      ]);
+    });
+    after(async () => {
+      await srv?.stop(2000);
+    });
+
+    test('prompt on stdin: not in the CLI argv or environment; the server dies mid-answer: typed error, no canary in the crash output', async () => {
+      const cli = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(repoRoot, 'client', 'cli', 'main.ts'),
+          'chat',
+          '--server',
+          srv.url,
+          '--allow-simulated',
+          '--max-tokens',
+          '100000',
+        ],
+        { cwd: repoRoot, detached: true, stdio: ['pipe', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      let err = '';
+      cli.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+      cli.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+      const exited = new Promise<number | null>((r) => cli.once('exit', (c) => r(c)));
+      try {
+        cli.stdin.write(`Tell me about ${CANARY}\n`); // stdin stays open: the CLI waits for more
+        for (let i = 0; i < 600 && out.length < 5; i++) await new Promise((r) => setTimeout(r, 50));
+        assert.ok(out.length >= 5, `the answer streamed (stderr: ${err})`);
+        const cmdline = readFileSync(`/proc/${cli.pid}/cmdline`, 'latin1');
+        const environ = readFileSync(`/proc/${cli.pid}/environ`, 'latin1');
+        assert.ok(!cmdline.includes(CANARY), 'canary in the CLI argv');
+        assert.ok(!environ.includes(CANARY), 'canary in the CLI environment');
+        process.kill(-srv.pid, 'SIGKILL');
+        // interactive mode: the CLI reports the typed error and keeps reading stdin
+        for (let i = 0; i < 300 && !/^teechat: [a-z_]+: /m.test(err); i++)
+          await new Promise((r) => setTimeout(r, 50));
+        assert.match(err, /^teechat: [a-z_]+: /m, `typed error on stderr: ${err}`);
+        cli.stdin.end();
+        const code = await Promise.race([
+          exited,
+          new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000)),
+        ]);
+        assert.notEqual(code, 'timeout', 'the CLI exits at the end of stdin');
+        for (const [where, text] of [
+          ['CLI stderr', err],
+          ['CLI stdout', out],
+          ['server log', srv.stderr()],
+        ] as const)
+          assert.ok(!text.includes(CANARY), `canary in ${where}`);
+      } finally {
+        try {
+          process.kill(-(cli.pid as number), 'SIGKILL');
+        } catch {
+          // already exited
         }
       }
     });
