@@ -197,17 +197,20 @@ export const suite: Suite = {
     // Direct: the same model and context settings through node-llama-cpp, no server.
     const llama = await getLlama({ gpu: false, build: 'never', maxThreads: THREADS });
     const model = await llama.loadModel({ modelPath });
+    // Same context shape as the server (8 sequences, the first one used): llama.cpp's speed per
+    // sequence depends on where its cells sit in the shared KV cache.
     const ctx = await model.createContext({
       contextSize: CONTEXT,
-      sequences: 1,
+      sequences: SEQUENCES,
       threads: THREADS,
       flashAttention: false, // as the server's --flash-attention auto on a CPU backend
     });
     const seq = ctx.getSequence();
     const chat = new LlamaChat({ contextSequence: seq });
-    // Each run asks a different question (first token differs) on a long-lived session, in every
-    // variant alike: nothing but the chat template's first tokens is served from a cache.
+    // Every run starts from an empty sequence, in every variant alike: the direct run clears its
+    // sequence; the server runs use a fresh session, which gets the first (scrubbed) sequence.
     const direct = async (q: string): Promise<Run> => {
+      await seq.clearHistory();
       const t0 = performance.now();
       let tFirst = -1;
       let tLast = 0;
@@ -248,31 +251,37 @@ export const suite: Suite = {
       }
       out['handshake_ms'] = { cold: round(coldMs), warm: round(median(warm)) };
 
-      // Single-stream rate and TTFT: direct vs secure vs plain, interleaved, on sessions that are
-      // already established (the handshake is measured above).
+      // Single-stream rate and TTFT: direct vs secure vs plain, interleaved. TTFT is measured from
+      // sending the request on an established session (the handshake is measured above).
       const runs = { direct: [] as Run[], secure: [] as Run[], plain: [] as Run[] };
-      const secure = await connect(secureSrv.url, opts);
-      const plain = await plainSession(secureSrv.plainUrl);
+      const once = async (open: () => Promise<Session>, q: string, n: number): Promise<Run> => {
+        const s = await open();
+        try {
+          return await timedChat(s, q, n);
+        } finally {
+          await s.close();
+        }
+      };
+      const secure = (): Promise<Session> => connect(secureSrv.url, opts);
+      const plain = (): Promise<Session> => plainSession(secureSrv.plainUrl);
       await direct(`w: ${prompt}`);
-      await timedChat(secure, `w: ${prompt}`, 8);
-      await timedChat(plain, `w: ${prompt}`, 8);
+      await once(secure, `w: ${prompt}`, 8);
+      await once(plain, `w: ${prompt}`, 8);
       // The order rotates (D S P, S P D, P D S) so every variant follows every other one, with a
-      // pause between runs: llama.cpp's worker of the previous run (in another process) may still
-      // spin for a moment, and on a shared 2-core machine that would tax whichever run comes next.
+      // pause between runs (the closed session's sequence is scrubbed in it; llama.cpp's worker
+      // of the previous run, in another process, may still spin for a moment).
       for (let r = 0; r < repeats; r++) {
         const q = `${r}: ${prompt}`;
         const steps = [
           async () => runs.direct.push(await direct(q)),
-          async () => runs.secure.push(await timedChat(secure, q, maxTokens)),
-          async () => runs.plain.push(await timedChat(plain, q, maxTokens)),
+          async () => runs.secure.push(await once(secure, q, maxTokens)),
+          async () => runs.plain.push(await once(plain, q, maxTokens)),
         ];
         for (let i = 0; i < 3; i++) {
           await steps[(r + i) % 3]!();
           await new Promise((res) => setTimeout(res, 100));
         }
       }
-      await secure.close();
-      await plain.close();
       const med = (xs: Run[], k: keyof Run): number => median(xs.map((x) => x[k]));
       const tpsDirect = med(runs.direct, 'tokensPerS');
       const tpsSecure = med(runs.secure, 'tokensPerS');
