@@ -6,7 +6,13 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { connect, DEFAULT_CLIENT_POLICY, type ChatEvent, type Session } from '../../client/index';
+import {
+  connect,
+  DEFAULT_CLIENT_POLICY,
+  ReconnectingClient,
+  type ChatEvent,
+  type Session,
+} from '../../client/index';
 import { ProtocolError } from '../../protocol/errors';
 import { tinyChatModelPath } from '../helpers/tiny-model';
 import {
@@ -233,6 +239,23 @@ describe('enclave server + client over loopback (tiny ChatML model)', () => {
     assert.ok(srv.stderr().includes('chat request'), 'debug logging was on');
     assert.ok(!srv.stderr().includes(CANARY), 'the canary leaked into the server log');
     assert.ok(!srv.stderr().includes('CANARY'));
+  });
+
+  test('ping round-trips through the channel', async () => {
+    const s = await connect(srv.url, opts);
+    const ms = await s.ping();
+    assert.ok(ms >= 0);
+    await s.close();
+  });
+
+  test('ReconnectingClient never retries a verification failure into acceptance', async () => {
+    const c = new ReconnectingClient(srv.url, {
+      policy: DEFAULT_CLIENT_POLICY,
+      allowSimulated: false,
+      attempts: 3,
+    });
+    await assert.rejects(c.session(), isCode('evidence_rejected'));
+    await c.close();
   });
 
   test('a text (non-binary) WebSocket message before the handshake is refused with a typed close', async () => {
