@@ -79,7 +79,7 @@ export async function fuzzTarget(t: FuzzTarget, o: FuzzOptions): Promise<TargetR
   const slowMs = o.slowMs ?? 2_000;
   const maxMsg = o.maxMessageLength ?? 4_096;
   const maxFindings = o.maxFindings ?? 10;
-  const arb = inputArb(t);
+  const arb = t.arbitrary ?? inputArb(t);
   const codes: Record<string, number> = {};
   const findings: Finding[] = [];
   const seen = new Set<string>();

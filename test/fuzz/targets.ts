@@ -45,6 +45,7 @@ import { parseCertChain } from '../../protocol/attestation/nvidia/verify';
 import { parseCertificate, pemBlocks } from '../../protocol/x509/index';
 import { parseCrl } from '../../protocol/x509/crl';
 import { parseXmlBytes } from '../../protocol/xml/parser';
+import type { XmlElement } from '../../protocol/xml/parser';
 import { c14n11 } from '../../protocol/xml/c14n';
 import { parseEnvelopedSignature } from '../../protocol/xml/dsig';
 import {
@@ -56,8 +57,10 @@ import { parseHclReport, HCL } from '../../protocol/attestation/azure/hcl';
 import { parseTpmQuote } from '../../protocol/attestation/azure/tpm';
 import { azureEvidenceFromJson } from '../../protocol/attestation/azure/evidence-json';
 import { sharedPath } from '../helpers/shared';
-import { ascii } from './mutate';
-import type { InputSpace } from './mutate';
+import fc from 'fast-check';
+import { ascii, inputArb } from './mutate';
+import type { FuzzInput, InputSpace } from './mutate';
+import { xmlDocumentArb } from './xml-gen';
 
 /** A target invariant that does not hold (a real finding, like a crash). */
 export class OracleViolation extends Error {
@@ -70,6 +73,8 @@ export interface FuzzTarget extends InputSpace {
   readonly description: string;
   /** Where the seeds came from, e.g. "12 vectors + 1 simulated". */
   readonly seedSources: string;
+  /** A target-specific generator (default: random bytes + mutations of the seeds, mutate.ts). */
+  readonly arbitrary?: fc.Arbitrary<FuzzInput>;
   /** Runs one input: returns normally or throws ProtocolError; anything else is a finding. */
   run(bytes: Uint8Array): void | Promise<void>;
   readonly async: boolean;
@@ -100,6 +105,7 @@ export const TARGET_NAMES = [
   'x509-crl',
   'ocsp',
   'rim-xml',
+  'xml-c14n',
 ] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
@@ -1037,6 +1043,60 @@ async function build(name: TargetName): Promise<FuzzTarget> {
           c14n11(doc.root);
           allowProtocolError(() => parseEnvelopedSignature(doc)); // C14N of SignedInfo + document
           parseRim(bytes);
+        },
+      };
+    }
+    case 'xml-c14n': {
+      const files = vectorFiles('nvidia', (n) => n.endsWith('.swidtag') || n.endsWith('.xml'));
+      const seeds = files.map(read).filter((b) => b.length < 4096);
+      const space = { seeds, dictionary: XML_TOKENS, maxRandomLength: 512 };
+      const utf8 = (t: string): Uint8Array => new TextEncoder().encode(t);
+      const reparse = (c: string, what: string): XmlElement => {
+        try {
+          return parseXmlBytes(utf8(c)).root;
+        } catch (e) {
+          throw new OracleViolation(
+            `the canonical form of ${what} does not parse: ${e instanceof Error ? e.message : String(e)}`,
+          );
+        }
+      };
+      const descendants = (el: XmlElement, out: XmlElement[]): XmlElement[] => {
+        for (const c of el.children) {
+          if (out.length >= 4) break;
+          if (c.type === 'element') {
+            out.push(c);
+            descendants(c, out);
+          }
+        }
+        return out;
+      };
+      return {
+        name,
+        description:
+          'grammar-generated XML (namespaces, prefixes, references, CDATA, PIs, xml:* attributes): parseXml, then C14N 1.1 must be idempotent for the document and for element subsets',
+        seedSources: `XML grammar + ${seeds.length} small vector RIMs mutated`,
+        ...space,
+        arbitrary: fc.oneof(
+          { arbitrary: xmlDocumentArb(), weight: 4 },
+          { arbitrary: inputArb(space), weight: 1 },
+        ),
+        async: false,
+        run(bytes) {
+          const root = parseXmlBytes(bytes).root;
+          const c1 = c14n11(root);
+          const c2 = c14n11(reparse(c1, 'the document'));
+          if (c1 !== c2)
+            throw new OracleViolation(
+              `C14N is not idempotent: ${JSON.stringify(c1).slice(0, 300)} → ${JSON.stringify(c2).slice(0, 300)}`,
+            );
+          for (const el of descendants(root, [])) {
+            const s1 = c14n11(el);
+            const s2 = c14n11(reparse(s1, `<${el.qname}>`));
+            if (s1 !== s2)
+              throw new OracleViolation(
+                `C14N of the subset <${el.qname}> is not idempotent: ${JSON.stringify(s1).slice(0, 300)} → ${JSON.stringify(s2).slice(0, 300)}`,
+              );
+          }
         },
       };
     }
