@@ -64,6 +64,21 @@ export function formatTcb(tcb: string): string {
   return tcb;
 }
 
+function hexOf(v: unknown): string | null {
+  if (v instanceof Uint8Array)
+    return Array.from(v, (b) => b.toString(16).padStart(2, '0')).join('');
+  return typeof v === 'string' && /^[0-9a-f]+$/i.test(v) ? v.toLowerCase() : null;
+}
+
+/** The session's binding values when the client reports them (`summary.binding`). */
+export function bindingOf(s: VerifiedSummary): AttestationView['binding'] {
+  const b = (s as { binding?: { cpuReportData?: unknown; gpuNonce?: unknown } }).binding;
+  if (!b) return null;
+  const cpu = hexOf(b.cpuReportData);
+  const gpu = hexOf(b.gpuNonce);
+  return cpu && gpu ? { cpuReportData: cpu, gpuNonce: gpu } : null;
+}
+
 export function viewFromSummary(
   s: VerifiedSummary,
   serverInfo: Record<string, unknown>,
@@ -87,6 +102,7 @@ export function viewFromSummary(
     evidence: s.evidence,
     serverInfo: { ...serverInfo, verdict: s.verdict },
     transcriptHash: s.transcriptHash,
+    binding: bindingOf(s),
     verifiedAt: new Date(s.verifiedAt),
   };
 }

@@ -43,14 +43,13 @@ export function buildEvidenceBundle(
   serverUrl: string,
   a: AttestationView,
   now: Date,
-  binding: EvidenceBundleJson['binding'] = null,
 ): EvidenceBundleJson {
   return {
     format: EVIDENCE_FORMAT,
     exportedAt: now.toISOString(),
     serverUrl,
     transcriptHash: a.transcriptHash,
-    binding,
+    binding: a.binding,
     items: a.evidence.map((it) => ({
       kind: it.kind,
       label: it.label,

@@ -8,21 +8,9 @@ import { renderAttestationDocument } from './attestation-report';
 import { ChatPanel } from './chat-panel';
 import { connectWithClient } from './client-adapter';
 import { buildEvidenceBundle } from './evidence-export';
-import { bindingValues } from '../protocol/handshake/keys';
-import { nodeProvider } from '../protocol-node/crypto-node';
 import { DEFAULT_QUESTION, selectionPrompt } from './selection';
 import { createServices } from './services';
 import type { Runtime } from './runtime-types';
-
-/** The binding values for a transcript hash (hex), or null when the hash is not 32 bytes of hex. */
-export function bindingHex(th: string): { cpuReportData: string; gpuNonce: string } | null {
-  if (!/^[0-9a-f]{64}$/.test(th)) return null;
-  const b = bindingValues(nodeProvider, Uint8Array.from(Buffer.from(th, 'hex')));
-  return {
-    cpuReportData: Buffer.from(b.cpuReportData).toString('hex'),
-    gpuNonce: Buffer.from(b.gpuNonce).toString('hex'),
-  };
-}
 
 export const ATTESTATION_URI = vscode.Uri.parse(
   'teechat-attestation:/TEEChat%20Attestation%20Report.md',
@@ -134,7 +122,7 @@ export function createRuntime(
       );
       await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(json + '\n'));
       void vscode.window.showInformationMessage(
-        `TEEChat: evidence exported to ${uri.fsPath}. Verify offline with: teechat attest verify ${uri.fsPath}`,
+        `TEEChat: evidence exported to ${uri.fsPath} (format teechat-evidence/1; see docs/EXTENSION.md for offline verification with teechat attest verify).`,
       );
     },
     async reconnect() {

@@ -38,8 +38,14 @@ export interface AttestationView {
   readonly reports: readonly VerificationReport[];
   /** Raw evidence as received (for export and offline audit). */
   readonly evidence: readonly EvidenceItem[];
-  /** Hex SHA-256 of the handshake transcript the evidence is bound to (channel binding). */
+  /** Hex SHA-256 over the whole handshake (the session's channel binding). */
   readonly transcriptHash: string;
+  /**
+   * The values the evidence had to carry for this session (hex): SNP/TDX REPORT_DATA and the
+   * NVIDIA nonce, derived from the ClientHello/ServerHello-core transcript hash during the
+   * handshake; null when the client does not report them.
+   */
+  readonly binding: { readonly cpuReportData: string; readonly gpuNonce: string } | null;
   /** Server-declared information (engine, version), unverified beyond the channel. */
   readonly serverInfo: Readonly<Record<string, unknown>>;
   readonly verifiedAt: Date;

@@ -10,7 +10,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, FrameLocator, Page } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/webview-harness';
@@ -224,6 +224,43 @@ describe('TEEChat in code-server', { skip, timeout: 600_000 }, () => {
     );
     assert.match(text, /SIMULATED/);
     await shot('attestation-report');
+  });
+
+  test('export the evidence bundle through the save dialog', async () => {
+    assert.ok(setup);
+    await runCommand('TEEChat: Export Attestation Evidence…');
+    // code-server's save dialog is a quick input prefilled with the suggested path
+    const box = page.locator('.quick-input-widget input.input');
+    await page.waitForFunction(
+      "(document.querySelector('.quick-input-widget input.input')?.value ?? '').includes('teechat-evidence-')",
+      undefined,
+      { timeout: 30_000 },
+    );
+    await shot('export-dialog');
+    const target = await box.inputValue();
+    await page.keyboard.press('Enter');
+    const file = join(setup.workspace, target.split('/').pop() ?? '');
+    for (let i = 0; i < 100 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 100));
+    const bundle = JSON.parse(readFileSync(file, 'utf8')) as {
+      format: string;
+      items: { kind: string; parts: Record<string, string> }[];
+      binding: { cpuReportData: string } | null;
+      summary: { measurement: string };
+    };
+    assert.equal(bundle.format, 'teechat-evidence/1');
+    assert.ok(
+      bundle.items.some((i) => i.kind === 'sev-snp' && (i.parts.report ?? '').length > 1000),
+    );
+    assert.ok(bundle.summary.measurement.startsWith(measurementPrefix));
+    // when the client reports the session's binding values, they are what the SNP report carries
+    // (REPORT_DATA at offset 0x50, 64 bytes)
+    if (bundle.binding) {
+      const report = Buffer.from(
+        bundle.items.find((i) => i.kind === 'sev-snp')?.parts.report ?? '',
+        'base64',
+      );
+      assert.equal(report.subarray(0x50, 0x90).toString('hex'), bundle.binding.cpuReportData);
+    }
   });
 
   test('kill the server: a clear error, status unreachable; bring it back and reconnect', async () => {

@@ -43,6 +43,7 @@ export function fakeView(over: Partial<AttestationView> = {}): AttestationView {
     ],
     serverInfo: { engine: 'llama' },
     transcriptHash: 'cd'.repeat(32),
+    binding: null,
     verifiedAt: new Date('2026-11-23T12:00:00Z'),
     ...over,
   };

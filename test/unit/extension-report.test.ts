@@ -91,10 +91,11 @@ describe('evidence export', () => {
     assert.throws(() => parseEvidenceItems({ ...json, format: 'other' }), /format/);
     assert.equal(json.transcriptHash, 'cd'.repeat(32));
     assert.equal(json.binding, null);
-    const withBinding = buildEvidenceBundle('ws://h:1', view, new Date(), {
-      cpuReportData: 'aa',
-      gpuNonce: 'bb',
-    });
+    const withBinding = buildEvidenceBundle(
+      'ws://h:1',
+      fakeView({ binding: { cpuReportData: 'aa', gpuNonce: 'bb' } }),
+      new Date(),
+    );
     assert.deepEqual(withBinding.binding, { cpuReportData: 'aa', gpuNonce: 'bb' });
   });
 });
@@ -153,5 +154,20 @@ describe('chat HTML', () => {
     const a = makeNonce((n) => new Uint8Array(randomBytes(n)));
     const b = makeNonce((n) => new Uint8Array(randomBytes(n)));
     assert.notEqual(a, b);
+  });
+});
+
+describe('client summary mapping', () => {
+  test('binding values are taken from the summary when the client reports them', async () => {
+    const { bindingOf, formatTcb } = await import('../../extension/client-adapter');
+    const base = { binding: { cpuReportData: new Uint8Array([0xab, 0x01]), gpuNonce: 'CD02' } };
+    assert.deepEqual(bindingOf(base as never), { cpuReportData: 'ab01', gpuNonce: 'cd02' });
+    assert.equal(bindingOf({} as never), null);
+    assert.equal(bindingOf({ binding: { cpuReportData: 'zz', gpuNonce: 'aa' } } as never), null);
+    assert.equal(
+      formatTcb('{"raw":"0x4817000000000009","bl":9,"tee":0,"snp":23,"microcode":72}'),
+      'bl=9 tee=0 snp=23 microcode=72 (0x4817000000000009)',
+    );
+    assert.equal(formatTcb('level 3'), 'level 3');
   });
 });
