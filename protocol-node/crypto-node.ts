@@ -48,7 +48,7 @@ import type {
   RsaPublicKey,
   RsaScheme,
 } from '../protocol/crypto/provider';
-import { HASH_LEN, rsaKeyInfo } from '../protocol/crypto/rsa';
+import { HASH_LEN, RSA_LIMITS } from '../protocol/crypto/rsa';
 import { fail } from '../protocol/errors';
 
 const NODE_HASH: Record<HashAlg, string> = {
@@ -238,7 +238,7 @@ export function createNodeProvider(opts: { keyCacheSize?: number } = {}): Crypto
   ): boolean {
     try {
       // The same key-shape rules as the pure verifier, so both providers accept the same keys.
-      const info = rsaKeyInfo(key);
+      const info = rsaKeyShape(key);
       if (!info || !NODE_HASH[params.hash]) return false;
       if (!(signature instanceof Uint8Array) || signature.length !== info.k) return false;
       if (
@@ -299,6 +299,42 @@ export function createNodeProvider(opts: { keyCacheSize?: number } = {}): Crypto
     ecdsaVerify,
     rsaVerify,
   };
+}
+
+function bitLen8(b: number): number {
+  return b === 0 ? 0 : 32 - Math.clz32(b);
+}
+
+/** Big-endian bytes → bit length (leading zero bytes ignored). */
+function bitLength(b: Uint8Array): number {
+  const s = stripZeros(b);
+  return s.length === 0 ? 0 : (s.length - 1) * 8 + bitLen8(s[0]!);
+}
+
+/**
+ * The pure verifier's key-shape rules (`rsaKeyInfo` in protocol/crypto/rsa.ts: odd modulus within
+ * RSA_LIMITS, odd exponent ≥ 3, < n, at most maxExponentBits) on the bytes directly: no BigInt
+ * conversion of a 4096-bit modulus on the hot path (~0.3 ms cold). Same verdicts and modBits/k
+ * (test/unit/crypto-node-rsa-shape.test.ts compares the two on random and edge-case keys).
+ */
+export function rsaKeyShape(key: RsaPublicKey): { modBits: number; k: number } | null {
+  if (!(key.n instanceof Uint8Array) || !(key.e instanceof Uint8Array)) return null;
+  const n = stripZeros(key.n);
+  const e = stripZeros(key.e);
+  const modBits = bitLength(n);
+  if (modBits < RSA_LIMITS.minModulusBits || modBits > RSA_LIMITS.maxModulusBits) return null;
+  const eBits = bitLength(e);
+  if ((n[n.length - 1]! & 1) === 0 || eBits < 2 || (e[e.length - 1]! & 1) === 0) return null;
+  if (eBits === 2 && e[e.length - 1]! < 3) return null;
+  if (eBits >= modBits) {
+    // e ≥ n? Equal bit lengths: compare the (zero-stripped, equally long) bytes.
+    if (eBits > modBits) return null;
+    let cmp = 0;
+    for (let i = 0; i < n.length && cmp === 0; i++) cmp = e[i]! - n[i]!;
+    if (cmp >= 0) return null;
+  }
+  if (eBits > RSA_LIMITS.maxExponentBits) return null;
+  return { modBits, k: Math.ceil(modBits / 8) };
 }
 
 function stripZeros(b: Uint8Array): Uint8Array {

@@ -162,7 +162,7 @@ export function nameAttr(name: Name, oid = '2.5.4.3'): string | undefined {
 
 /** Names match when their DER is identical or their attribute lists are (RFC 5280 §7.1, simplified). */
 export function namesEqual(a: Name, b: Name): boolean {
-  if (bytesEqual(a.der, b.der)) return true;
+  if (a.der === b.der || bytesEqual(a.der, b.der)) return true;
   if (a.rdns.length !== b.rdns.length) return false;
   return a.rdns.every((r, i) => r.oid === b.rdns[i]!.oid && r.value === b.rdns[i]!.value);
 }
@@ -417,7 +417,7 @@ function parseCertificateInner(der: Uint8Array): Certificate {
 }
 
 function issuerLooksSelf(issuer: Name, subject: Name): boolean {
-  return bytesEqual(issuer.der, subject.der);
+  return issuer.der === subject.der || bytesEqual(issuer.der, subject.der);
 }
 
 /** All `-----BEGIN <label>-----` blocks of a PEM text, decoded. */
@@ -584,7 +584,9 @@ export function verifyChain(
   const problems: string[] = [];
   const chain = [...chainLeafFirst];
   const last = chain[chain.length - 1]!;
-  let root = trustedRoots.find((r) => bytesEqual(r.der, last.der));
+  // Identity first: the pinned certificate itself is the usual `last` (no 1–2 KB byte compare).
+  let root =
+    trustedRoots.find((r) => r === last) ?? trustedRoots.find((r) => bytesEqual(r.der, last.der));
   if (root === undefined) {
     root = trustedRoots.find(
       (r) => namesEqual(r.subject, last.issuer) && verifySignedBy(crypto, last, r),

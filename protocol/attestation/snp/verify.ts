@@ -330,7 +330,9 @@ export function verifySnpCore(
   } else if (product !== null) {
     const pinned = pinnedAmd(product);
     const suppliedRootUnpinned =
-      certs.root !== undefined && !bytesEqual(certs.root.der, pinned.ark.der);
+      certs.root !== undefined &&
+      certs.root.der !== pinned.ark.der &&
+      !bytesEqual(certs.root.der, pinned.ark.der);
     if (suppliedRootUnpinned && policy.allowSimulated) {
       simulated = true;
       const chain = certs.intermediate !== undefined ? [leaf, certs.intermediate] : [leaf];
@@ -347,19 +349,20 @@ export function verifySnpCore(
       // The ASK/ASVK shipped in the code is a trust anchor in its own right (exact DER; its ARK
       // signature is checked by the unit tests), so the chain stops there and saves one RSA-4096
       // verification. Any other intermediate must chain to the pinned ARK.
-      const res = bytesEqual(intermediate.der, pinnedIntermediate.der)
-        ? verifyChain(ctx.crypto, [leaf, intermediate], [pinnedIntermediate], at).map((c) =>
-            c.ok
-              ? {
-                  ...c,
-                  message: c.message.replace(
-                    '(pinned root)',
-                    `(pinned ${keyKind === 'VLEK' ? 'ASVK' : 'ASK'}, issued by the pinned ARK-${product})`,
-                  ),
-                }
-              : c,
-          )
-        : verifyChain(ctx.crypto, [leaf, intermediate], [pinned.ark], at);
+      const res =
+        intermediate === pinnedIntermediate || bytesEqual(intermediate.der, pinnedIntermediate.der)
+          ? verifyChain(ctx.crypto, [leaf, intermediate], [pinnedIntermediate], at).map((c) =>
+              c.ok
+                ? {
+                    ...c,
+                    message: c.message.replace(
+                      '(pinned root)',
+                      `(pinned ${keyKind === 'VLEK' ? 'ASVK' : 'ASK'}, issued by the pinned ARK-${product})`,
+                    ),
+                  }
+                : c,
+            )
+          : verifyChain(ctx.crypto, [leaf, intermediate], [pinned.ark], at);
       if (suppliedRootUnpinned) {
         res.push(
           bad(
