@@ -182,6 +182,34 @@ describe('enclave server + client over loopback (tiny ChatML model)', () => {
     assert.match(r.stderr, /8 tokens/);
   });
 
+  test('CLI chat without a prompt reads one question per line (a conversation) and exits 0 at EOF', async () => {
+    const r = await runProcess(
+      [
+        'client/cli/main.ts',
+        'chat',
+        '--server',
+        srv.url,
+        '--allow-simulated',
+        '--max-tokens',
+        '4',
+        '--json',
+      ],
+      { input: 'first question\n\nsecond question\n' },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; usage?: { cachedPromptTokens: number } });
+    const dones = lines.filter((l) => l.type === 'done');
+    assert.equal(dones.length, 2);
+    assert.equal(lines[0]?.type, 'summary');
+    assert.ok(
+      (dones[1]?.usage?.cachedPromptTokens ?? 0) > 0,
+      'the second turn continues the conversation',
+    );
+  });
+
   test('CLI refuses simulated evidence without --allow-simulated: exit 1, code on stderr, nothing on stdout', async () => {
     const r = await runProcess([
       'client/cli/main.ts',
