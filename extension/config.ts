@@ -16,6 +16,9 @@ export interface Settings {
   readonly systemPrompt: string;
 }
 
+/** SEV-SNP TCB components (protocol/attestation/policy.ts TcbFloor); others are ignored. */
+const TCB_KEYS: ReadonlySet<string> = new Set(['bl', 'tee', 'snp', 'microcode', 'fmc']);
+
 function num(v: unknown, dflt: number): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : dflt;
 }
@@ -25,7 +28,8 @@ export function readSettings(): Settings {
   const tcb = c.get<Record<string, unknown>>('trust.minimumTcb') ?? {};
   const minimumTcb: Record<string, number> = {};
   for (const [k, v] of Object.entries(tcb))
-    if (typeof v === 'number' && Number.isInteger(v) && v >= 0) minimumTcb[k] = v;
+    if (TCB_KEYS.has(k) && typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 255)
+      minimumTcb[k] = v;
   const pathMode = c.get<string>('selection.includePath');
   const historyMode = c.get<string>('history.storage');
   return {
