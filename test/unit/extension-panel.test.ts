@@ -145,3 +145,40 @@ describe('ChatPanel (vscode shim)', () => {
     revived.dispose();
   });
 });
+
+describe('settings (vscode shim)', () => {
+  test('defaults are the secure choices; malformed values fall back or are dropped', async () => {
+    const shim = await import('../helpers/vscode-shim');
+    const { readSettings } = await import('../../extension/config');
+    shim.resetShim();
+    const d = readSettings();
+    assert.equal(d.serverUrl, 'ws://127.0.0.1:8787');
+    assert.deepEqual(d.trust, {
+      allowedMeasurements: [],
+      minimumTcb: {},
+      requireGpuEvidence: true,
+      allowDebug: false,
+      allowSimulated: false,
+    });
+    assert.equal(d.selectionPath, 'fileName');
+    assert.equal(d.historyMode, 'global');
+    shim.shim.config['teechat.trust.minimumTcb'] = {
+      bl: 7,
+      snp: 14,
+      bootloader: 3,
+      tee: -1,
+      microcode: 1.5,
+      fmc: 300,
+    };
+    shim.shim.config['teechat.trust.allowedMeasurements'] = ['aa', 5, null];
+    shim.shim.config['teechat.selection.includePath'] = 'everything';
+    shim.shim.config['teechat.history.storage'] = 'none';
+    shim.shim.config['teechat.serverUrl'] = '  ';
+    const s = readSettings();
+    assert.deepEqual(s.trust.minimumTcb, { bl: 7, snp: 14 });
+    assert.deepEqual(s.trust.allowedMeasurements, ['aa']);
+    assert.equal(s.selectionPath, 'fileName');
+    assert.equal(s.historyMode, 'none');
+    assert.equal(s.serverUrl, 'ws://127.0.0.1:8787');
+  });
+});
