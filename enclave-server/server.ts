@@ -102,8 +102,10 @@ export class EnclaveServer {
     });
     this.wss = new WebSocketServer({
       server: this.http,
-      // Hard cap in ws itself (memory bound); our own typed check runs at maxFrameBytes.
-      maxPayload: Math.max(o.limits.maxFrameBytes * 2, 64 * 1024 * 1024),
+      // Hard cap in ws itself (memory bound per message): up to maxFrameBytes + 64 KiB a message
+      // is read and refused with a sealed typed error (our check at maxFrameBytes); beyond that ws
+      // closes the connection with 1009, which the client reports as too_large.
+      maxPayload: o.limits.maxFrameBytes + 64 * 1024,
       perMessageDeflate: false,
     });
     this.wss.on('connection', (ws) => this.accept(ws));

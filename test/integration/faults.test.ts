@@ -210,6 +210,13 @@ describe('a man-in-the-middle between client and server', () => {
     assert.equal(err?.code, 'too_large');
   });
 
+  test('a message far beyond the limit is cut by the WebSocket layer: too_large (1009)', async () => {
+    const s = await connect(srv.url, opts);
+    raw(s).send(new Uint8Array(65536 + 64 * 1024 + 1));
+    const err = await closed(s);
+    assert.equal(err?.code, 'too_large');
+  });
+
   test('a malformed frame after the handshake: sealed typed error, clean close', async () => {
     const s = await connect(srv.url, opts);
     raw(s).send(new Uint8Array(40).fill(7));
