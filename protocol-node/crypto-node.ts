@@ -109,33 +109,31 @@ class NodeAead implements Aead {
     // A view, not a copy: whoever owns the key (the channel) wipes it, and this instance with it.
     this.#key = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
   }
-  #encrypt(
-    nonce: Uint8Array,
-    plaintext: Uint8Array,
-    aad: Uint8Array,
-  ): { body: Buffer; fin: Buffer; tag: Buffer } {
+  #begin(nonce: Uint8Array, aad: Uint8Array) {
     checkLen('aead.nonce', nonce, AEAD_NONCE_LEN);
     const c = createCipheriv(this.#cipher as 'aes-256-gcm', this.#key, nonce, {
       authTagLength: AEAD_TAG_LEN,
     });
     c.setAAD(aad);
-    const body = c.update(plaintext);
-    const fin = c.final();
-    return { body, fin, tag: c.getAuthTag() };
+    return c;
   }
   seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
-    const { body, fin, tag } = this.#encrypt(nonce, plaintext, aad);
+    const c = this.#begin(nonce, aad);
+    const body = c.update(plaintext);
+    const fin = c.final();
     const out = new Uint8Array(plaintext.length + AEAD_TAG_LEN);
     out.set(body);
-    out.set(fin, body.length);
-    out.set(tag, plaintext.length);
+    if (fin.length > 0) out.set(fin, body.length);
+    out.set(c.getAuthTag(), plaintext.length);
     return out;
   }
   sealInPlace(nonce: Uint8Array, data: Uint8Array, aad: Uint8Array): Uint8Array {
-    const { body, fin, tag } = this.#encrypt(nonce, data, aad);
+    const c = this.#begin(nonce, aad);
+    const body = c.update(data);
+    const fin = c.final();
     data.set(body);
-    data.set(fin, body.length);
-    return u8(tag);
+    if (fin.length > 0) data.set(fin, body.length);
+    return u8(c.getAuthTag());
   }
   open(nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Uint8Array | null {
     if (!(ciphertext instanceof Uint8Array) || ciphertext.length < AEAD_TAG_LEN) return null;

@@ -72,6 +72,8 @@ interface Direction {
   /** Next sequence number to send / expected to receive. */
   seq: number;
   framesInEpoch: number;
+  /** Scratch nonce (u32 BE direction ‖ u64 BE seq), rewritten per frame: no per-frame allocation. */
+  readonly nonce: Uint8Array;
 }
 
 export class SecureChannel {
@@ -99,7 +101,17 @@ export class SecureChannel {
       if (!(key instanceof Uint8Array) || key.length !== 32)
         fail('bad_length', 'channel.key', '32 bytes', key?.length);
       const k = key.slice();
-      return { dir, epoch: 0, key: k, aead: o.crypto.aead(o.aead, k), seq: 0, framesInEpoch: 0 };
+      const nonce = new Uint8Array(12);
+      nonce[3] = dir;
+      return {
+        dir,
+        epoch: 0,
+        key: k,
+        aead: o.crypto.aead(o.aead, k),
+        seq: 0,
+        framesInEpoch: 0,
+        nonce,
+      };
     };
     this.#send = mk(out, o.sendKey);
     this.#recv = mk(inn, o.recvKey);
@@ -169,7 +181,7 @@ export class SecureChannel {
     const header = frame.subarray(0, FRAME_HEADER_LEN);
     const body = frame.subarray(FRAME_HEADER_LEN, FRAME_HEADER_LEN + bodyLen);
     writePadded(body, 0, plaintext);
-    const nonce = nonceFor(s.dir, header);
+    const nonce = nonceFor(s.nonce, frame);
     if (s.aead.sealInPlace) {
       frame.set(s.aead.sealInPlace(nonce, body, header), FRAME_HEADER_LEN + bodyLen);
     } else {
@@ -249,7 +261,7 @@ export class SecureChannel {
     if (!isBucketLength(bodyLen))
       fail('bad_length', 'frame.body', 'a padding bucket length', bodyLen);
     const header = frame.subarray(0, FRAME_HEADER_LEN);
-    const body = r.aead.open(nonceFor(r.dir, header), frame.subarray(FRAME_HEADER_LEN), header);
+    const body = r.aead.open(nonceFor(r.nonce, frame), frame.subarray(FRAME_HEADER_LEN), header);
     if (body === null)
       fail(
         'decrypt_failed',
@@ -322,10 +334,9 @@ export class SecureChannel {
   }
 }
 
-function nonceFor(dir: number, header: Uint8Array): Uint8Array {
-  const n = new Uint8Array(12);
-  n[3] = dir;
-  n.set(header.subarray(8, 16), 4);
+/** Fills the direction's scratch nonce with the frame's seq (header bytes 8..15); bytes 0..3 hold the direction. */
+function nonceFor(n: Uint8Array, frame: Uint8Array): Uint8Array {
+  for (let i = 4; i < 12; i++) n[i] = frame[i + 4] as number;
   return n;
 }
 
