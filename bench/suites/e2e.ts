@@ -58,6 +58,8 @@ interface Run {
   ttftMs: number;
   tokensPerS: number;
   tokens: number;
+  /** The engine's own TTFT as the server reports it (generation start → first token). */
+  serverTtftMs?: number;
 }
 
 /** Client-side timing of one answer: TTFT from sending to the first delta, decode rate after it. */
@@ -67,6 +69,7 @@ async function timedChat(s: Session, prompt: string, maxTokens: number): Promise
   let tLast = 0;
   let n = 0;
   let tokens = 0;
+  let serverTtftMs = 0;
   for await (const ev of s.chat([{ role: 'user', content: prompt }], {
     maxTokens,
   }) as AsyncIterable<ChatEvent>) {
@@ -74,9 +77,13 @@ async function timedChat(s: Session, prompt: string, maxTokens: number): Promise
       if (tFirst < 0) tFirst = performance.now();
       tLast = performance.now();
       n++;
-    } else if (ev.type === 'done') tokens = ev.usage.completionTokens;
+    } else if (ev.type === 'done') {
+      tokens = ev.usage.completionTokens;
+      serverTtftMs = ev.timings.ttftMs;
+    }
   }
   return {
+    serverTtftMs,
     ttftMs: tFirst - t0,
     tokensPerS: n > 1 ? ((tokens - 1) * 1000) / (tLast - tFirst) : 0,
     tokens,
@@ -282,7 +289,7 @@ export const suite: Suite = {
           await new Promise((res) => setTimeout(res, 100));
         }
       }
-      const med = (xs: Run[], k: keyof Run): number => median(xs.map((x) => x[k]));
+      const med = (xs: Run[], k: keyof Run): number => median(xs.map((x) => x[k] ?? 0));
       const tpsDirect = med(runs.direct, 'tokensPerS');
       const tpsSecure = med(runs.secure, 'tokensPerS');
       const tpsPlain = med(runs.plain, 'tokensPerS');
@@ -296,6 +303,7 @@ export const suite: Suite = {
       };
       out['tokens_per_s_ratio'] = round(tpsSecure / tpsDirect);
       out['ttft_ms'] = {
+        secure_server_reported: round(median(runs.secure.map((x) => x.serverTtftMs ?? 0))),
         direct: round(ttftDirect),
         secure: round(ttftSecure),
         plain: round(ttftPlain),
