@@ -14,6 +14,8 @@ export type {
   RandomSource,
   ServerHandshakeOptions,
 } from './handshake/handshake';
+export { ClientEphemeralKeys, ClientEphemeralPool } from './handshake/ephemeral';
+export type { ClientEphemeralPoolOptions, ClientKeyPairs } from './handshake/ephemeral';
 export { LABELS, bindingValues, cpuReportData, gpuNonce } from './handshake/keys';
 export {
   DEFAULT_SUITES,

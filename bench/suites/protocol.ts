@@ -5,13 +5,14 @@
  * no-crypto baseline from the same run (copying the bytes into a padded frame buffer).
  */
 import type { BenchOptions, Suite } from '../lib';
-import { msPerOp, msPerOpAsync, msPerOpPrepared, round } from '../lib';
+import { cpuMs, median, msPerOp, msPerOpAsync, msPerOpPrepared, round } from '../lib';
 import { nobleProvider } from '../../protocol/crypto/noble';
 import { nodeProvider } from '../../protocol-node/crypto-node';
 import type { AeadAlg, CryptoProvider } from '../../protocol/crypto/provider';
 import { FRAME_HEADER_LEN, SecureChannel } from '../../protocol/channel/channel';
 import { paddedLength, writePadded } from '../../protocol/channel/padding';
 import { ClientHandshake, ServerHandshake } from '../../protocol/handshake/handshake';
+import { ClientEphemeralKeys } from '../../protocol/handshake/ephemeral';
 import { encodeAppMessage } from '../../protocol/messages/messages';
 
 const BIG = 262_144;
@@ -52,11 +53,15 @@ function baselineFrame(pt: Uint8Array): Uint8Array {
   return frame.slice(FRAME_HEADER_LEN + 4, FRAME_HEADER_LEN + 4 + pt.length);
 }
 
-async function handshakeOnce(crypto: CryptoProvider): Promise<void> {
+async function handshakeOnce(
+  crypto: CryptoProvider,
+  ephemeral?: ClientEphemeralKeys,
+): Promise<void> {
   const client = new ClientHandshake({
     crypto,
     verifier: async () => ({ ok: true, reports: [], summary: '' }),
     requiredEvidence: [],
+    ...(ephemeral ? { ephemeral } : {}),
   });
   const server = new ServerHandshake({
     crypto,
@@ -66,6 +71,25 @@ async function handshakeOnce(crypto: CryptoProvider): Promise<void> {
   const sh = await server.onClientHello(client.clientHello());
   const { clientFinished } = await client.onServerHello(sh);
   server.onClientFinished(clientFinished);
+}
+
+/**
+ * Handshake CPU on the critical path when the client's ephemeral key pairs were generated ahead
+ * of time (ClientEphemeralPool): the pairs for each batch are generated outside the timed region.
+ * Total CPU per session is this plus client_ephemeral_keygen_ms (reported separately).
+ */
+async function criticalPathMs(crypto: CryptoProvider, o: BenchOptions): Promise<number> {
+  const batch = o.quick ? 10 : 40;
+  const repeats = o.quick ? 5 : 11;
+  for (let i = 0; i < 3; i++) await handshakeOnce(crypto, ClientEphemeralKeys.generate(crypto));
+  const samples: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const keys = Array.from({ length: batch }, () => ClientEphemeralKeys.generate(crypto));
+    const t = cpuMs();
+    for (const k of keys) await handshakeOnce(crypto, k);
+    samples.push((cpuMs() - t) / batch);
+  }
+  return median(samples);
 }
 
 function providerFigures(crypto: CryptoProvider, aead: AeadAlg, o: BenchOptions) {
@@ -125,6 +149,12 @@ export const suite: Suite = {
           batch: o.quick ? 10 : 40,
         }),
       ),
+      /** Client + server CPU with the client's key pairs pre-generated (not total CPU: add keygen). */
+      handshake_critical_path_ms: round(await criticalPathMs(nodeProvider, o)),
+      /** The part moved off the critical path: X25519 + ML-KEM-768 key generation (client). */
+      client_ephemeral_keygen_ms: round(
+        msPerOp(() => ClientEphemeralKeys.generate(nodeProvider), { quick: o.quick }),
+      ),
     };
     const nodeChacha = providerFigures(nodeProvider, 'chacha20-poly1305', o);
     const noble = {
@@ -167,12 +197,20 @@ export const suite: Suite = {
       noble_vs_node_handshake: round(noble.handshake_cpu_ms / node.handshake_cpu_ms, 3),
       handshake_share_mlkem: round(mlkemTotal / node.handshake_cpu_ms, 3),
     };
-    const targets = Object.fromEntries(
-      Object.entries(TARGETS).map(([k, limit]) => {
-        const v = node[k as keyof typeof TARGETS];
-        return [k, { target: limit, node: v, met: v <= limit }];
-      }),
-    );
+    const targets: Record<string, { target: number; node: number; met: boolean; note?: string }> =
+      Object.fromEntries(
+        Object.entries(TARGETS).map(([k, limit]) => {
+          const v = node[k as keyof typeof TARGETS];
+          return [k, { target: limit, node: v, met: v <= limit }];
+        }),
+      );
+    // Honest split: handshake_cpu_ms above is total CPU; this is the critical path only.
+    targets.handshake_critical_path_ms = {
+      target: TARGETS.handshake_cpu_ms,
+      node: node.handshake_critical_path_ms,
+      met: node.handshake_critical_path_ms <= TARGETS.handshake_cpu_ms,
+      note: 'client key pairs pre-generated off the critical path; total CPU is handshake_cpu_ms',
+    };
     return {
       baseline,
       'node (aes-256-gcm)': node,

@@ -31,6 +31,8 @@ import type { Limits } from '../limits';
 import { SecureChannel } from '../channel/channel';
 import { concat, ctEqual, wipe } from '../wire/bytes';
 import { encodeEvidenceBundle } from './evidence';
+import { ClientEphemeralKeys, takeRandom } from './ephemeral';
+import type { RandomSource } from './ephemeral';
 import {
   DEFAULT_SUITES,
   SUITES,
@@ -67,14 +69,7 @@ export interface EstablishedSession {
   readonly suite: SuiteId;
 }
 
-export type RandomSource = (n: number) => Uint8Array;
-
-function takeRandom(random: RandomSource, n: number, field: string): Uint8Array {
-  const b = random(n);
-  if (!(b instanceof Uint8Array) || b.length !== n)
-    fail('usage', field, `${n} random bytes`, b?.length);
-  return b.slice();
-}
+export type { RandomSource } from './ephemeral';
 
 function sha256(crypto: CryptoProvider, ...parts: Uint8Array[]): Uint8Array {
   return crypto.hash('SHA-256', concat(...parts));
@@ -105,6 +100,13 @@ export interface ClientHandshakeOptions {
   readonly limits?: Partial<Limits>;
   /** Offered suites in preference order (default AES-256-GCM, then ChaCha20-Poly1305). */
   readonly suites?: readonly SuiteId[];
+  /**
+   * Ephemeral key pairs generated ahead of time (ephemeral.ts: `ClientEphemeralKeys.generate` or a
+   * `ClientEphemeralPool`), taking key generation off the handshake's critical path. `clientHello()`
+   * takes them (refused if another handshake already did) and the handshake wipes them at its end.
+   * Absent: generated in `clientHello()`.
+   */
+  readonly ephemeral?: ClientEphemeralKeys;
 }
 
 type ClientState = 'start' | 'wait_server_hello' | 'verifying' | 'done' | 'failed';
@@ -133,25 +135,33 @@ export class ClientHandshake {
   }
 
   /** Builds the ClientHello (once). Randomness is drawn in this order: X25519 secret (32),
-   *  ML-KEM-768 key generation seed (64), client random (32). */
+   *  ML-KEM-768 key generation seed (64), client random (32); the first two when the key pairs are
+   *  generated (here, or earlier by `ClientEphemeralKeys.generate` when `ephemeral` is given). */
   clientHello(): Uint8Array {
     if (this.#state !== 'start')
       fail('handshake_state', 'ClientHandshake.clientHello', 'state start', this.#state);
-    const crypto = this.#o.crypto;
-    this.#x25519 = crypto.x25519KeyPair(takeRandom(this.#random, 32, 'random.x25519'));
-    this.#mlkem = crypto.mlkem768.keygen(takeRandom(this.#random, 64, 'random.mlkem768'));
-    const random = takeRandom(this.#random, 32, 'random.client_random');
-    this.#hello = encodeClientHello(
-      {
-        versions: SUPPORTED_VERSIONS,
-        suites: this.#offeredSuites,
-        x25519Pub: this.#x25519.publicKey,
-        mlkemEncapsulationKey: this.#mlkem.publicKey,
-        random,
-        requiredEvidence: this.#o.requiredEvidence,
-      },
-      this.#limits,
-    );
+    const keys = (
+      this.#o.ephemeral ?? ClientEphemeralKeys.generate(this.#o.crypto, this.#random)
+    ).take();
+    this.#x25519 = keys.x25519;
+    this.#mlkem = keys.mlkem;
+    try {
+      const random = takeRandom(this.#random, 32, 'random.client_random');
+      this.#hello = encodeClientHello(
+        {
+          versions: SUPPORTED_VERSIONS,
+          suites: this.#offeredSuites,
+          x25519Pub: keys.x25519.publicKey,
+          mlkemEncapsulationKey: keys.mlkem.publicKey,
+          random,
+          requiredEvidence: this.#o.requiredEvidence,
+        },
+        this.#limits,
+      );
+    } catch (e) {
+      this.#wipe(); // the pairs were taken: never left unwiped, never reused
+      throw e;
+    }
     this.#state = 'wait_server_hello';
     return this.#hello;
   }
