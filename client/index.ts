@@ -9,6 +9,7 @@
  * Errors are ProtocolError with a code; nothing unauthenticated is ever yielded as model output.
  */
 import type {
+  BindingValues,
   EvidenceItem,
   EvidenceKind,
   EvidenceVerdict,
@@ -67,6 +68,12 @@ export interface VerifiedSummary {
   readonly verdict: string;
   /** Hex SHA-256 of the whole handshake (channel binding). */
   readonly transcriptHash: string;
+  /**
+   * The values this session's evidence had to carry (hex): SNP/TDX REPORT_DATA and the NVIDIA
+   * nonce, derived from the transcript hash; exported with the evidence so an auditor can re-check
+   * the binding offline (`teechat attest verify … --expect-report-data` / `--nonce`).
+   */
+  readonly binding: { readonly cpuReportData: string; readonly gpuNonce: string };
   readonly verifiedAt: string;
   readonly reports: readonly VerificationReport[];
   /** The raw evidence, for export and offline audit. */
@@ -93,6 +100,7 @@ export function summarize(
   verdict: string,
   transcriptHash: Uint8Array,
   now: Date,
+  binding: BindingValues,
 ): VerifiedSummary {
   const cpu = reports.find(
     (r) => r.ok && (r.kind === 'sev-snp' || r.kind === 'tdx' || r.kind === 'azure-hcl'),
@@ -127,6 +135,7 @@ export function summarize(
     model: { id: info.modelId, sha256: info.modelSha256 },
     verdict,
     transcriptHash: toHex(transcriptHash),
+    binding: { cpuReportData: toHex(binding.cpuReportData), gpuNonce: toHex(binding.gpuNonce) },
     verifiedAt: now.toISOString(),
     reports,
     evidence,
@@ -197,6 +206,7 @@ export async function connect(url: string, opts: ConnectOptions): Promise<Sessio
       verdict?.summary ?? '',
       session.transcriptHash,
       now(),
+      session.binding,
     );
     opts.signal?.removeEventListener('abort', onAbort);
     return new ChannelSession(transport, session.channel, limits, summary, info);

@@ -70,12 +70,10 @@ function hexOf(v: unknown): string | null {
   return typeof v === 'string' && /^[0-9a-f]+$/i.test(v) ? v.toLowerCase() : null;
 }
 
-/** The session's binding values when the client reports them (`summary.binding`). */
+/** The values this session's evidence had to carry (hex), for the report and the export. */
 export function bindingOf(s: VerifiedSummary): AttestationView['binding'] {
-  const b = (s as { binding?: { cpuReportData?: unknown; gpuNonce?: unknown } }).binding;
-  if (!b) return null;
-  const cpu = hexOf(b.cpuReportData);
-  const gpu = hexOf(b.gpuNonce);
+  const cpu = hexOf(s.binding.cpuReportData);
+  const gpu = hexOf(s.binding.gpuNonce);
   return cpu && gpu ? { cpuReportData: cpu, gpuNonce: gpu } : null;
 }
 
