@@ -456,7 +456,7 @@ describe('bad-input matrix against the real server', () => {
     // message 0 is the ServerHello; 1.. are frames (the first answer's queued/deltas/done)
     const cases: [
       string,
-      string,
+      string | readonly string[],
       (i: number, b: Buffer, send: (b: Buffer) => void, cut: () => void) => void,
     ][] = [
       [
