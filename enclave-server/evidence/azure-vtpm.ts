@@ -27,7 +27,7 @@ import type {
 } from '../../protocol/attestation/types';
 import { parseHclReport } from '../../protocol/attestation/azure/hcl';
 import { parseTpmQuote } from '../../protocol/attestation/azure/tpm';
-import { toHex } from '../../protocol/asn1/encoding';
+import { toHex } from '../../protocol/wire/bytes';
 
 export const AZURE_NV = { HCL_REPORT: '0x01400001', USER_DATA: '0x01400002' } as const;
 export const AZURE_AK_HANDLE = '0x81000003';

@@ -30,6 +30,7 @@ import { parseNvidiaReport } from '../../protocol/attestation/nvidia/spdm';
 import { parseCertChain } from '../../protocol/attestation/nvidia/verify';
 import { namesEqual, type Certificate } from '../../protocol/x509/index';
 import { readTlv } from '../../protocol/asn1/der';
+import { concat } from '../../protocol/wire/bytes';
 import { loadCachedRims } from './rims';
 
 export const NVML_SUCCESS = 0;
@@ -370,7 +371,7 @@ export class NvmlEvidenceProvider implements EvidenceProvider {
       try {
         report = parseNvidiaReport(rep.report);
         const chain = normalizeChain(parseCertChain(trimChain(cert.chain)));
-        chainDer = concat(chain.map((c) => c.der));
+        chainDer = concat(...chain.map((c) => c.der));
       } catch (e) {
         throw new NvmlError(
           `GPU ${i}: NVML returned evidence that does not parse: ${e instanceof Error ? e.message : String(e)}`,
@@ -426,14 +427,4 @@ export function trimChain(b: Uint8Array): Uint8Array {
   }
   for (let k = off; k < b.length; k++) if (b[k] !== 0) return b; // not padding: let the parser report it
   return b.subarray(0, off);
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -22,50 +22,49 @@ import {
   SNP_SIGNED_LEN,
   encodeTcb,
 } from '../../protocol/attestation/snp/report';
-import type { SnpProduct } from '../../protocol/attestation/snp/report';
+import type { SnpProduct, SnpReport, Tcb } from '../../protocol/attestation/snp/report';
+import { toHex } from '../../protocol/wire/bytes';
 import { AMD_OID } from '../../protocol/attestation/snp/vcek';
 import { buildCertificate, buildCrl, ext } from './x509-writer';
 import type { NameSpec } from './x509-writer';
 
 const genKeyPair = promisify(generateKeyPair);
 
-/** Everything that goes into a report (the simulated provider and tests build reports from this). */
-export interface SnpReportFields {
+/**
+ * Everything that goes into a report (the simulated provider and tests build reports from this):
+ * the protocol's parsed-report fields, except those derived from others (signing-key bits, the
+ * signed bytes, the signature), with the version-dependent ones always present.
+ */
+export type SnpReportFields = Pick<
+  SnpReport,
+  | 'guestSvn'
+  | 'policy'
+  | 'familyId'
+  | 'imageId'
+  | 'vmpl'
+  | 'currentTcb'
+  | 'platformInfo'
+  | 'reportData'
+  | 'measurement'
+  | 'hostData'
+  | 'idKeyDigest'
+  | 'authorKeyDigest'
+  | 'reportId'
+  | 'reportIdMa'
+  | 'reportedTcb'
+  | 'chipId'
+  | 'committedTcb'
+  | 'currentVersion'
+  | 'committedVersion'
+  | 'launchTcb'
+> & {
   readonly version: 2 | 3 | 5;
-  readonly guestSvn: number;
-  readonly policy: bigint;
-  readonly familyId: Uint8Array;
-  readonly imageId: Uint8Array;
-  readonly vmpl: number;
-  readonly currentTcb: bigint;
-  readonly platformInfo: bigint;
   /** Bits 0 AUTHOR_KEY_EN, 1 MASK_CHIP_KEY, 4:2 SIGNING_KEY. */
   readonly flags: number;
-  readonly reportData: Uint8Array;
-  readonly measurement: Uint8Array;
-  readonly hostData: Uint8Array;
-  readonly idKeyDigest: Uint8Array;
-  readonly authorKeyDigest: Uint8Array;
-  readonly reportId: Uint8Array;
-  readonly reportIdMa: Uint8Array;
-  readonly reportedTcb: bigint;
-  readonly cpuid: { readonly family: number; readonly model: number; readonly stepping: number };
-  readonly chipId: Uint8Array;
-  readonly committedTcb: bigint;
-  readonly currentVersion: {
-    readonly major: number;
-    readonly minor: number;
-    readonly build: number;
-  };
-  readonly committedVersion: {
-    readonly major: number;
-    readonly minor: number;
-    readonly build: number;
-  };
-  readonly launchTcb: bigint;
+  readonly cpuid: NonNullable<SnpReport['cpuid']>;
   readonly launchMitVector: bigint;
   readonly currentMitVector: bigint;
-}
+};
 
 /** Serialises the report body and signs bytes 0x000..0x29F with the VCEK (r, s little-endian). */
 export function buildSnpReport(f: SnpReportFields, vcekPrivateKey: KeyObject): Uint8Array {
@@ -158,7 +157,7 @@ export interface SimulatedSnpOptions {
   readonly vmpl?: number;
   readonly guestSvn?: number;
   /** TCB SPLs (also written into the VCEK). Default bl 9, tee 0, snp 23, microcode 72 (fmc 0 on Turin). */
-  readonly tcb?: { bl: number; tee: number; snp: number; microcode: number; fmc?: number };
+  readonly tcb?: Omit<Tcb, 'raw'>;
   /** RSA modulus for ARK/ASK. Default 4096 (as AMD). Tests may use 2048 to start faster. */
   readonly rsaBits?: number;
   readonly now?: () => Date;
@@ -176,6 +175,15 @@ export interface SimulatedSnpChain {
   readonly arkName: NameSpec;
 }
 
+/** The default TCB SPLs (also written into the VCEK). */
+const defaultTcb = (product: SnpProduct): Omit<Tcb, 'raw'> => ({
+  bl: 9,
+  tee: 0,
+  snp: 23,
+  microcode: 72,
+  ...(product === 'turin' ? { fmc: 0 } : {}),
+});
+
 const amdName = (cn: string): NameSpec => [
   ['OU', 'Engineering'],
   ['C', 'US'],
@@ -192,13 +200,7 @@ export async function generateSimulatedSnpChain(
   const product = opts.product ?? 'genoa';
   const now = (opts.now ?? (() => new Date()))();
   const bits = opts.rsaBits ?? 4096;
-  const tcb = opts.tcb ?? {
-    bl: 9,
-    tee: 0,
-    snp: 23,
-    microcode: 72,
-    ...(product === 'turin' ? { fmc: 0 } : {}),
-  };
+  const tcb = opts.tcb ?? defaultTcb(product);
   const [ark, ask, vcek] = await Promise.all([
     genKeyPair('rsa', { modulusLength: bits, publicExponent: 0x10001 }),
     genKeyPair('rsa', { modulusLength: bits, publicExponent: 0x10001 }),
@@ -211,31 +213,24 @@ export async function generateSimulatedSnpChain(
   const arkName = amdName(`SIMULATED ARK-${TITLE[product]}`);
   const askName = amdName(`SIMULATED SEV-${TITLE[product]}`);
   const day = 86_400_000;
-  const caExts = (k: KeyObject) => [
-    ext.keyUsage([5, 6]),
-    ext.subjectKeyIdentifier(skid(k)),
-    ext.basicConstraints(true),
-  ];
-  const arkDer = buildCertificate({
-    subject: arkName,
-    issuer: arkName,
-    serial: 0x10000,
-    notBefore: new Date(now.getTime() - day),
-    notAfter: new Date(now.getTime() + 25 * 365 * day),
-    publicKeyDer: spki(ark.publicKey),
-    extensions: caExts(ark.publicKey),
-    signWith: { keyObject: ark.privateKey, alg: 'rsa-pss-sha384' },
-  });
-  const askDer = buildCertificate({
-    subject: askName,
-    issuer: arkName,
-    serial: 0x10001,
-    notBefore: new Date(now.getTime() - day),
-    notAfter: new Date(now.getTime() + 25 * 365 * day),
-    publicKeyDer: spki(ask.publicKey),
-    extensions: caExts(ask.publicKey),
-    signWith: { keyObject: ark.privateKey, alg: 'rsa-pss-sha384' },
-  });
+  /** A CA certificate as AMD's ARK / ASK: 25 years, keyCertSign + cRLSign, signed by the ARK. */
+  const caCert = (subject: NameSpec, serial: number, key: KeyObject): Uint8Array =>
+    buildCertificate({
+      subject,
+      issuer: arkName,
+      serial,
+      notBefore: new Date(now.getTime() - day),
+      notAfter: new Date(now.getTime() + 25 * 365 * day),
+      publicKeyDer: spki(key),
+      extensions: [
+        ext.keyUsage([5, 6]),
+        ext.subjectKeyIdentifier(skid(key)),
+        ext.basicConstraints(true),
+      ],
+      signWith: { keyObject: ark.privateKey, alg: 'rsa-pss-sha384' },
+    });
+  const arkDer = caCert(arkName, 0x10000, ark.publicKey);
+  const askDer = caCert(askName, 0x10001, ask.publicKey);
   const chipId = new Uint8Array(64);
   const hwidLen = product === 'turin' ? 8 : 64;
   chipId.set(randomBytes(hwidLen));
@@ -301,14 +296,7 @@ export class SimulatedSnpProvider implements EvidenceProvider {
     opts: SimulatedSnpOptions = {},
   ) {
     const p = chain.product;
-    const t = opts.tcb ?? {
-      bl: 9,
-      tee: 0,
-      snp: 23,
-      microcode: 72,
-      ...(p === 'turin' ? { fmc: 0 } : {}),
-    };
-    const tcb = encodeTcb(t, p);
+    const tcb = encodeTcb(opts.tcb ?? defaultTcb(p), p);
     const version = { major: 1, minor: 55, build: 0 };
     this.fields = {
       version: 5,
@@ -337,7 +325,7 @@ export class SimulatedSnpProvider implements EvidenceProvider {
       launchMitVector: 0n,
       currentMitVector: 0n,
     };
-    this.description = `SIMULATED AMD SEV-SNP (${p}, generated root; development only), measurement ${Buffer.from(this.fields.measurement).toString('hex').slice(0, 16)}…`;
+    this.description = `SIMULATED AMD SEV-SNP (${p}, generated root; development only), measurement ${toHex(this.fields.measurement).slice(0, 16)}…`;
   }
 
   /** Creates a provider with a freshly generated chain. */

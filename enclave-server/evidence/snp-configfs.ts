@@ -24,7 +24,7 @@ import { parseSnpReport, productFromCpuid } from '../../protocol/attestation/snp
 import type { SnpProduct } from '../../protocol/attestation/snp/report';
 import { parseCertTable } from '../../protocol/attestation/snp/certtable';
 import { vcekUrl } from '../../protocol/attestation/snp/kds';
-import { toHex } from '../../protocol/asn1/encoding';
+import { toHex } from '../../protocol/wire/bytes';
 import { CONFIGFS_TSM_ROOT, TsmError, tsmReport } from './configfs-tsm';
 import type { TsmFs } from './configfs-tsm';
 

@@ -16,6 +16,7 @@
  */
 import { constants, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { concat } from '../../protocol/wire/bytes';
 
 // ---------- DER encoding (X.690) ----------
 
@@ -26,26 +27,16 @@ function lengthBytes(n: number): number[] {
   return [0x80 | out.length, ...out];
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 /** Primitive DER encoders. Each returns one complete TLV. */
 export const der = {
   tlv(tag: number, value: Uint8Array): Uint8Array {
-    return concat([Uint8Array.from([tag, ...lengthBytes(value.length)]), value]);
+    return concat(Uint8Array.from([tag, ...lengthBytes(value.length)]), value);
   },
   seq(...items: readonly Uint8Array[]): Uint8Array {
-    return der.tlv(0x30, concat(items));
+    return der.tlv(0x30, concat(...items));
   },
   set(...items: readonly Uint8Array[]): Uint8Array {
-    return der.tlv(0x31, concat(items));
+    return der.tlv(0x31, concat(...items));
   },
   /** Context-specific constructed [n] (EXPLICIT). */
   explicit(n: number, inner: Uint8Array): Uint8Array {
@@ -92,7 +83,7 @@ export const der = {
     return der.tlv(0x04, v);
   },
   bitString(v: Uint8Array, unusedBits = 0): Uint8Array {
-    return der.tlv(0x03, concat([Uint8Array.of(unusedBits), v]));
+    return der.tlv(0x03, concat(Uint8Array.of(unusedBits), v));
   },
   utf8(s: string): Uint8Array {
     return der.tlv(0x0c, new TextEncoder().encode(s));
