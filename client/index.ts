@@ -22,7 +22,13 @@ import { resolveLimits, type Limits } from '../protocol/limits';
 import { decodeAppMessage, type ServerInfo } from '../protocol/messages/messages';
 import { toHex } from '../protocol/wire/bytes';
 import { nodeProvider } from '../protocol-node/crypto-node';
-import { ChannelSession, type ChatEvent, type ChatMessage, type ChatParams } from './session';
+import {
+  ChannelSession,
+  DEFAULT_STREAM_STALL_MS,
+  type ChatEvent,
+  type ChatMessage,
+  type ChatParams,
+} from './session';
 import { Transport } from './transport';
 import type { ClientOptions as WsClientOptions } from 'ws';
 import { createVerifier, DEFAULT_REQUIRE, type Policy } from './verifier';
@@ -44,6 +50,11 @@ export interface ConnectOptions {
   /** Extra `ws` client options (e.g. a CA for wss with a private certificate). */
   readonly wsOptions?: WsClientOptions;
   readonly limits?: Partial<Limits>;
+  /**
+   * While an answer streams, end the session with `idle_timeout` after this long without an
+   * authenticated frame (a ping goes out at half the time). Default 30 s.
+   */
+  readonly streamStallMs?: number;
 }
 
 /** What the client verified, for display and export. */
@@ -209,7 +220,14 @@ export async function connect(url: string, opts: ConnectOptions): Promise<Sessio
       session.binding,
     );
     opts.signal?.removeEventListener('abort', onAbort);
-    return new ChannelSession(transport, session.channel, limits, summary, info);
+    return new ChannelSession(
+      transport,
+      session.channel,
+      limits,
+      summary,
+      info,
+      opts.streamStallMs ?? DEFAULT_STREAM_STALL_MS,
+    );
   } catch (e) {
     opts.signal?.removeEventListener('abort', onAbort);
     transport.terminate();

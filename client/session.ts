@@ -53,8 +53,17 @@ export function serverErrorCode(code: string): ProtocolErrorCode {
   return KNOWN_CODES.has(code) ? (code as ProtocolErrorCode) : 'server_error';
 }
 
+/**
+ * While an answer is in progress, a server that sends no authenticated frame for this long is
+ * treated as stalled: the session ends with `idle_timeout` (the partial answer stays with the
+ * caller). At half the time the client sends a ping, so a live server that is merely slow (a long
+ * prompt, a queue) always answers with an authenticated pong in between.
+ */
+export const DEFAULT_STREAM_STALL_MS = 30_000;
+
 export class ChannelSession<Summary, Info> {
   private nextId = 1;
+  private lastFrameAt = performance.now();
   private active: { id: string; p: Pending } | undefined;
   private closeCbs: ((err: ProtocolError | undefined) => void)[] = [];
   private ended: ProtocolError | null | undefined; // undefined = open, null = clean close
@@ -68,6 +77,7 @@ export class ChannelSession<Summary, Info> {
     private readonly limits: Limits,
     readonly summary: Summary,
     readonly serverInfo: Info,
+    private readonly streamStallMs: number = DEFAULT_STREAM_STALL_MS,
   ) {
     transport.onMessage((b) => this.onFrame(b));
     transport.onClose((err) => {
@@ -143,6 +153,30 @@ export class ChannelSession<Summary, Info> {
       t.unref?.();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+    // Liveness while the answer streams: ping at half the stall time, give up at the full time.
+    this.lastFrameAt = performance.now();
+    let pinged = false;
+    const watchdog = setInterval(
+      () => {
+        if (p.finished || this.ended !== undefined) {
+          clearInterval(watchdog);
+          return;
+        }
+        const quiet = performance.now() - this.lastFrameAt;
+        if (quiet >= this.streamStallMs)
+          this.fatal(
+            new ProtocolError(
+              'idle_timeout',
+              `stream: expected an authenticated frame within ${this.streamStallMs} ms, got none for ${Math.round(quiet)} ms`,
+            ),
+          );
+        else if (quiet >= this.streamStallMs / 2 && !pinged) {
+          pinged = true;
+          this.sendApp({ type: 'ping', nonce: Math.floor(Math.random() * 0xffffffff) });
+        } else if (quiet < this.streamStallMs / 2) pinged = false;
+      },
+      Math.max(10, Math.floor(this.streamStallMs / 4)),
+    );
     try {
       this.sendApp({ type: 'chat_request', id, messages, params });
       for (;;) {
@@ -158,6 +192,7 @@ export class ChannelSession<Summary, Info> {
         p.wake = undefined;
       }
     } finally {
+      clearInterval(watchdog);
       signal?.removeEventListener('abort', onAbort);
       // Left early by the consumer (break / throw): stop the generation server-side.
       if (!p.finished && !p.cancelled && this.ended === undefined)
@@ -206,6 +241,7 @@ export class ChannelSession<Summary, Info> {
 
   private onFrame(bytes: Uint8Array): void {
     if (this.ended !== undefined) return;
+    this.lastFrameAt = performance.now();
     if (this.pendingGap) {
       // A frame after a gap: the channel tells a late (reordered) frame from a further gap.
       const gap = this.pendingGap;
