@@ -14,16 +14,14 @@ import type { Fields, FieldValue } from '../../protocol/attestation/types';
 import { ProtocolError } from '../../protocol/errors';
 import {
   COMMON_HELP,
-  EXIT_ACCEPT,
   UsageError,
   buildPolicy,
   decodeInput,
   emitReport,
   looksLikeJson,
   parseJsonOrUsage,
-  parseOptions,
   readFileOrUsage,
-  runVerify,
+  verifyCommand,
 } from './attest-common';
 import type { CliIo } from './attest-common';
 
@@ -83,12 +81,7 @@ function pcrBytes(raw: Uint8Array): Uint8Array {
 
 /** `teechat attest verify azure-hcl ...` — returns the exit status. */
 export function attestVerifyAzure(argv: readonly string[], io: CliIo): Promise<number> {
-  return runVerify(io, 'azure-hcl', () => {
-    const { common, extra } = parseOptions(argv, SPECIFIC);
-    if (common.help) {
-      io.out(AZURE_VERIFY_HELP);
-      return EXIT_ACCEPT;
-    }
+  return verifyCommand(io, 'azure-hcl', AZURE_VERIFY_HELP, SPECIFIC, argv, (common, extra) => {
     const one = (f: string): string | undefined => extra.get(f)?.[0];
     const pcrs: { [k: string]: string[] } = {};
     for (const spec of extra.get('--pcr') ?? []) {

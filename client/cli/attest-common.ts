@@ -291,3 +291,25 @@ export async function runVerify(
     return EXIT_REJECT;
   }
 }
+
+/**
+ * The frame of every `attest verify <kind>`: parses the common and kind-specific flags, answers
+ * --help on stdout, and runs `body` under runVerify's error mapping. Returns the exit status.
+ */
+export function verifyCommand<K extends string>(
+  io: CliIo,
+  name: string,
+  help: string,
+  specific: Readonly<Record<K, 'value' | 'multi' | 'bool'>>,
+  argv: readonly string[],
+  body: (common: CommonOptions, extra: Map<string, string[]>) => number | Promise<number>,
+): Promise<number> {
+  return runVerify(io, name, () => {
+    const { common, extra } = parseOptions(argv, specific);
+    if (common.help) {
+      io.out(help);
+      return EXIT_ACCEPT;
+    }
+    return body(common, extra);
+  });
+}

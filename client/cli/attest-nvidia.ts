@@ -19,20 +19,18 @@ import {
   SPDM_VERSION_1_1,
 } from '../../protocol/attestation/nvidia/spdm';
 import { STATUS_ENABLED } from '../../protocol/attestation/nvidia/opaque';
-import { fromHex, toHex } from '../../protocol/attestation/nvidia/bytes';
+import { fromHex, toHex } from '../../protocol/wire/bytes';
 import { mergePolicy } from '../../protocol/attestation/policy';
 import { ProtocolError } from '../../protocol/errors';
 import type { EvidenceKind, Fields } from '../../protocol/attestation/types';
 import {
   COMMON_HELP,
-  EXIT_ACCEPT,
   UsageError,
   decodeInput,
   emitReport,
   parseJsonOrUsage,
-  parseOptions,
   readFileOrUsage,
-  runVerify,
+  verifyCommand,
 } from './attest-common';
 import type { CliIo } from './attest-common';
 
@@ -134,12 +132,7 @@ export function showNvidiaReport(raw: Uint8Array): Fields {
 
 /** `teechat attest verify nvidia`. Returns the exit status. */
 export function attestVerifyNvidia(argv: readonly string[], io: CliIo): Promise<number> {
-  return runVerify(io, 'nvidia', () => {
-    const { common, extra } = parseOptions(argv, SPECIFIC);
-    if (common.help) {
-      io.out(NVIDIA_VERIFY_HELP);
-      return EXIT_ACCEPT;
-    }
+  return verifyCommand(io, 'nvidia', NVIDIA_VERIFY_HELP, SPECIFIC, argv, (common, extra) => {
     const one = (f: keyof typeof SPECIFIC): string | undefined => extra.get(f)?.[0];
     const many = (f: keyof typeof SPECIFIC): string[] => extra.get(f) ?? [];
     const reportFile = one('--report');

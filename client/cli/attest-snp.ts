@@ -14,14 +14,12 @@ import type { EvidenceItem, Fields } from '../../protocol/attestation/types';
 import { KdsClient, resolveSnpEvidence } from '../kds';
 import {
   COMMON_HELP,
-  EXIT_ACCEPT,
   UsageError,
   buildPolicy,
   decodeInput,
   emitReport,
-  parseOptions,
   readFileOrUsage,
-  runVerify,
+  verifyCommand,
 } from './attest-common';
 import type { CliIo } from './attest-common';
 
@@ -53,12 +51,7 @@ const SPECIFIC = {
 
 /** `teechat attest verify sev-snp ...` — returns the exit status. */
 export function attestVerifySnp(argv: readonly string[], io: CliIo): Promise<number> {
-  return runVerify(io, 'sev-snp', async () => {
-    const { common, extra } = parseOptions(argv, SPECIFIC);
-    if (common.help) {
-      io.out(SNP_VERIFY_HELP);
-      return EXIT_ACCEPT;
-    }
+  return verifyCommand(io, 'sev-snp', SNP_VERIFY_HELP, SPECIFIC, argv, async (common, extra) => {
     const reportPath = extra.get('--report')?.[0];
     if (reportPath === undefined) throw new UsageError('--report: expected a file, got nothing');
     const productArg = extra.get('--product')?.[0];

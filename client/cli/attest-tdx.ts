@@ -15,18 +15,16 @@ import { parseTdxQuote } from '../../protocol/attestation/tdx/quote';
 import { collateralFromParts, verifyTdxQuote } from '../../protocol/attestation/tdx/verify';
 import type { TdxCollateral } from '../../protocol/attestation/tdx/verify';
 import { tdxCollateralPartName } from '../../protocol/attestation/tdx/parts';
-import { toHex } from '../../protocol/attestation/tdx/bytes';
+import { toHex } from '../../protocol/wire/bytes';
 import type { Fields, FieldValue } from '../../protocol/attestation/types';
 import {
   COMMON_HELP,
-  EXIT_ACCEPT,
   UsageError,
   buildPolicy,
   decodeInput,
   emitReport,
-  parseOptions,
   readFileOrUsage,
-  runVerify,
+  verifyCommand,
 } from './attest-common';
 import type { CliIo } from './attest-common';
 
@@ -75,12 +73,7 @@ const SPECIFIC = {
 
 /** `teechat attest verify tdx ...` — returns the exit status. */
 export function attestVerifyTdx(argv: readonly string[], io: CliIo): Promise<number> {
-  return runVerify(io, 'tdx', () => {
-    const { common, extra } = parseOptions(argv, SPECIFIC);
-    if (common.help) {
-      io.out(TDX_VERIFY_HELP);
-      return EXIT_ACCEPT;
-    }
+  return verifyCommand(io, 'tdx', TDX_VERIFY_HELP, SPECIFIC, argv, (common, extra) => {
     const quotePath = extra.get('--quote')?.[0];
     if (quotePath === undefined) throw new UsageError('--quote: expected a file, got nothing');
     const policy = buildPolicy(common, (p) => ({
