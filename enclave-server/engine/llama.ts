@@ -18,6 +18,7 @@ import type {
 import { ProtocolError, isProtocolError } from '../../protocol/errors';
 import type { Logger } from '../log';
 import { SlotPool } from './slots';
+import { answerTimings, cancelled, engineSession, generationError, poolStats } from './shared';
 import type {
   ChatMessage,
   Engine,
@@ -192,25 +193,18 @@ export class LlamaEngine implements Engine {
 
   openSession(): EngineSession {
     const st: SessionState = { last: undefined };
-    let disposed = false;
-    return {
-      generate: (messages, params, events, signal) => {
-        if (disposed)
-          return Promise.reject(new ProtocolError('channel_closed', 'session is closed'));
-        return this.generate(st, messages, params, events, signal);
-      },
-      dispose: () => {
-        if (disposed) return;
-        disposed = true;
+    return engineSession(
+      (messages, params, events, signal) => this.generate(st, messages, params, events, signal),
+      () => {
         st.last = undefined;
         // Clear the session's KV state now, off any request's critical path.
         this.pool.scrub(st, (slot) => slot.sequence.clearHistory());
       },
-    };
+    );
   }
 
   stats(): EngineStats {
-    return { busy: this.pool.busy, queued: this.pool.queued, capacity: this.pool.capacity };
+    return poolStats(this.pool);
   }
 
   async close(): Promise<void> {
@@ -306,21 +300,14 @@ export class LlamaEngine implements Engine {
           cachedPromptTokens: cached,
           completionTokens: completion,
         },
-        timings: {
-          queueMs: t0 - tQueued,
-          ttftMs: (tFirst >= 0 ? tFirst : tEnd) - t0,
-          totalMs: tEnd - t0,
-          tokensPerSecond:
-            completion > 1 && decodeMs > 0 ? ((completion - 1) * 1000) / decodeMs : 0,
-        },
+        timings: answerTimings(
+          { queued: tQueued, start: t0, first: tFirst, end: tEnd },
+          completion,
+          decodeMs,
+        ),
       };
     } catch (e) {
-      if (signal.aborted) throw cancelled();
-      if (isProtocolError(e)) throw e;
-      throw new ProtocolError(
-        'model_error',
-        `engine: generation failed: ${e instanceof Error ? e.message : String(e)}`,
-      );
+      throw generationError(e, signal, 'engine: generation failed');
     } finally {
       this.pool.release(slot);
     }
@@ -374,10 +361,6 @@ function toHistoryTail(rest: readonly ChatMessage[]): ChatHistoryItem[] {
   return rest.map((m): ChatHistoryItem =>
     m.role === 'system' ? { type: 'system', text: m.content } : { type: 'user', text: m.content },
   );
-}
-
-function cancelled(): ProtocolError {
-  return new ProtocolError('cancelled', 'generation cancelled');
 }
 
 export function toHistory(messages: readonly ChatMessage[]): ChatHistoryItem[] {

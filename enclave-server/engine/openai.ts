@@ -6,9 +6,17 @@
  * their position, like the embedded engine. Prefix caching is the upstream's (vLLM's automatic
  * prefix caching); cancel aborts the HTTP request, which vLLM turns into an abort of the sequence.
  */
-import { ProtocolError, isProtocolError } from '../../protocol/errors';
+import { ProtocolError } from '../../protocol/errors';
 import type { Logger } from '../log';
 import { SlotPool } from './slots';
+import {
+  answerTimings,
+  cancelled,
+  engineSession,
+  errText,
+  generationError,
+  poolStats,
+} from './shared';
 import type {
   ChatMessage,
   Engine,
@@ -121,22 +129,14 @@ export class OpenAiEngine implements Engine {
 
   openSession(): EngineSession {
     const owner = {};
-    let disposed = false;
-    return {
-      generate: (messages, params, events, signal) => {
-        if (disposed)
-          return Promise.reject(new ProtocolError('channel_closed', 'session is closed'));
-        return this.generate(owner, messages, params, events, signal);
-      },
-      dispose: () => {
-        disposed = true;
-        this.pool.forget(owner);
-      },
-    };
+    return engineSession(
+      (messages, params, events, signal) => this.generate(owner, messages, params, events, signal),
+      () => this.pool.forget(owner),
+    );
   }
 
   stats(): EngineStats {
-    return { busy: this.pool.busy, queued: this.pool.queued, capacity: this.pool.capacity };
+    return poolStats(this.pool);
   }
 
   async close(): Promise<void> {
@@ -218,17 +218,14 @@ export class OpenAiEngine implements Engine {
       return {
         stopReason: finish === 'length' ? 'length' : 'stop',
         usage: { promptTokens, cachedPromptTokens: cachedTokens, completionTokens: tokens },
-        timings: {
-          queueMs: t0 - tQueued,
-          ttftMs: (tFirst >= 0 ? tFirst : tEnd) - t0,
-          totalMs: tEnd - t0,
-          tokensPerSecond: tokens > 1 && decodeMs > 0 ? ((tokens - 1) * 1000) / decodeMs : 0,
-        },
+        timings: answerTimings(
+          { queued: tQueued, start: t0, first: tFirst, end: tEnd },
+          tokens,
+          decodeMs,
+        ),
       };
     } catch (e) {
-      if (signal.aborted) throw cancelled();
-      if (isProtocolError(e)) throw e;
-      throw new ProtocolError('model_error', `upstream: ${errText(e)}`);
+      throw generationError(e, signal, 'upstream');
     } finally {
       this.pool.release(lease.slot);
     }
@@ -278,12 +275,4 @@ export async function* sseData(
     reader.releaseLock();
     await body.cancel().catch(() => {});
   }
-}
-
-function cancelled(): ProtocolError {
-  return new ProtocolError('cancelled', 'generation cancelled');
-}
-
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
