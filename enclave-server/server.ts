@@ -23,6 +23,7 @@ import {
   type ChatRequest,
 } from '../protocol/messages/messages';
 import type { Limits } from '../protocol/limits';
+import type { ServerConfig } from './config';
 import type { Engine, EngineSession } from './engine/types';
 import type { Logger } from './log';
 
@@ -47,14 +48,16 @@ export interface ServerHandshakeLike {
   onClientFinished(msg: Uint8Array): { readonly channel: ChannelLike };
 }
 
-export interface ServerLimits {
-  readonly maxSessions: number;
-  readonly maxFrameBytes: number;
-  readonly maxTokens: number;
-  readonly idleTimeoutMs: number;
-  readonly handshakeTimeoutMs: number;
-  readonly shutdownTimeoutMs: number;
-}
+/** The limits the server enforces, as configured (config.ts). */
+export type ServerLimits = Pick<
+  ServerConfig,
+  | 'maxSessions'
+  | 'maxFrameBytes'
+  | 'maxTokens'
+  | 'idleTimeoutMs'
+  | 'handshakeTimeoutMs'
+  | 'shutdownTimeoutMs'
+>;
 
 export interface EnclaveServerOptions {
   readonly host: string;
