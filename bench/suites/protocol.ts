@@ -7,7 +7,7 @@
 import type { BenchOptions, Suite } from '../lib';
 import { cpuMs, median, msPerOp, msPerOpAsync, msPerOpPrepared, round } from '../lib';
 import { nobleProvider } from '../../protocol/crypto/noble';
-import { nodeProvider } from '../../protocol-node/crypto-node';
+import { nodeKem, nodeProvider } from '../../protocol-node/crypto-node';
 import type { AeadAlg, CryptoProvider } from '../../protocol/crypto/provider';
 import { FRAME_HEADER_LEN, SecureChannel } from '../../protocol/channel/channel';
 import { paddedLength, writePadded } from '../../protocol/channel/padding';
@@ -171,6 +171,8 @@ export const suite: Suite = {
     const xa = nodeProvider.x25519KeyPair();
     const xb = nodeProvider.x25519KeyPair().publicKey;
     const prim = {
+      /** 1: OpenSSL's ML-KEM-768 (Node >= 24) for encapsulate/decapsulate; 0: pure JS (noble). */
+      mlkem768_native: nodeKem() !== null ? 1 : 0,
       mlkem768_keygen_ms: round(msPerOp(() => nodeProvider.mlkem768.keygen(), { quick: o.quick })),
       mlkem768_encapsulate_ms: round(
         msPerOp(() => nodeProvider.mlkem768.encapsulate(kp.publicKey), { quick: o.quick }),
