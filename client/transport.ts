@@ -6,6 +6,7 @@
  */
 import WebSocket from 'ws';
 import { ProtocolError, type ProtocolErrorCode } from '../protocol/errors';
+import { printable } from './text';
 
 export const CLOSE_PROTOCOL_ERROR = 4400;
 
@@ -53,7 +54,8 @@ export function closeError(code: number, reason: string): ProtocolError {
   if (code === CLOSE_PROTOCOL_ERROR) {
     const sp = reason.indexOf(' ');
     const c = sp > 0 ? reason.slice(0, sp) : reason;
-    const msg = sp > 0 ? reason.slice(sp + 1) : '';
+    // Unauthenticated peer text: made printable (it may end up on a terminal).
+    const msg = sp > 0 ? printable(reason.slice(sp + 1)) : '';
     if (KNOWN_CODES.has(c))
       return new ProtocolError(
         c as ProtocolErrorCode,

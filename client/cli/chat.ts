@@ -10,12 +10,15 @@ import { mergePolicy } from '../../protocol/attestation/policy';
 import { ProtocolError, isProtocolError } from '../../protocol/errors';
 import { connect, type ChatMessage, type Session, type VerifiedSummary } from '../index';
 import { DEFAULT_CLIENT_POLICY, type Policy } from '../verifier';
+import { printable } from '../text';
 
 export interface Io {
   readonly out: (s: string) => void;
   readonly err: (s: string) => void;
   readonly stdin: NodeJS.ReadableStream;
   readonly isTty: boolean;
+  /** stdout is a terminal: model output is made printable (no escape sequences from the model). */
+  readonly outIsTty?: boolean;
 }
 
 export const EXIT_OK = 0;
@@ -37,8 +40,9 @@ Options:
   --temperature T       sampling temperature 0..2 (default 0: greedy)
   --timeout SECONDS     connect + handshake deadline (default 30)
   --json                JSON lines on stdout (summary, delta, done) instead of text
-  --quiet               no verification summary on stderr
-  --help
+  --quiet               no verification summary on stderr (warnings about SIMULATED
+                        attestation and an unpinned measurement are still printed)
+  -h, --help
 
 Exit status: 0 after the authenticated end of every answer; 1 on any error (code and message on
 stderr, e.g. "teechat: evidence_rejected: ..."); 2 on a usage error.
@@ -103,7 +107,8 @@ export function parseFlags(argv: readonly string[]): Flags {
     };
     switch (name) {
       case '':
-        f.positional.push(a);
+        if (a === '-h') f.help = true;
+        else f.positional.push(a);
         break;
       case 'server':
         f.server = value();
@@ -162,7 +167,7 @@ function report(io: Io, e: unknown, json: boolean): number {
     ? e
     : new ProtocolError('transport_error', e instanceof Error ? e.message : String(e));
   if (json) io.err(JSON.stringify({ type: 'error', code: err.code, message: err.message }) + '\n');
-  else io.err(`teechat: ${err.code}: ${err.message}\n`);
+  else io.err(`teechat: ${err.code}: ${printable(err.message)}\n`);
   return err.code === 'usage' ? EXIT_USAGE : EXIT_ERROR;
 }
 
@@ -200,6 +205,42 @@ export function formatSummary(s: VerifiedSummary, detailed: boolean): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * What the policy leaves unpinned about the verified launch identity, or null when it is pinned.
+ * The CLI has no trust prompt (the extension asks, like known_hosts), so an unpinned identity is
+ * always named on stderr: never trusted silently.
+ */
+export function unpinnedIdentity(s: VerifiedSummary, p: Policy): string | null {
+  const cpu = s.cpu;
+  if (!cpu) return null;
+  switch (cpu.kind) {
+    case 'sev-snp':
+      return p.snp.measurements.length > 0
+        ? null
+        : `launch measurement ${cpu.measurement} is not pinned (no "snp.measurements" in --policy)`;
+    case 'tdx':
+      return p.tdx.mrtd.length > 0
+        ? null
+        : `MRTD ${cpu.measurement} is not pinned (no "tdx.mrtd" in --policy)`;
+    case 'azure-hcl':
+      return Object.keys(p.azure.pcrs).length > 0
+        ? null
+        : `the guest is not pinned: no "azure.pcrs" in --policy (the SNP measurement ${cpu.measurement} covers Azure's paravisor, not this guest)`;
+    default:
+      return `${cpu.kind}: the launch identity is not pinned by the policy`;
+  }
+}
+
+/** Warnings that go to stderr whatever --quiet / --json say. */
+function identityWarnings(io: Io, s: VerifiedSummary, p: Policy, summaryShown: boolean): void {
+  if (s.simulated && !summaryShown)
+    io.err(
+      'teechat: warning: SIMULATED attestation (development roots): this is NOT a confidential server\n',
+    );
+  const u = unpinnedIdentity(s, p);
+  if (u !== null) io.err(`teechat: warning: ${printable(u)}; trusted for this run only\n`);
+}
+
 /** The summary as JSON, raw evidence in base64 (offline audit / export). */
 export function summaryJson(s: VerifiedSummary): unknown {
   return {
@@ -214,18 +255,20 @@ export function summaryJson(s: VerifiedSummary): unknown {
   };
 }
 
-async function open(f: Flags): Promise<Session> {
+async function open(f: Flags): Promise<{ session: Session; policy: Policy }> {
   if (f.server === '')
     throw new ProtocolError(
       'usage',
       '--server: expected a ws:// or wss:// URL, got none',
       'server',
     );
-  return connect(f.server, {
-    policy: loadPolicy(f.policyFile),
+  const policy = loadPolicy(f.policyFile);
+  const session = await connect(f.server, {
+    policy,
     allowSimulated: f.allowSimulated,
     timeoutMs: f.timeoutMs,
   });
+  return { session, policy };
 }
 
 export async function chatCommand(argv: readonly string[], io: Io): Promise<number> {
@@ -240,8 +283,11 @@ export async function chatCommand(argv: readonly string[], io: Io): Promise<numb
     return EXIT_OK;
   }
   let session: Session | undefined;
+  let midAnswer = false;
+  const text = (t: string): string => (io.outIsTty === true ? printable(t) : t);
   try {
-    session = await open(f);
+    const opened = await open(f);
+    session = opened.session;
     if (f.json)
       io.out(
         JSON.stringify({
@@ -250,6 +296,7 @@ export async function chatCommand(argv: readonly string[], io: Io): Promise<numb
         }) + '\n',
       );
     else if (!f.quiet) io.err(formatSummary(session.summary, false));
+    identityWarnings(io, session.summary, opened.policy, !f.json && !f.quiet);
     const history: ChatMessage[] = f.system ? [{ role: 'system', content: f.system }] : [];
     const params = {
       ...(f.maxTokens !== undefined ? { maxTokens: f.maxTokens } : {}),
@@ -261,11 +308,13 @@ export async function chatCommand(argv: readonly string[], io: Io): Promise<numb
       for await (const ev of session!.chat(history, params)) {
         if (ev.type === 'delta') {
           answer += ev.text;
-          io.out(f.json ? JSON.stringify(ev) + '\n' : ev.text);
+          midAnswer = !f.json;
+          io.out(f.json ? JSON.stringify(ev) + '\n' : text(ev.text));
         } else if (ev.type === 'queued') {
           if (f.json) io.out(JSON.stringify(ev) + '\n');
           else if (!f.quiet) io.err(`(queued: position ${ev.position})\n`);
         } else {
+          midAnswer = false;
           if (f.json) io.out(JSON.stringify(ev) + '\n');
           else {
             io.out('\n');
@@ -293,7 +342,8 @@ export async function chatCommand(argv: readonly string[], io: Io): Promise<numb
     return EXIT_OK;
   } catch (e) {
     await session?.close().catch(() => {});
-    if (!f.json) io.out('\n');
+    // End the partial answer's line (an interrupted answer never runs into the next output).
+    if (midAnswer) io.out('\n');
     return report(io, e, f.json);
   }
 }
@@ -316,7 +366,8 @@ export async function showServerCommand(argv: readonly string[], io: Io): Promis
     return EXIT_OK;
   }
   try {
-    const session = await open(f);
+    const { session, policy } = await open(f);
+    identityWarnings(io, session.summary, policy, true);
     io.out(
       f.json
         ? JSON.stringify(summaryJson(session.summary), null, 2) + '\n'

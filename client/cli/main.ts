@@ -14,9 +14,12 @@ Commands:
   attest show --server URL          handshake only: verify the server's evidence and print it
   attest verify KIND ...            verify saved evidence files offline (sev-snp, azure-hcl, tdx, nvidia)
   attest show FILE...               decode saved evidence files
-  --help, --version
+  -h, --help, --version
 
 Run "teechat <command> --help" for the options of a command.
+Data goes to stdout, diagnostics to stderr; every command takes --json.
+Exit status: 0 success (chat: after the authenticated end of every answer; attest: evidence
+accepted), 1 error or evidence rejected (code and message on stderr), 2 usage error.
 `;
 
 export async function run(argv: readonly string[], io: Io): Promise<number> {
@@ -32,11 +35,14 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       return attestCommand(rest, { out: io.out, err: io.err });
     }
     case undefined:
+      // No command is a usage error: the help is a diagnostic then (stderr).
+      io.err(MAIN_HELP);
+      return EXIT_USAGE;
     case '--help':
     case '-h':
     case 'help':
       io.out(MAIN_HELP);
-      return cmd === undefined ? EXIT_USAGE : EXIT_OK;
+      return EXIT_OK;
     case '--version':
       io.out('teechat 0.1.0 (protocol v1)\n');
       return EXIT_OK;
@@ -51,6 +57,7 @@ const io: Io = {
   err: (s) => process.stderr.write(s),
   stdin: process.stdin,
   isTty: process.stdin.isTTY === true,
+  outIsTty: process.stdout.isTTY === true,
 };
 
 run(process.argv.slice(2), io).then(

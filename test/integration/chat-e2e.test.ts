@@ -5,6 +5,9 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import {
   connect,
@@ -224,6 +227,47 @@ describe('enclave server + client over loopback (tiny ChatML model)', () => {
     assert.match(r.stderr, /^teechat: evidence_rejected: /m);
     assert.match(r.stderr, /simulated/);
     assert.equal(r.stdout.trim(), '');
+  });
+
+  test('CLI chat --quiet still warns on stderr: SIMULATED, and the unpinned measurement by value; a pinning policy silences the latter', async () => {
+    const quiet = await runProcess([
+      'client/cli/main.ts',
+      'chat',
+      '--server',
+      srv.url,
+      '--allow-simulated',
+      '--quiet',
+      '--max-tokens',
+      '2',
+      'hello',
+    ]);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.match(quiet.stderr, /warning: SIMULATED/);
+    const m = /launch measurement ([0-9a-f]{96}) is not pinned/.exec(quiet.stderr);
+    assert.ok(m, quiet.stderr);
+    const dir = mkdtempSync(join(tmpdir(), 'teechat-policy-'));
+    try {
+      const policyFile = join(dir, 'policy.json');
+      writeFileSync(policyFile, JSON.stringify({ snp: { measurements: [m[1]] } }));
+      const pinned = await runProcess([
+        'client/cli/main.ts',
+        'chat',
+        '--server',
+        srv.url,
+        '--allow-simulated',
+        '--policy',
+        policyFile,
+        '--json',
+        '--max-tokens',
+        '2',
+        'hello',
+      ]);
+      assert.equal(pinned.code, 0, pinned.stderr);
+      assert.doesNotMatch(pinned.stderr, /not pinned/);
+      assert.match(pinned.stderr, /warning: SIMULATED/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('CLI attest show --server --json prints the verified summary with raw evidence', async () => {
