@@ -68,7 +68,9 @@ export function amdCertInfo(cert: Certificate): AmdCertInfo {
     }
   }
   const cn = nameAttr(cert.subject) ?? '';
-  const keyType = /VLEK/i.test(cn) ? 'VLEK' : /VCEK/i.test(cn) ? 'VCEK' : 'unknown';
+  // Case-insensitive substring tests without a regex (a first regex run costs ~30 µs cold).
+  const up = cn.toUpperCase();
+  const keyType = up.includes('VLEK') ? 'VLEK' : up.includes('VCEK') ? 'VCEK' : 'unknown';
   const product = productFromName(productName) ?? productFromName(nameAttr(cert.issuer));
   const tcb: { bl?: number; tee?: number; snp?: number; microcode?: number; fmc?: number } = {};
   const bl = int(AMD_OID.blSpl);
