@@ -104,6 +104,20 @@ function field(r: VerificationReport | undefined, ...names: string[]): string {
   return '';
 }
 
+/**
+ * The report whose fields describe the launched TEE: the report itself, or for Azure the SNP
+ * report / TD quote nested in it (its top level holds the HCL, runtime claims and PCRs).
+ */
+function launchFields(r: VerificationReport): VerificationReport {
+  if (r.kind !== 'azure-hcl') return r;
+  for (const k of ['snp', 'tdx']) {
+    const v = r.fields[k];
+    if (typeof v === 'object' && v !== null && !Array.isArray(v))
+      return { ...r, fields: v as VerificationReport['fields'] };
+  }
+  return r;
+}
+
 export function summarize(
   reports: readonly VerificationReport[],
   evidence: readonly EvidenceItem[],
@@ -113,9 +127,10 @@ export function summarize(
   now: Date,
   binding: BindingValues,
 ): VerifiedSummary {
-  const cpu = reports.find(
+  const cpuReport = reports.find(
     (r) => r.ok && (r.kind === 'sev-snp' || r.kind === 'tdx' || r.kind === 'azure-hcl'),
   );
+  const cpu = cpuReport && launchFields(cpuReport);
   const gpus = reports.filter((r) => r.ok && r.kind === 'nvidia-gpu');
   return {
     simulated: reports.some((r) => r.simulated),

@@ -40,6 +40,9 @@ export async function decideTrust(
   ask: (p: MeasurementPrompt) => Promise<TrustAnswer>,
 ): Promise<TrustDecision> {
   const m = normalizeHex(view.measurement);
+  // No measurement to show is nothing the user could decide on (and an empty value once
+  // trusted "always" would match every later session): fail closed without asking.
+  if (!/^(?:[0-9a-f]{2})+$/.test(m)) return { trusted: false };
   const allow = settings.allowedMeasurements.map(normalizeHex);
   if (allow.includes(m)) return { trusted: true, how: 'allowlist' };
   const known = store.get(serverUrl).map(normalizeHex);

@@ -266,3 +266,20 @@ describe('SessionManager', () => {
     assert.match(m.snapshot.status.detail, /simulated attestation allowed/);
   });
 });
+
+describe('trust gate fails closed without a measurement', () => {
+  for (const measurement of ['', '   ', 'not-hex', 'abc']) {
+    test(`measurement ${JSON.stringify(measurement)}: untrusted, the user is not asked, nothing is stored`, async () => {
+      const store = new MemoryMeasurementStore();
+      await store.add('a', '');
+      let asked = 0;
+      const d = await decideTrust('a', fakeView({ measurement }), TRUST, store, async () => {
+        asked++;
+        return 'always';
+      });
+      assert.deepEqual(d, { trusted: false });
+      assert.equal(asked, 0);
+      assert.deepEqual(store.get('a'), ['']);
+    });
+  }
+});
