@@ -186,6 +186,8 @@ class Connection {
   private channel: ChannelLike | undefined;
   private engineSession: EngineSession | undefined;
   private queue: Promise<void> = Promise.resolve();
+  /** Messages received and not yet handled. */
+  private backlog = 0;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private shutdownReason: ProtocolError | undefined;
@@ -199,10 +201,23 @@ class Connection {
   ) {
     log.debug('connection');
     ws.on('message', (data, isBinary) => {
+      // Before the ServerHello the client has nothing to send but its one ClientHello: anything
+      // more would queue (up to max-frame-bytes each) while the evidence is collected.
+      if (this.state === 'handshake-hello' && this.backlog > 0) {
+        this.fail(
+          new ProtocolError(
+            'handshake_state',
+            `handshake: expected 1 message before the ServerHello, got ${this.backlog + 1}`,
+          ),
+        );
+        return;
+      }
       const bytes = toBytes(data);
+      this.backlog++;
       this.queue = this.queue
         .then(() => this.onMessage(bytes, isBinary))
-        .catch((e) => this.fail(e));
+        .catch((e) => this.fail(e))
+        .finally(() => this.backlog--);
     });
     ws.on('close', (code) => this.onClose(code));
     ws.on('error', (e) => log.debug('websocket error', { error: e.message }));
