@@ -160,12 +160,14 @@ Downloads the NVIDIA driver and VBIOS RIMs the server ships with its GPU evidenc
 (XML-DSig, chain to the pinned NVIDIA CoRIM signing Root CA) and stores it as DIR/<id>.xml.
 
 Options:
-  --cache DIR        RIM cache directory (the server's --rim-cache)
+  --cache DIR        RIM cache directory (the server reads <--evidence-cache>/rims)
   --from-nvml        read driver / VBIOS versions from the local GPUs (NVML)
   --report FILE      derive the RIM ids from an attestation report (binary or hex); repeatable
   --id ID            fetch this RIM id (e.g. NV_GPU_DRIVER_GH100_550.90.07); repeatable
   --base-url URL     RIM service (default ${NVIDIA_RIM_SERVICE})
   --force            re-fetch RIMs already in the cache
+  --json             one JSON object per RIM id on stdout: {"id", "status": "cached" | "stored" |
+                     "failed", "path"?, "error"?} (failures are also named on stderr)
   -h, --help         this help
 
 Exit status: 0 all fetched and verified, 1 a fetch or verification failed, 2 usage error.
@@ -202,6 +204,7 @@ export async function rimsFetchCommand(argv: readonly string[], io: RimsIo): Pro
   let cache: string | undefined;
   let fromNvml = false;
   let force = false;
+  let json = false;
   let baseUrl = NVIDIA_RIM_SERVICE;
   const reports: string[] = [];
   const ids: { id: string; version?: string }[] = [];
@@ -225,6 +228,7 @@ export async function rimsFetchCommand(argv: readonly string[], io: RimsIo): Pro
       if (cache === undefined) return usage('--cache: expected a directory');
     } else if (f === '--from-nvml') fromNvml = true;
     else if (f === '--force') force = true;
+    else if (f === '--json') json = true;
     else if (f === '--report') {
       const v = val();
       if (v === undefined) return usage('--report: expected a file');
@@ -266,11 +270,22 @@ export async function rimsFetchCommand(argv: readonly string[], io: RimsIo): Pro
   }
   const seen = new Set<string>();
   let failures = 0;
+  const result = (
+    id: string,
+    status: 'cached' | 'stored' | 'failed',
+    detail: { path?: string; error?: string },
+  ): void => {
+    if (json) io.out(JSON.stringify({ id, status, ...detail }) + '\n');
+    else if (status === 'cached') io.out(`${id}: cached\n`);
+    else if (status === 'stored') io.out(`${id}: verified, stored ${detail.path ?? ''}\n`);
+    if (status === 'failed') io.err(`${id}: ${detail.error ?? ''}\n`);
+  };
   for (const { id, version } of ids) {
     if (seen.has(id)) continue;
     seen.add(id);
-    if (!force && existsSync(join(cache, `${id}.xml`))) {
-      io.out(`${id}: cached\n`);
+    const cached = join(cache, `${id}.xml`);
+    if (!force && existsSync(cached)) {
+      result(id, 'cached', { path: cached });
       continue;
     }
     try {
@@ -280,10 +295,10 @@ export async function rimsFetchCommand(argv: readonly string[], io: RimsIo): Pro
         now: (io.now ?? (() => new Date()))(),
         ...(version ? { expectVersion: version } : {}),
       });
-      io.out(`${id}: verified, stored ${storeRim(cache, id, xml)}\n`);
+      result(id, 'stored', { path: storeRim(cache, id, xml) });
     } catch (e) {
       failures++;
-      io.err(`${id}: ${e instanceof Error ? e.message : String(e)}\n`);
+      result(id, 'failed', { error: e instanceof Error ? e.message : String(e) });
     }
   }
   return failures === 0 ? 0 : 1;

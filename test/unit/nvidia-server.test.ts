@@ -272,6 +272,27 @@ describe('teechat-server rims fetch', { skip }, () => {
         0,
       );
       assert.match(again.out, /cached/);
+      const asJson = io();
+      assert.equal(
+        await rimsFetchCommand(
+          ['--cache', dir, '--report', sharedPath('vectors', REPORT)!, '--json'],
+          asJson.io,
+        ),
+        0,
+      );
+      const lines = asJson.out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { id: string; status: string; path: string });
+      assert.deepEqual(
+        lines.map((l) => [l.id, l.status]),
+        [
+          ['NV_GPU_DRIVER_GH100_550.90.07', 'cached'],
+          ['NV_GPU_VBIOS_1010_0200_882_96009F0001', 'cached'],
+        ],
+      );
+      assert.ok(lines.every((l) => l.path.startsWith(dir)));
+      assert.equal(asJson.err, '');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -293,6 +314,18 @@ describe('teechat-server rims fetch', { skip }, () => {
         1,
       );
       assert.match(missing.err, /HTTP 404/);
+      const missingJson = io();
+      assert.equal(
+        await rimsFetchCommand(
+          ['--cache', dir, '--id', 'NV_GPU_DRIVER_GH100_1.2.3', '--json'],
+          missingJson.io,
+        ),
+        1,
+      );
+      const j = JSON.parse(missingJson.out) as { id: string; status: string; error: string };
+      assert.equal(j.status, 'failed');
+      assert.match(j.error, /HTTP 404/);
+      assert.match(missingJson.err, /HTTP 404/);
       const bad = io();
       const tamper = (url: string): Promise<Uint8Array> =>
         fetcher(url).then((b) => {
