@@ -15,7 +15,7 @@ import {
   type Timings,
   type Usage,
 } from '../protocol/messages/messages';
-import { KNOWN_CODES, type Transport } from './transport';
+import { CLOSE_PROTOCOL_ERROR, KNOWN_CODES, type Transport } from './transport';
 
 /** The channel as the session uses it (protocol/channel SecureChannel). */
 export interface ClientChannelLike {
@@ -80,7 +80,7 @@ export class ChannelSession<Summary, Info> {
     private readonly streamStallMs: number = DEFAULT_STREAM_STALL_MS,
   ) {
     transport.onMessage((b) => this.onFrame(b));
-    transport.onClose((err) => {
+    transport.onClose((err, code) => {
       // A close without the server's authenticated close frame is a truncation of the stream.
       if (this.pendingGap) {
         clearTimeout(this.pendingGap.timer);
@@ -91,10 +91,17 @@ export class ChannelSession<Summary, Info> {
         this.finish(
           this.closing
             ? null
-            : new ProtocolError(
-                err.code === 'transport_closed' ? 'truncation' : err.code,
-                `${err.message}; the stream ended without the server's authenticated close`,
-              ),
+            : code === CLOSE_PROTOCOL_ERROR
+              ? // The typed 4400 close is for faults before the channel exists; after it, its
+                // code and reason are anyone's (unauthenticated): neither is passed on as a verdict.
+                new ProtocolError(
+                  'truncation',
+                  `connection closed with an unauthenticated error (close code ${code}) after the secure channel was established; the stream ended without the server's authenticated close`,
+                )
+              : new ProtocolError(
+                  err.code === 'transport_closed' ? 'truncation' : err.code,
+                  `${err.message}; the stream ended without the server's authenticated close`,
+                ),
         );
       }
       this.channel.zeroize();
