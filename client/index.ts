@@ -18,6 +18,7 @@ import type {
 import type { CryptoProvider } from '../protocol/crypto/provider';
 import { ProtocolError, isProtocolError } from '../protocol/errors';
 import { ClientHandshake } from '../protocol/handshake/handshake';
+import { ClientEphemeralPool } from '../protocol/handshake/ephemeral';
 import { resolveLimits, type Limits } from '../protocol/limits';
 import { decodeAppMessage, type ServerInfo } from '../protocol/messages/messages';
 import { toHex } from '../protocol/wire/bytes';
@@ -55,6 +56,22 @@ export interface ConnectOptions {
    * authenticated frame (a ping goes out at half the time). Default 30 s.
    */
   readonly streamStallMs?: number;
+  /**
+   * Pre-generated client key pairs (X25519 + ML-KEM-768) for this handshake, taking their
+   * generation off the connection's critical path. Each pair is single-use and wiped after the
+   * handshake; the pool bounds how long a ready pair waits (`protocol/handshake/ephemeral.ts`).
+   */
+  readonly ephemeralPool?: ClientEphemeralPool;
+}
+
+/** A pool that refills in idle time on Node (one ready pair; wiped after 10 minutes unused). */
+export function nodeEphemeralPool(crypto: CryptoProvider = nodeProvider): ClientEphemeralPool {
+  return new ClientEphemeralPool({
+    crypto,
+    schedule: (fn) => {
+      setImmediate(fn).unref();
+    },
+  });
 }
 
 /** What the client verified, for display and export. */
@@ -205,6 +222,7 @@ export async function connect(url: string, opts: ConnectOptions): Promise<Sessio
       verifier: async (items, binding) => (lastVerdict = await verify(items, binding)),
       requiredEvidence: requiredKinds(policy),
       limits,
+      ...(opts.ephemeralPool ? { ephemeral: opts.ephemeralPool.take() } : {}),
     });
     transport.send(hs.clientHello());
     const serverHello = await transport.next(Math.max(1, deadline - Date.now()));
@@ -277,11 +295,15 @@ export class ReconnectingClient {
   private current: Session | undefined;
   private connecting: Promise<Session> | undefined;
   private closed = false;
+  /** The next handshake's key pairs, made in idle time (each used once, wiped after use). */
+  private readonly pool: ClientEphemeralPool;
 
   constructor(
     readonly url: string,
     private readonly opts: ReconnectOptions,
-  ) {}
+  ) {
+    this.pool = opts.ephemeralPool ?? nodeEphemeralPool(opts.crypto);
+  }
 
   /** The live session, connecting (with retries) if there is none. */
   async session(): Promise<Session> {
@@ -302,6 +324,7 @@ export class ReconnectingClient {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.opts.ephemeralPool === undefined) this.pool.dispose();
     await this.current?.close();
   }
 
@@ -312,7 +335,7 @@ export class ReconnectingClient {
       if (i > 0) await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** (i - 1))));
       if (this.opts.signal?.aborted) throw new ProtocolError('cancelled', 'reconnect cancelled');
       try {
-        const s = await connect(this.url, this.opts);
+        const s = await connect(this.url, { ...this.opts, ephemeralPool: this.pool });
         this.current = s;
         this.opts.onReconnect?.(s);
         return s;

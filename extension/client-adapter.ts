@@ -8,8 +8,9 @@
  * (extension/trust.ts) checks them against the allowlist and the user's known measurements and
  * asks about unknown ones, after verification and before any user data is sent.
  */
-import { connect, DEFAULT_CLIENT_POLICY } from '../client/index';
+import { connect, DEFAULT_CLIENT_POLICY, nodeEphemeralPool } from '../client/index';
 import type { Policy, Session, VerifiedSummary } from '../client/index';
+import type { ClientEphemeralPool } from '../protocol/handshake/ephemeral';
 import { CPU_KINDS } from '../client/verifier';
 import { mergePolicy } from '../protocol/attestation/policy';
 import type { VerificationReport } from '../protocol/attestation/types';
@@ -143,8 +144,12 @@ export class ClientSession implements TeeSession {
   }
 }
 
+/** The next session's key pairs, generated in idle time (single-use, wiped after use or 10 min). */
+let ephemeralPool: ClientEphemeralPool | undefined;
+
 export const connectWithClient: ConnectFn = async (req) => {
   const s = await connect(req.url, {
+    ephemeralPool: (ephemeralPool ??= nodeEphemeralPool()),
     policy: policyFromSettings(req.trust),
     allowSimulated: req.trust.allowSimulated,
     ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),

@@ -12,6 +12,7 @@ import WebSocket from 'ws';
 import {
   connect,
   DEFAULT_CLIENT_POLICY,
+  nodeEphemeralPool,
   ReconnectingClient,
   type ChatEvent,
   type Session,
@@ -302,6 +303,33 @@ describe('enclave server + client over loopback (tiny ChatML model)', () => {
     const reportB = b.summary.evidence.find((e) => e.kind === 'sev-snp')?.parts.get('report');
     assert.ok(reportA && reportB);
     assert.notDeepEqual(reportA, reportB);
+    await a.close();
+    await b.close();
+  });
+
+  test('connect with an ephemeral pool: pre-generated pairs are used once, refilled in idle time', async () => {
+    const pool = nodeEphemeralPool();
+    pool.refill();
+    assert.equal(pool.ready, 1);
+    const taken: object[] = [];
+    const take = pool.take.bind(pool);
+    pool.take = () => {
+      const k = take();
+      taken.push(k);
+      return k;
+    };
+    const a = await connect(srv.url, { ...opts, ephemeralPool: pool });
+    assert.equal(taken.length, 1, 'the handshake took one pair from the pool');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(pool.ready, 1, 'refilled in idle time');
+    const b = await connect(srv.url, { ...opts, ephemeralPool: pool });
+    assert.equal(taken.length, 2);
+    assert.notEqual(taken[0], taken[1], 'each handshake gets its own pair');
+    assert.notEqual(a.summary.transcriptHash, b.summary.transcriptHash);
+    const { text } = await collect(b.chat([{ role: 'user', content: 'hi' }], { maxTokens: 4 }));
+    assert.ok(text.length > 0);
+    pool.dispose();
+    assert.equal(pool.ready, 0, 'dispose wipes what is left');
     await a.close();
     await b.close();
   });
