@@ -8,7 +8,7 @@
  */
 import * as vscode from 'vscode';
 import type { Runtime } from './runtime-types';
-import type { ChatTurn } from './types';
+import type { ChatTurn, TeeSession } from './types';
 
 /** Minimal local declarations of the LanguageModelChatProvider API (vscode.d.ts 1.104+). */
 interface LmChatInformation {
@@ -50,6 +50,14 @@ type RegisterLmProvider = (vendor: string, provider: LmChatProvider) => vscode.D
 export const LM_VENDOR = 'teechat';
 export const PARTICIPANT_ID = 'teechat.chat';
 
+/**
+ * Shown in the native Chat view before an answer from a session verified against a simulated
+ * (development) root: the panel's status bar is not visible there. Its own markdown part, so it
+ * is told apart from the model's text (and left out of the history sent back to the model).
+ */
+export const SIMULATED_NOTE =
+  '> ⚠️ **SIMULATED attestation** (development root): no real confidential hardware was verified.\n\n';
+
 function textOf(parts: readonly unknown[]): string {
   let s = '';
   for (const p of parts) {
@@ -75,9 +83,11 @@ async function* streamAnswer(
   runtime: () => Promise<Runtime>,
   turns: ChatTurn[],
   signal: AbortSignal,
+  onSession: (s: TeeSession) => void = () => {},
 ): AsyncGenerator<string> {
   const r = await runtime();
   const session = await r.services.sessions.getSession();
+  onSession(session);
   let done = false;
   for await (const ev of session.chat(turns, r.services.settings().chat, signal)) {
     if (ev.type === 'delta') yield ev.text;
@@ -105,7 +115,11 @@ export function registerLanguageModel(
           if (h instanceof vscode.ChatRequestTurn) turns.push({ role: 'user', content: h.prompt });
           else if (h instanceof vscode.ChatResponseTurn) {
             const text = h.response
-              .map((p) => (p instanceof vscode.ChatResponseMarkdownPart ? p.value.value : ''))
+              .map((p) =>
+                p instanceof vscode.ChatResponseMarkdownPart && p.value.value !== SIMULATED_NOTE
+                  ? p.value.value
+                  : '',
+              )
               .join('');
             if (text) turns.push({ role: 'assistant', content: text });
           }
@@ -114,7 +128,10 @@ export function registerLanguageModel(
         const abort = abortOn(token);
         try {
           stream.progress('Verifying the enclave and answering privately…');
-          for await (const t of streamAnswer(runtime, turns, abort.signal)) stream.markdown(t);
+          const answer = streamAnswer(runtime, turns, abort.signal, (s) => {
+            if (s.attestation.simulated) stream.markdown(SIMULATED_NOTE);
+          });
+          for await (const t of answer) stream.markdown(t);
           return {};
         } catch (e) {
           if (abort.signal.aborted) return {};

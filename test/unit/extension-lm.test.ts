@@ -78,6 +78,37 @@ describe('@teechat participant and LM provider (vscode shim)', () => {
     ]);
   });
 
+  test('a SIMULATED session is flagged before the answer in its own part, which is not sent back as history', async () => {
+    const s = new FakeSession(fakeView({ simulated: true }), words(['Hi']));
+    const { handler } = setup(s);
+    const out: string[] = [];
+    const stream = { markdown: (t: string) => out.push(t), progress: () => undefined };
+    const history = [
+      new shim.ChatRequestTurn('earlier', 'teechat.chat'),
+      new shim.ChatResponseTurn(
+        [
+          new shim.ChatResponseMarkdownPart(lm.SIMULATED_NOTE),
+          new shim.ChatResponseMarkdownPart('old answer'),
+        ],
+        'teechat.chat',
+      ),
+    ];
+    assert.deepEqual(await handler({ prompt: 'hello' }, { history }, stream, token), {});
+    assert.deepEqual(out, [lm.SIMULATED_NOTE, 'Hi']);
+    assert.match(lm.SIMULATED_NOTE, /SIMULATED/);
+    assert.deepEqual(s.calls[0]?.[1], { role: 'assistant', content: 'old answer' });
+    const real = new FakeSession(fakeView(), words(['Hi']));
+    const { handler: h2 } = setup(real);
+    const out2: string[] = [];
+    await h2(
+      { prompt: 'x' },
+      { history: [] },
+      { markdown: (t: string) => out2.push(t), progress: () => undefined },
+      token,
+    );
+    assert.deepEqual(out2, ['Hi']);
+  });
+
   test('a failure is returned as errorDetails, never streamed as markdown', async () => {
     const s = new FakeSession(fakeView(), async function* (): AsyncGenerator<ChatEvent> {
       yield { type: 'delta', text: 'part' };
