@@ -362,6 +362,8 @@ export function parseServerArgs(
       flagValues.push([byFlag.get('flash-attention')!, 'off']);
       continue;
     }
+    if (name !== 'config' && !byFlag.has(name))
+      throw new ProtocolError('usage', `--${name}: unknown option (see --help)`, name);
     let value: string | undefined;
     if (eq >= 0) value = a.slice(eq + 1);
     else {

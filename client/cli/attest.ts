@@ -252,14 +252,15 @@ async function attestShow(argv: readonly string[], io: CliIo): Promise<number> {
 export async function attestCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-    io.out(attestHelp());
+    // Asked for: data (stdout, exit 0); missing subcommand: a usage error (stderr, exit 2).
+    (sub === undefined ? io.err : io.out)(attestHelp());
     return sub === undefined ? EXIT_USAGE : EXIT_ACCEPT;
   }
   if (sub === 'show') return attestShow(rest, io);
   if (sub === 'verify') {
     const [name, ...args] = rest;
     if (name === undefined || name === '--help' || name === '-h') {
-      io.out(attestHelp());
+      (name === undefined ? io.err : io.out)(attestHelp());
       return name === undefined ? EXIT_USAGE : EXIT_ACCEPT;
     }
     const kind = KINDS.get(name);

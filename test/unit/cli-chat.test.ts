@@ -13,6 +13,9 @@ import { chatCommand, parseFlags, unpinnedIdentity, type Io } from '../../client
 import { DEFAULT_CLIENT_POLICY, type Policy } from '../../client/verifier';
 import type { VerifiedSummary } from '../../client/index';
 import { runProcess } from '../helpers/server-process';
+import { parseServerArgs } from '../../enclave-server/config';
+import { attestCommand } from '../../client/cli/attest';
+import { ProtocolError } from '../../protocol/errors';
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
@@ -115,5 +118,33 @@ describe('teechat chat flags and output streams', () => {
     assert.equal(help.code, 0);
     assert.equal(help.stderr, '');
     assert.match(help.stdout, /Exit status: 0 .*\n.*1 .*2 usage error/);
+  });
+});
+
+describe('usage errors name the problem and go to stderr', () => {
+  test('teechat attest / attest verify without a subcommand: help on stderr, exit 2; --help on stdout, exit 0', async () => {
+    for (const argv of [[], ['verify']]) {
+      let out = '';
+      let err = '';
+      const code = await attestCommand(argv, { out: (s) => (out += s), err: (s) => (err += s) });
+      assert.equal(code, 2, argv.join(' '));
+      assert.equal(out, '');
+      assert.match(err, /^Usage: teechat attest/);
+    }
+    let out = '';
+    assert.equal(await attestCommand(['--help'], { out: (s) => (out += s), err: () => {} }), 0);
+    assert.match(out, /Exit status/);
+  });
+
+  test('teechat-server: an unknown option is named as unknown (not as a missing value)', () => {
+    for (const argv of [['--bogus'], ['--bogus', 'x'], ['--bogus=1']])
+      assert.throws(
+        () => parseServerArgs(argv, {}),
+        (e: unknown) =>
+          e instanceof ProtocolError &&
+          e.code === 'usage' &&
+          /--bogus: unknown option/.test(e.message),
+      );
+    assert.equal(parseServerArgs(['--port', '9'], {}).config.port, 9);
   });
 });
