@@ -18,8 +18,6 @@ import {
   type Session,
 } from '../../client/index';
 import { ProtocolError } from '../../protocol/errors';
-import { ClientHandshake } from '../../protocol/handshake/handshake';
-import { nodeProvider } from '../../protocol-node/crypto-node';
 import { tinyChatModelPath } from '../helpers/tiny-model';
 import {
   runProcess,
@@ -358,29 +356,6 @@ describe('enclave server + client over loopback (tiny ChatML model)', () => {
     });
     await assert.rejects(c.session(), isCode('evidence_rejected'));
     await c.close();
-  });
-
-  test('a second message before the ServerHello is refused with handshake_state (no backlog while evidence is collected); others are still served', async () => {
-    const hs = new ClientHandshake({
-      crypto: nodeProvider,
-      verifier: async () => ({ ok: false, reports: [], summary: 'unused' }),
-      requiredEvidence: [],
-    });
-    const ws = new WebSocket(srv.url);
-    await new Promise((r) => ws.once('open', r));
-    const closed = new Promise<[number, string]>((r) =>
-      ws.once('close', (c, why) => r([c, why.toString()])),
-    );
-    ws.send(hs.clientHello());
-    for (let i = 0; i < 8; i++) ws.send(new Uint8Array(1024));
-    const [code, reason] = await closed;
-    assert.equal(code, 4400);
-    assert.match(
-      reason,
-      /^handshake_state handshake: expected 1 message before the ServerHello, got 2/,
-    );
-    const ok = await connect(srv.url, opts);
-    await ok.close();
   });
 
   test('a text (non-binary) WebSocket message before the handshake is refused with a typed close', async () => {
