@@ -128,7 +128,8 @@ export class ChannelSession<Summary, Info> {
     if (this.active)
       throw new ProtocolError(
         'busy',
-        'session: one request at a time; the previous answer has not finished',
+        `session: expected one request at a time, got a second while ${this.active.id} is unfinished`,
+        'session',
       );
     if (signal?.aborted) throw new ProtocolError('cancelled', 'chat cancelled before it started');
     const id = `r${this.nextId++}`;
@@ -152,7 +153,7 @@ export class ChannelSession<Summary, Info> {
           p.finished = true;
           p.error = new ProtocolError(
             'cancelled',
-            'chat cancelled (the server did not acknowledge in time)',
+            `cancel ${id}: expected the server's acknowledgement within 5000 ms, got none`,
           );
           p.wake?.();
         }
@@ -270,7 +271,7 @@ export class ChannelSession<Summary, Info> {
         const err = this.active
           ? new ProtocolError(
               'truncation',
-              'server closed the channel before the end of the answer',
+              `answer ${this.active.id}: expected done before the server's close frame, got the close frame`,
             )
           : null;
         this.finish(err);
@@ -358,7 +359,8 @@ export class ChannelSession<Summary, Info> {
         else
           p.error = new ProtocolError(
             msg.finishReason === 'cancelled' ? 'cancelled' : 'server_error',
-            `server: answer ended (${msg.finishReason})`,
+            `done.finishReason: expected stop or length, got ${msg.finishReason}`,
+            'done.finishReason',
           );
         break;
       case 'error':
