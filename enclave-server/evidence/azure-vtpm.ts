@@ -28,6 +28,7 @@ import type {
 import { parseHclReport } from '../../protocol/attestation/azure/hcl';
 import { parseTpmQuote } from '../../protocol/attestation/azure/tpm';
 import { toHex } from '../../protocol/wire/bytes';
+import { readOptional } from './cache-files';
 
 export const AZURE_NV = { HCL_REPORT: '0x01400001', USER_DATA: '0x01400002' } as const;
 export const AZURE_AK_HANDLE = '0x81000003';
@@ -61,14 +62,6 @@ export interface AzureVtpmOptions {
   readonly akHandle?: string;
   /** Write the binding to NV 0x01400002 first. Default true. */
   readonly writeUserData?: boolean;
-}
-
-async function readOptional(path: string): Promise<Uint8Array | undefined> {
-  try {
-    return new Uint8Array(await readFile(path));
-  } catch {
-    return undefined;
-  }
 }
 
 export class AzureVtpmProvider implements EvidenceProvider {

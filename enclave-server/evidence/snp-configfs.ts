@@ -13,7 +13,7 @@
  * Whatever the server sends is untrusted by the client: it checks it against its pinned roots.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
   BindingValues,
@@ -27,6 +27,7 @@ import { vcekUrl } from '../../protocol/attestation/snp/kds';
 import { toHex } from '../../protocol/wire/bytes';
 import { CONFIGFS_TSM_ROOT, TsmError, tsmReport } from './configfs-tsm';
 import type { TsmFs } from './configfs-tsm';
+import { readOptional } from './cache-files';
 
 export const TSM_PROVIDER_SNP = 'sev_guest';
 
@@ -47,14 +48,6 @@ export interface SnpConfigfsOptions {
 
 export class SnpEvidenceError extends Error {
   override readonly name = 'SnpEvidenceError';
-}
-
-async function readOptional(path: string): Promise<Uint8Array | undefined> {
-  try {
-    return new Uint8Array(await readFile(path));
-  } catch {
-    return undefined;
-  }
 }
 
 export class SnpConfigfsProvider implements EvidenceProvider {
