@@ -9,6 +9,7 @@ import { readSettings } from './config';
 import type { HistoryStore } from './history';
 import { MementoHistory, MemoryHistory } from './history';
 import { SessionManager } from './session-manager';
+import { trustPromptDetail } from './trust';
 import type { KnownMeasurementStore, MeasurementPrompt, TrustAnswer } from './trust';
 import type { ConnectFn } from './types';
 
@@ -47,13 +48,7 @@ export class GlobalStateMeasurementStore implements KnownMeasurementStore {
 
 /** The unknown-measurement prompt: modal, shows the value and what it differs from. */
 export async function askTrust(p: MeasurementPrompt): Promise<TrustAnswer> {
-  const differs =
-    p.knownForServer.length > 0
-      ? `It differs from the measurement you trusted before for this server:\n${p.knownForServer[0]}`
-      : p.allowlisted.length > 0
-        ? `It is not in teechat.trust.allowedMeasurements:\n${p.allowlisted.join('\n')}`
-        : 'No measurement has been trusted for this server yet.';
-  const detail = `Server: ${p.serverUrl}\nLaunch measurement:\n${p.measurement}\n\n${differs}\n\nThe hardware evidence verified${p.simulated ? ' (SIMULATED development root)' : ''}, but only the measurement tells which code runs in the enclave. Compare it with the value published for this deployment before trusting it.`;
+  const detail = trustPromptDetail(p);
   // Cancel comes first so that it is the default button: Enter or Escape never trusts.
   const cancel: vscode.MessageItem = { title: 'Cancel', isCloseAffordance: true };
   const once: vscode.MessageItem = { title: 'Trust Once' };

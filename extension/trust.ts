@@ -16,6 +16,22 @@ export interface MeasurementPrompt {
   /** Allowlisted measurements from settings. */
   readonly allowlisted: readonly string[];
   readonly simulated: boolean;
+  /** CPU TEE label of the session, e.g. "SNP", "TDX", "SNP/Azure". */
+  readonly cpuKind: string;
+}
+
+/** The trust prompt's explanation: the value, what it differs from, and what it does (not) prove. */
+export function trustPromptDetail(p: MeasurementPrompt): string {
+  const differs =
+    p.knownForServer.length > 0
+      ? `It differs from the measurement you trusted before for this server:\n${p.knownForServer[0]}`
+      : p.allowlisted.length > 0
+        ? `It is not in teechat.trust.allowedMeasurements:\n${p.allowlisted.join('\n')}`
+        : 'No measurement has been trusted for this server yet.';
+  const azure = p.cpuKind.includes('Azure')
+    ? "\n\nOn Azure this is the measurement of Microsoft's paravisor firmware, which Azure confidential VMs share; it does not identify the code of this guest (that is bound only through the vTPM PCRs, which this prompt does not pin)."
+    : '';
+  return `Server: ${p.serverUrl}\nLaunch measurement:\n${p.measurement}\n\n${differs}\n\nThe hardware evidence verified${p.simulated ? ' (SIMULATED development root)' : ''}, but only the measurement tells which code runs in the enclave. Compare it with the value published for this deployment before trusting it.${azure}`;
 }
 
 /** Persistent store of accepted measurements per server URL (globalState in the extension). */
@@ -53,6 +69,7 @@ export async function decideTrust(
     knownForServer: known,
     allowlisted: allow,
     simulated: view.simulated,
+    cpuKind: view.cpuKind,
   });
   if (answer === 'always') {
     await store.add(serverUrl, m);

@@ -1,7 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SessionManager } from '../../extension/session-manager';
-import { MemoryMeasurementStore, decideTrust, relaxedChecks } from '../../extension/trust';
+import {
+  MemoryMeasurementStore,
+  decideTrust,
+  relaxedChecks,
+  trustPromptDetail,
+} from '../../extension/trust';
 import type { MeasurementPrompt, TrustAnswer } from '../../extension/trust';
 import { classifyError } from '../../extension/errors';
 import { shortHex, verifiedStatus } from '../../extension/status-format';
@@ -282,4 +287,24 @@ describe('trust gate fails closed without a measurement', () => {
       assert.deepEqual(store.get('a'), ['']);
     });
   }
+});
+
+describe('trust prompt text', () => {
+  test('names the server, the value and what it differs from; on Azure says the value is the paravisor, not the guest', async () => {
+    const store = new MemoryMeasurementStore();
+    await store.add('a', 'aa'.repeat(48));
+    let prompt: MeasurementPrompt | undefined;
+    await decideTrust('a', fakeView({ cpuKind: 'SNP/Azure' }), TRUST, store, async (p) => {
+      prompt = p;
+      return 'cancel';
+    });
+    assert.ok(prompt);
+    assert.equal(prompt.cpuKind, 'SNP/Azure');
+    const d = trustPromptDetail(prompt);
+    assert.match(d, /Server: a\n/);
+    assert.ok(d.includes(prompt.measurement));
+    assert.match(d, new RegExp(`differs from .*\\n${'aa'.repeat(48)}`));
+    assert.match(d, /paravisor.*does not identify the code of this guest/);
+    assert.doesNotMatch(trustPromptDetail({ ...prompt, cpuKind: 'SNP' }), /paravisor/);
+  });
 });
