@@ -7,7 +7,9 @@
  * File names: `<decoder>--<label>.bin`. The corpus holds every crash the fuzzer has found (none so
  * far: see BENCHMARKS.md §Fuzzing for the runs and counts) and, per decoder, the slowest input of a
  * 20,000-input run with seed 777 (`DIR/slowest/<decoder>.bin` from run.ts; files over 25 kB left
- * out). On the shared 2-core machine most of those timings were scheduling noise (10–400 ms); they
+ * out) — except inputs mutated from the real vectors in ../shared/ (SNP, Azure HCL, TDX, NVIDIA,
+ * X.509/CRL/PEM, RIM XML), which stay out of the repository like the vectors themselves; the
+ * short fuzz run in `npm test` (fuzz-short.test.ts) regenerates such inputs from ../shared/. On the shared 2-core machine most of those timings were scheduling noise (10–400 ms); they
  * are kept as a replay corpus so a decoder that turns quadratic on them fails here. Adding a finding: copy `test-artifacts/fuzz/<decoder>-<kind>-<hash>.bin` to
  * `test/fuzz/regressions/<decoder>--<kind>-<hash>.bin`, fix the decoder, and this test guards it.
  */
