@@ -10,7 +10,7 @@
  * Diagnostics go to stderr.
  */
 import { nodeProvider } from '../../protocol-node/crypto-node';
-import { verifyNvidiaEvidence } from '../../protocol/attestation/nvidia/verify';
+import { reportFields, verifyNvidiaEvidence } from '../../protocol/attestation/nvidia/verify';
 import { DEFAULT_NVIDIA_POLICY, type NvidiaPolicy } from '../../protocol/attestation/nvidia/policy';
 import {
   parseNvidiaReport,
@@ -18,7 +18,6 @@ import {
   GET_MEASUREMENTS,
   SPDM_VERSION_1_1,
 } from '../../protocol/attestation/nvidia/spdm';
-import { STATUS_ENABLED } from '../../protocol/attestation/nvidia/opaque';
 import { fromHex, toHex } from '../../protocol/wire/bytes';
 import { mergePolicy } from '../../protocol/attestation/policy';
 import { ProtocolError } from '../../protocol/errors';
@@ -106,27 +105,8 @@ export function showNvidiaReport(raw: Uint8Array): Fields {
   return {
     kind: o.fwid === undefined && o.driverVersion === undefined ? 'nvidia-switch' : 'nvidia-gpu',
     verified: false,
-    request_nonce: toHex(r.request.nonce),
-    responder_nonce: toHex(r.responderNonce),
-    measurement_blocks: r.numberOfBlocks,
-    trailing_bytes: r.trailingBytes,
-    driver_version: o.driverVersion ?? null,
-    vbios_version: o.vbiosVersion ?? null,
-    chip: o.chipInfo ?? null,
-    project: o.project ?? null,
-    project_sku: o.projectSku ?? null,
-    chip_sku: o.chipSku ?? null,
-    fwid: o.fwid ? toHex(o.fwid) : null,
-    nvdec0:
-      o.nvdec0Status === undefined
-        ? null
-        : o.nvdec0Status === STATUS_ENABLED
-          ? 'enabled'
-          : 'disabled',
-    protected_pcie:
-      o.protectedPcieStatus === undefined ? null : o.protectedPcieStatus === STATUS_ENABLED,
+    ...reportFields(r),
     measurements: Object.fromEntries(r.blocks.map((b) => [String(b.index), toHex(b.value)])),
-    opaque: { ...o.display },
   };
 }
 

@@ -99,8 +99,8 @@ export function reportSaysPpcie(r: NvidiaReport): boolean {
   return r.opaque.featureFlag === FEATURE_PPCIE || r.opaque.protectedPcieStatus === STATUS_ENABLED;
 }
 
-/** Report fields shown to the user. */
-function reportFields(r: NvidiaReport): Record<string, FieldValue> {
+/** Report fields shown to the user (also what `teechat attest show` prints, unverified). */
+export function reportFields(r: NvidiaReport): Record<string, FieldValue> {
   const o = r.opaque;
   return {
     request_nonce: toHex(r.request.nonce),
