@@ -693,7 +693,7 @@ export function verifyChain(
     {
       id,
       ok: true,
-      message: `${chain.map(label).join(' <- ')} (pinned root), ${chain.length} certificates valid at ${at.toISOString()}`,
+      message: `${chain.map(label).join(' <- ')} (trusted root), ${chain.length} certificates valid at ${at.toISOString()}`,
     },
   ];
 }

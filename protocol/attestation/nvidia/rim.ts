@@ -209,7 +209,11 @@ export function verifyRim(
     });
   }
   for (const c of verifyChainCached(crypto, chain, trust.roots, trust.at)) {
-    checks.push({ id: `${prefix}.cert_chain`, ok: c.ok, message: `${prefix}.${c.message}` });
+    checks.push({
+      id: `${prefix}.cert_chain`,
+      ok: c.ok,
+      message: c.ok ? c.message : `${prefix}.${c.message}`,
+    });
   }
   return { rim, checks, signer, chain };
 }

@@ -77,7 +77,8 @@ function errMsg(e: unknown): string {
 }
 
 function pass(id: string, message: string): Check {
-  return { id, ok: true, message: `${id}: ${message}` };
+  // Displays print the id beside the message; a passing message need not repeat it.
+  return { id, ok: true, message };
 }
 function failCheck(id: string, message: string): Check {
   return { id, ok: false, message: `${id}: ${message}` };

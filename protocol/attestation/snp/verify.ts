@@ -340,7 +340,7 @@ export function verifySnpCore(
       checks.push(
         ...res.map((c) => ({
           ...c,
-          message: `${c.message} [SIMULATED root supplied by the server, trusted because allowSimulated is set]`,
+          message: `${c.message.replace(' (trusted root)', ' (SIMULATED root)')} [root supplied by the server, trusted because allowSimulated is set]`,
         })),
       );
     } else {
@@ -356,13 +356,16 @@ export function verifySnpCore(
                 ? {
                     ...c,
                     message: c.message.replace(
-                      '(pinned root)',
+                      '(trusted root)',
                       `(pinned ${keyKind === 'VLEK' ? 'ASVK' : 'ASK'}, issued by the pinned ARK-${product})`,
                     ),
                   }
                 : c,
             )
-          : verifyChain(ctx.crypto, [leaf, intermediate], [pinned.ark], at);
+          : verifyChain(ctx.crypto, [leaf, intermediate], [pinned.ark], at).map((c) => ({
+              ...c,
+              message: c.message.replace('(trusted root)', `(pinned ARK-${product})`),
+            }));
       if (suppliedRootUnpinned) {
         res.push(
           bad(
