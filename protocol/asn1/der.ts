@@ -199,8 +199,7 @@ export function readUnsignedInteger(
   field: string,
   code: ProtocolErrorCode = 'x509_parse',
 ): Uint8Array {
-  const v = expectTag(t, Tag.INTEGER, field, code).value;
-  checkIntegerEncoding(v, field, code);
+  const v = readIntegerBytes(t, field, code);
   if (v[0]! & 0x80) err(code, field, 'a non-negative INTEGER', 'a negative INTEGER');
   return v[0] === 0 && v.length > 1 ? v.subarray(1) : v;
 }

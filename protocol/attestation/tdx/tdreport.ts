@@ -8,6 +8,7 @@
  */
 import { fail } from '../../errors';
 import { ByteReader } from './bytes';
+import type { TdxReportBody } from './quote';
 
 export const TDREPORT_SIZE = 1024;
 
@@ -38,21 +39,10 @@ export const TDREPORT = {
 
 export const TDREPORT_TYPE_TDX = 0x81;
 
-export interface TdReport {
+/** The TD fields a TDREPORT shares with a quote body (same names, different offsets), plus its own. */
+export interface TdReport extends Omit<TdxReportBody, 'teeTcbSvn2' | 'mrServiceTd'> {
   readonly reportType: number;
   readonly cpuSvn: Uint8Array;
-  readonly reportData: Uint8Array;
-  readonly teeTcbSvn: Uint8Array;
-  readonly mrSeam: Uint8Array;
-  readonly mrSignerSeam: Uint8Array;
-  readonly seamAttributes: Uint8Array;
-  readonly tdAttributes: Uint8Array;
-  readonly xfam: Uint8Array;
-  readonly mrTd: Uint8Array;
-  readonly mrConfigId: Uint8Array;
-  readonly mrOwner: Uint8Array;
-  readonly mrOwnerConfig: Uint8Array;
-  readonly rtmrs: readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
   readonly servTdHash: Uint8Array;
 }
 
