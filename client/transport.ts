@@ -47,6 +47,7 @@ export const KNOWN_CODES: ReadonlySet<string> = new Set<string>([
   'shutting_down',
   'transport_closed',
   'transport_error',
+  'crypto_internal',
 ]);
 
 /** Maps a WebSocket close (code, reason) to the error it carries. */

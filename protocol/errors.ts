@@ -49,6 +49,7 @@ export type ProtocolErrorCode =
   | 'x509_parse'
   | 'xml_parse'
   | 'crypto_unsupported'
+  | 'crypto_internal' // the crypto library failed in an unexpected way (names the step and cause)
   | 'usage';
 
 export class ProtocolError extends Error {

@@ -204,8 +204,18 @@ export function createNobleProvider(): CryptoProvider {
       let shared: Uint8Array;
       try {
         shared = x25519.getSharedSecret(secretKey, publicKey);
-      } catch {
-        shared = new Uint8Array(X25519_LEN); // noble refuses the all-zero result itself
+      } catch (e) {
+        // noble refuses a low-order public key (RFC 7748 §6.1) with this message, and that
+        // refusal only is the low-order verdict; anything else is an unexpected failure.
+        if (e instanceof Error && e.message === 'invalid private or public key received')
+          shared = new Uint8Array(X25519_LEN);
+        else
+          fail(
+            'crypto_internal',
+            'x25519.shared',
+            'getSharedSecret to succeed',
+            e instanceof Error ? e.message : String(e),
+          );
       }
       return rejectZeroShared(shared);
     },

@@ -42,14 +42,20 @@ export class ClientEphemeralKeys {
     this.createdAt = createdAt;
   }
 
-  /** Generates both pairs now. `random` defaults to crypto.randomBytes (inject for vectors). */
+  /** Generates both pairs now. Inject `random` for vectors; without it the provider generates
+   *  the X25519 pair itself (OpenSSL's key generation: no import of a freshly drawn secret). */
   static generate(
     crypto: CryptoProvider,
-    random: RandomSource = (n) => crypto.randomBytes(n),
+    random?: RandomSource,
     createdAt = 0,
   ): ClientEphemeralKeys {
-    const x25519 = crypto.x25519KeyPair(takeRandom(random, 32, 'random.x25519'));
-    const mlkem = crypto.mlkem768.keygen(takeRandom(random, 64, 'random.mlkem768'));
+    const x25519 =
+      random === undefined
+        ? crypto.x25519KeyPair()
+        : crypto.x25519KeyPair(takeRandom(random, 32, 'random.x25519'));
+    const mlkem = crypto.mlkem768.keygen(
+      takeRandom(random ?? ((n) => crypto.randomBytes(n)), 64, 'random.mlkem768'),
+    );
     return new ClientEphemeralKeys({ x25519, mlkem }, createdAt);
   }
 

@@ -141,7 +141,7 @@ export class ClientHandshake {
     if (this.#state !== 'start')
       fail('handshake_state', 'ClientHandshake.clientHello', 'state start', this.#state);
     const keys = (
-      this.#o.ephemeral ?? ClientEphemeralKeys.generate(this.#o.crypto, this.#random)
+      this.#o.ephemeral ?? ClientEphemeralKeys.generate(this.#o.crypto, this.#o.random)
     ).take();
     this.#x25519 = keys.x25519;
     this.#mlkem = keys.mlkem;
@@ -334,7 +334,8 @@ export class ServerHandshake {
     return this.#state;
   }
 
-  /** Randomness is drawn in this order: X25519 secret (32), ML-KEM encapsulation seed (32), server random (32). */
+  /** Injected randomness is drawn in this order: X25519 secret (32), ML-KEM encapsulation seed
+   *  (32), server random (32). Without it the provider generates the first two itself. */
   async onClientHello(msg: Uint8Array): Promise<Uint8Array> {
     if (this.#state !== 'start')
       fail('handshake_state', 'ServerHandshake.onClientHello', 'state start', this.#state);
@@ -368,8 +369,14 @@ export class ServerHandshake {
         `[${ch.suites.join(', ')}]`,
       );
 
-    const x = crypto.x25519KeyPair(takeRandom(this.#random, 32, 'random.x25519'));
-    const encSeed = takeRandom(this.#random, 32, 'random.mlkem768');
+    // With injected randomness (test vectors) every random input is drawn from it; otherwise the
+    // provider generates the X25519 pair and the ML-KEM randomness itself (OpenSSL's own key
+    // generation and encapsulation where it has them: no import of a freshly drawn secret).
+    const injected = this.#o.random !== undefined;
+    const x = injected
+      ? crypto.x25519KeyPair(takeRandom(this.#random, 32, 'random.x25519'))
+      : crypto.x25519KeyPair();
+    const encSeed = injected ? takeRandom(this.#random, 32, 'random.mlkem768') : undefined;
     let xs: Uint8Array | undefined;
     let ms: Uint8Array | undefined;
     try {

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { constants, generateKeyPairSync, sign } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
 import { nobleProvider } from '../../protocol/crypto/noble';
-import { nodeProvider } from '../../protocol-node/crypto-node';
+import { mlkemNativeCalls, nodeKem, nodeProvider } from '../../protocol-node/crypto-node';
 import type { AeadAlg, HashAlg } from '../../protocol/crypto/provider';
 import { ProtocolError } from '../../protocol/errors';
 
@@ -93,7 +93,31 @@ describe('providers agree byte for byte', () => {
     );
   });
 
-  test('ml-kem-768 is deterministic given seeds', () => {
+  test('x25519: OpenSSL-generated pairs (the handshake path) agree with noble', () => {
+    // The unseeded call is what the client pool and the server use: OpenSSL generates the pair.
+    for (let i = 0; i < 50; i++) {
+      const k = b.x25519KeyPair();
+      assert.ok(!Buffer.isBuffer(k.secretKey) && !Buffer.isBuffer(k.publicKey));
+      assert.equal(hex(a.x25519KeyPair(k.secretKey).publicKey), hex(k.publicKey));
+      const peer = a.x25519KeyPair(a.randomBytes(32));
+      assert.equal(
+        hex(b.x25519(k.secretKey, peer.publicKey)),
+        hex(a.x25519(peer.secretKey, k.publicKey)),
+      );
+    }
+  });
+
+  test('x25519: a secret key rewritten in place is used as it is now (no stale cached key)', () => {
+    const k = b.x25519KeyPair();
+    const peer = a.x25519KeyPair(a.randomBytes(32));
+    const before = hex(b.x25519(k.secretKey, peer.publicKey));
+    k.secretKey[5] = (k.secretKey[5] as number) ^ 0x40;
+    const after = hex(b.x25519(k.secretKey, peer.publicKey));
+    assert.notEqual(after, before);
+    assert.equal(after, hex(a.x25519(k.secretKey, peer.publicKey)));
+  });
+
+  test('ml-kem-768: seeded calls agree (both providers run noble for seeds)', () => {
     const seed = new Uint8Array(64).fill(7);
     const kp1 = a.mlkem768.keygen(seed);
     const kp2 = b.mlkem768.keygen(seed);
@@ -104,6 +128,24 @@ describe('providers agree byte for byte', () => {
       hex(b.mlkem768.encapsulate(kp2.publicKey, new Uint8Array(32).fill(9)).cipherText),
     );
     assert.equal(hex(b.mlkem768.decapsulate(e.cipherText, kp2.secretKey)), hex(e.sharedSecret));
+  });
+
+  test(`ml-kem-768: this Node's native path (${process.version}) agrees with noble both ways`, () => {
+    const major = Number(process.versions.node.split('.')[0]);
+    // OpenSSL ≥ 3.5 (Node ≥ 24) has ML-KEM; a Node 24 that lost it, or an older line that gained
+    // it, fails here rather than silently changing which code the handshake runs.
+    assert.equal(nodeKem() !== null, major >= 24, `native ML-KEM on Node ${process.version}`);
+    const before = { ...mlkemNativeCalls };
+    for (let i = 0; i < 5; i++) {
+      const kp = a.mlkem768.keygen();
+      const x = b.mlkem768.encapsulate(kp.publicKey); // unseeded: native where available
+      assert.equal(hex(a.mlkem768.decapsulate(x.cipherText, kp.secretKey)), hex(x.sharedSecret));
+      const y = a.mlkem768.encapsulate(kp.publicKey);
+      assert.equal(hex(b.mlkem768.decapsulate(y.cipherText, kp.secretKey)), hex(y.sharedSecret));
+    }
+    const native = nodeKem() !== null ? 5 : 0;
+    assert.equal(mlkemNativeCalls.encapsulate - before.encapsulate, native);
+    assert.equal(mlkemNativeCalls.decapsulate - before.decapsulate, native);
   });
 });
 
