@@ -5,9 +5,9 @@
  *
  * The tree (Linux Documentation/admin-guide/device-mapper/verity.rst, facts):
  *   - level 0: one digest per data block, H(salt ‖ block) in format 1 (H(block ‖ salt) in format 0);
- *   - digests are packed into hash blocks; in format 1 each slot is hash_block_size / 2^k bytes where
- *     2^k is the largest power of two ≤ hash_block_size / digest_size (format 0 packs them at
- *     digest_size); the last block of a level is zero-padded;
+ *   - digests go into hash blocks, 2^k per block where 2^k is the largest power of two
+ *     ≤ hash_block_size / digest_size; in format 1 each slot is hash_block_size / 2^k bytes, in
+ *     format 0 the digests are packed at digest_size; the rest of a block is zero;
  *   - each upper level hashes the hash blocks of the level below, until one block remains;
  *   - root = H(salt ‖ that block); with a single data block, root = H(salt ‖ data block).
  * Only whole data blocks are covered: a trailing partial block is not protected (veritysetup
@@ -90,6 +90,7 @@ export class VerityTree {
   private readonly hasher: VerityHasher;
   private readonly digestSize: number;
   private readonly slot: number;
+  private readonly perBlock: number;
   private readonly allowTail: boolean;
   // Partial data block being filled.
   private readonly pending: Uint8Array;
@@ -115,6 +116,7 @@ export class VerityTree {
     const perBlock = this.hashBlockSize / this.digestSize;
     if (perBlock < 2) fail('usage', 'verity.hash_block_size', `at least 2 digests of ${this.digestSize} bytes`, this.hashBlockSize);
     const bits = Math.floor(Math.log2(perBlock));
+    this.perBlock = 2 ** bits;
     this.slot = this.format === 1 ? this.hashBlockSize >> bits : this.digestSize;
     this.allowTail = p.allowUnalignedTail === true;
     this.pending = new Uint8Array(this.dataBlockSize);
@@ -130,7 +132,7 @@ export class VerityTree {
   }
 
   private pushLevel0(d: Uint8Array): void {
-    if (this.currentLen + this.slot > this.hashBlockSize) {
+    if (this.currentLen === this.perBlock * this.slot) {
       this.levels[0]!.push(this.current);
       this.current = new Uint8Array(this.hashBlockSize);
       this.currentLen = 0;
@@ -196,7 +198,7 @@ export class VerityTree {
         let cur = new Uint8Array(this.hashBlockSize);
         let len = 0;
         for (const b of level) {
-          if (len + this.slot > this.hashBlockSize) {
+          if (len === this.perBlock * this.slot) {
             next.push(cur);
             cur = new Uint8Array(this.hashBlockSize);
             len = 0;
