@@ -7,6 +7,7 @@
  */
 import { attestCommand } from './attest';
 import { measureCommand } from './measure';
+import { explainCommand } from './measure-explain';
 import { chatCommand, showServerCommand, EXIT_OK, EXIT_USAGE, type Io } from './chat';
 
 export const MAIN_HELP = `Usage: teechat <command> [options]
@@ -16,6 +17,7 @@ Commands:
   attest show --server URL          handshake only: verify the server's evidence and print it
   attest verify KIND ...            verify saved evidence files offline (sev-snp, azure-hcl, tdx, nvidia)
   attest show FILE...               decode saved evidence files
+  attest explain --report FILE ...  recompute an SNP measurement and name the input that differs
   measure snp|verity ...            recompute an SEV-SNP launch digest or a dm-verity root hash
                                     from published inputs (docs/MEASUREMENTS.md)
   -h, --help, --version
@@ -32,6 +34,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     case 'chat':
       return chatCommand(rest, io);
     case 'attest': {
+      if (rest[0] === 'explain') return explainCommand(rest.slice(1), { out: io.out, err: io.err });
       if (rest[0] === 'show' && rest.some((a) => a === '--server' || a.startsWith('--server='))) {
         return showServerCommand(rest.slice(1), io);
       }

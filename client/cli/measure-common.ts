@@ -55,19 +55,19 @@ export async function guarded(io: CliIo, name: string, help: string, f: () => nu
     return await f();
   } catch (e) {
     if (e instanceof MeasureUsageError) {
-      io.err(`teechat measure ${name}: ${e.message}\n\n${help}`);
+      io.err(`teechat ${name}: ${e.message}\n\n${help}`);
       return EXIT_USAGE;
     }
     if (e instanceof ProtocolError && e.code === 'usage') {
-      io.err(`teechat measure ${name}: ${e.message}\n`);
+      io.err(`teechat ${name}: ${e.message}\n`);
       return EXIT_USAGE;
     }
     if (e instanceof MeasureInputError) {
-      io.err(`teechat measure ${name}: ${e.message}\n`);
+      io.err(`teechat ${name}: ${e.message}\n`);
       return EXIT_ERROR;
     }
     if (e instanceof ProtocolError) {
-      io.err(`teechat measure ${name}: [${e.code}] ${e.message}\n`);
+      io.err(`teechat ${name}: [${e.code}] ${e.message}\n`);
       return EXIT_ERROR;
     }
     throw e;

@@ -47,7 +47,7 @@ function parseSize(s: string | undefined, flag: string): number | undefined {
 }
 
 export function measureVerityCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  return guarded(io, 'verity', VERITY_HELP, () => {
+  return guarded(io, 'measure verity', VERITY_HELP, () => {
     let parsed;
     try {
       parsed = parseArgs({

@@ -13,6 +13,7 @@ import {
   DEFAULT_GUEST_FEATURES,
   measureSnp,
   snpOvmfHash,
+  type SnpMeasureInput,
   type SnpMeasureResult,
 } from '../../protocol/measure/snp';
 import { cpuSignature, parseVmmType, VCPU_TYPES, vcpuTypeSignature } from '../../protocol/measure/vmsa';
@@ -161,8 +162,13 @@ function snpJson(r: SnpMeasureResult, inputs: Record<string, unknown>): unknown 
 }
 
 /** Parses the flags of `measure snp` into the protocol input (reads the files). */
-export function snpInputFromArgs(argv: readonly string[]): {
+export function snpInputFromArgs(
+  argv: readonly string[],
+  extraOptions: Record<string, { type: 'string' | 'boolean' }> = {},
+): {
   run: () => SnpMeasureResult;
+  input: () => SnpMeasureInput;
+  extra: Record<string, string | boolean | undefined>;
   ovmfOnly: boolean;
   json: boolean;
   help: boolean;
@@ -172,11 +178,13 @@ export function snpInputFromArgs(argv: readonly string[]): {
 } {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options: SNP_OPTIONS, strict: true, allowPositionals: false });
+    parsed = parseArgs({ args: [...argv], options: { ...SNP_OPTIONS, ...extraOptions }, strict: true, allowPositionals: false });
   } catch (e) {
     throw new MeasureUsageError((e as Error).message);
   }
-  const v = parsed.values;
+  const v = parsed.values as { [K in keyof typeof SNP_OPTIONS]?: (typeof SNP_OPTIONS)[K]['type'] extends 'string' ? string : boolean };
+  const extra: Record<string, string | boolean | undefined> = {};
+  for (const k of Object.keys(extraOptions)) extra[k] = (parsed.values as Record<string, string | boolean | undefined>)[k];
   const help = v.help === true;
   const json = v.json === true;
   const format = v['output-format'] ?? 'hex';
@@ -190,12 +198,14 @@ export function snpInputFromArgs(argv: readonly string[]): {
   const dummy = () => {
     throw new MeasureUsageError('unreachable');
   };
-  if (help) return { run: dummy, ovmfOnly: false, json, help, format, inputs: {}, ovmf: new Uint8Array(0) };
+  if (help) return { run: dummy, input: dummy, extra, ovmfOnly: false, json, help, format, inputs: {}, ovmf: new Uint8Array(0) };
   if (v.ovmf === undefined) throw new MeasureUsageError('--ovmf: expected a file, got nothing');
   if (mode === 'snp:ovmf-hash') {
     const ovmf = readInput(v.ovmf, '--ovmf');
     return {
       run: dummy,
+      input: dummy,
+      extra,
       ovmfOnly: true,
       json,
       help,
@@ -246,9 +256,7 @@ export function snpInputFromArgs(argv: readonly string[]): {
     append: direct ? (v.append ?? null) : null,
     vcpuSigSource: sig.vcpuSigSource,
   };
-  return {
-    run: () =>
-      measureSnp({
+  const input = (): SnpMeasureInput => ({
         ovmf,
         ...(ovmfHash !== undefined ? { ovmfHash } : {}),
         ...(kernel !== undefined ? { kernel } : {}),
@@ -260,7 +268,11 @@ export function snpInputFromArgs(argv: readonly string[]): {
         guestFeatures,
         hash: nodeMeasureHash,
         allowNoSevMetadata: v['allow-no-sev-metadata'] === true,
-      }),
+  });
+  return {
+    run: () => measureSnp(input()),
+    input,
+    extra,
     ovmfOnly: false,
     json,
     help,
@@ -275,7 +287,7 @@ function formatDigest(d: Uint8Array, format: 'hex' | 'base64'): string {
 }
 
 export function measureSnpCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  return guarded(io, 'snp', SNP_MEASURE_HELP, () => {
+  return guarded(io, 'measure snp', SNP_MEASURE_HELP, () => {
     const a = snpInputFromArgs(argv);
     if (a.help) {
       io.out(SNP_MEASURE_HELP);

@@ -222,6 +222,8 @@ export interface SnpMeasureResult {
   readonly digest: Uint8Array;
   /** The digest after the OVMF pages (what `--snp-ovmf-hash` takes). */
   readonly ovmfHash: Uint8Array;
+  /** The digest after the OVMF and metadata pages, before the VMSAs. */
+  readonly preVmsaDigest: Uint8Array;
   readonly ovmfGpa: number;
   readonly ovmfSize: number;
   readonly resetEip: number;
@@ -356,6 +358,7 @@ export function measureSnp(input: SnpMeasureInput): SnpMeasureResult {
   }
   if (vmm === 'ec2') for (const s of img.sections) if (s.type === 'CPUID') section(s);
 
+  const preVmsa = ctx.digest();
   const bsp = buildVmsaPage({ eip: 0xffff_fff0, sevFeatures: features, vcpuSig: sig, vmm });
   const ap = input.vcpus > 1 ? buildVmsaPage({ eip: resetEip, sevFeatures: features, vcpuSig: sig, vmm }) : undefined;
   for (let i = 0; i < input.vcpus; i++) ctx.updateVmsa(i === 0 ? bsp : ap!);
@@ -364,6 +367,7 @@ export function measureSnp(input: SnpMeasureInput): SnpMeasureResult {
   return {
     digest: ctx.digest(),
     ovmfHash,
+    preVmsaDigest: preVmsa,
     ovmfGpa: img.gpa,
     ovmfSize: img.data.length,
     resetEip,
