@@ -3,7 +3,7 @@
  *   teechat chat --server URL [...] [PROMPT]      attested, encrypted chat (client/cli/chat.ts)
  *   teechat attest show --server URL [...]        handshake only; print what was verified
  *   teechat attest verify|show ... (files)        offline evidence verification (client/cli/attest*.ts)
- *   teechat measure snp|verity ...                recompute expected measurements (client/cli/measure*.ts)
+ *   teechat measure snp|verity|tdx ...            recompute expected measurements (client/cli/measure*.ts)
  */
 import { attestCommand } from './attest';
 import { measureCommand } from './measure';
@@ -18,7 +18,8 @@ Commands:
   attest verify KIND ...            verify saved evidence files offline (sev-snp, azure-hcl, tdx, nvidia)
   attest show FILE...               decode saved evidence files
   attest explain --report FILE ...  recompute an SNP measurement and name the input that differs
-  measure snp|verity ...            recompute an SEV-SNP launch digest or a dm-verity root hash
+  measure snp|verity|tdx ...        recompute an SEV-SNP launch digest, a dm-verity root hash or a
+                                    TDX MRTD
                                     from published inputs (docs/MEASUREMENTS.md)
   -h, --help, --version
 

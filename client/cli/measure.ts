@@ -18,6 +18,7 @@ import {
 } from '../../protocol/measure/snp';
 import { cpuSignature, parseVmmType, VCPU_TYPES, vcpuTypeSignature } from '../../protocol/measure/vmsa';
 import { measureVerityCommand, VERITY_HELP } from './measure-verity';
+import { measureTdxCommand, TDX_MEASURE_HELP } from './measure-tdx';
 import type { CliIo } from './attest-common';
 import {
   EXIT_OK,
@@ -65,10 +66,11 @@ Exit status: 0 digest printed, 1 bad input (unreadable file, not an OVMF image, 
 kernel-hashes section, ...), 2 usage error.
 `;
 
-export const MEASURE_HELP = `Usage: teechat measure <snp|verity> [options]
+export const MEASURE_HELP = `Usage: teechat measure <snp|verity|tdx> [options]
 
   snp      AMD SEV-SNP launch digest from OVMF, kernel/initrd/cmdline, vCPUs, VMM type
   verity   dm-verity root hash of a file (compatible with veritysetup format)
+  tdx      Intel TDX MRTD of a TDVF image; RTMR event trace and diff from a CCEL log
 
 Run "teechat measure <kind> --help" for its options. See docs/MEASUREMENTS.md.
 `;
@@ -312,10 +314,12 @@ export function measureCommand(argv: readonly string[], io: CliIo): Promise<numb
       return measureSnpCommand(rest, io);
     case 'verity':
       return measureVerityCommand(rest, io);
+    case 'tdx':
+      return measureTdxCommand(rest, io);
     case '--help':
     case '-h':
     case 'help':
-      io.out(`${MEASURE_HELP}\n${SNP_MEASURE_HELP}\n${VERITY_HELP}`);
+      io.out(`${MEASURE_HELP}\n${SNP_MEASURE_HELP}\n${VERITY_HELP}\n${TDX_MEASURE_HELP}`);
       return EXIT_OK;
     default:
       io.err(`teechat measure: unknown kind ${JSON.stringify(kind ?? '')}\n${MEASURE_HELP}`);
