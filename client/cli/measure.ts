@@ -59,6 +59,7 @@ Options (names as in sev-snp-measure):
   --allow-no-sev-metadata   RELAXATION (off by default): measure an OVMF without SEV metadata
                             (QEMU cannot launch SNP from it; sev-snp-measure still gives a value)
   --output-format FMT       hex (default) or base64
+  -v, --verbose             print "Calculated SEV_SNP guest measurement: …" as sev-snp-measure -v
   --json                    every input and intermediate value as JSON
   -h, --help
 
@@ -91,6 +92,7 @@ const SNP_OPTIONS = {
   'snp-ovmf-hash': { type: 'string' },
   mode: { type: 'string' },
   'output-format': { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
   'allow-no-sev-metadata': { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -172,6 +174,7 @@ export function snpInputFromArgs(
   input: () => SnpMeasureInput;
   extra: Record<string, string | boolean | undefined>;
   ovmfOnly: boolean;
+  verbose: boolean;
   json: boolean;
   help: boolean;
   format: 'hex' | 'base64';
@@ -189,6 +192,7 @@ export function snpInputFromArgs(
   for (const k of Object.keys(extraOptions)) extra[k] = (parsed.values as Record<string, string | boolean | undefined>)[k];
   const help = v.help === true;
   const json = v.json === true;
+  const verbose = v.verbose === true;
   const format = v['output-format'] ?? 'hex';
   if (format !== 'hex' && format !== 'base64') {
     throw new MeasureUsageError(`--output-format: expected hex or base64, got ${JSON.stringify(format)}`);
@@ -200,7 +204,7 @@ export function snpInputFromArgs(
   const dummy = () => {
     throw new MeasureUsageError('unreachable');
   };
-  if (help) return { run: dummy, input: dummy, extra, ovmfOnly: false, json, help, format, inputs: {}, ovmf: new Uint8Array(0) };
+  if (help) return { run: dummy, input: dummy, extra, ovmfOnly: false, verbose, json, help, format, inputs: {}, ovmf: new Uint8Array(0) };
   if (v.ovmf === undefined) throw new MeasureUsageError('--ovmf: expected a file, got nothing');
   if (mode === 'snp:ovmf-hash') {
     const ovmf = readInput(v.ovmf, '--ovmf');
@@ -209,6 +213,7 @@ export function snpInputFromArgs(
       input: dummy,
       extra,
       ovmfOnly: true,
+      verbose,
       json,
       help,
       format,
@@ -276,6 +281,7 @@ export function snpInputFromArgs(
     input,
     extra,
     ovmfOnly: false,
+    verbose,
     json,
     help,
     format,
@@ -302,7 +308,8 @@ export function measureSnpCommand(argv: readonly string[], io: CliIo): Promise<n
     }
     const r = a.run();
     for (const x of r.relaxations) io.err(`teechat measure snp: RELAXATION ${x}: the OVMF has no SEV metadata; QEMU cannot launch an SNP guest from it\n`);
-    io.out(a.json ? `${JSON.stringify(snpJson(r, a.inputs), null, 2)}\n` : `${formatDigest(r.digest, a.format)}\n`);
+    const line = a.verbose ? `Calculated SEV_SNP guest measurement: ${formatDigest(r.digest, a.format)}` : formatDigest(r.digest, a.format);
+    io.out(a.json ? `${JSON.stringify(snpJson(r, a.inputs), null, 2)}\n` : `${line}\n`);
     return EXIT_OK;
   });
 }

@@ -113,6 +113,8 @@ describe('SEV-SNP launch digest: sev-snp-measure published values (tests/test_gu
     assert.equal(r.out, '6d287813eb5222d770f75005c664e34c204f385ce832cc2ce7d0d6f354454362f390ef83a92046c042e706363b4b08fa\n', r.err);
     r = await cli(['snp', '--ovmf', f, '--vcpus', '1', '--vcpu-sig', '0x800f12']);
     assert.equal(r.out, '19358ba9a7615534a9a1e2f0dfc29384dcd4dcb7062ff9c6013b26869a5fc6ecabe033c48dd6f6db5d6d76e7c5df632d\n', r.err);
+    r = await cli(['snp', '-v', '--ovmf', f, '--vcpus', '1', '--vcpu-type', 'EPYC-v4']);
+    assert.equal(r.out, 'Calculated SEV_SNP guest measurement: 19358ba9a7615534a9a1e2f0dfc29384dcd4dcb7062ff9c6013b26869a5fc6ecabe033c48dd6f6db5d6d76e7c5df632d\n');
     r = await cli(['snp', '--mode', 'snp:ovmf-hash', '--ovmf', f]);
     assert.equal(r.out, `${OVMF_HASH}\n`);
     r = await cli(['snp', '--ovmf', f, '--vcpus', '1', '--vcpu-type', 'EPYC-v4', '--output-format', 'base64']);
