@@ -3,8 +3,11 @@
  *   teechat chat --server URL [...] [PROMPT]      attested, encrypted chat (client/cli/chat.ts)
  *   teechat attest show --server URL [...]        handshake only; print what was verified
  *   teechat attest verify|show ... (files)        offline evidence verification (client/cli/attest*.ts)
+ *   teechat measure snp|verity|tdx ...            recompute expected measurements (client/cli/measure*.ts)
  */
 import { attestCommand } from './attest';
+import { measureCommand } from './measure';
+import { explainCommand } from './measure-explain';
 import { chatCommand, showServerCommand, EXIT_OK, EXIT_USAGE, type Io } from './chat';
 
 export const MAIN_HELP = `Usage: teechat <command> [options]
@@ -14,6 +17,10 @@ Commands:
   attest show --server URL          handshake only: verify the server's evidence and print it
   attest verify KIND ...            verify saved evidence files offline (sev-snp, azure-hcl, tdx, nvidia)
   attest show FILE...               decode saved evidence files
+  attest explain --report FILE ...  recompute an SNP measurement and name the input that differs
+  measure snp|verity|tdx ...        recompute an SEV-SNP launch digest, a dm-verity root hash or a
+                                    TDX MRTD
+                                    from published inputs (docs/MEASUREMENTS.md)
   -h, --help, --version
 
 Run "teechat <command> --help" for the options of a command.
@@ -28,12 +35,15 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     case 'chat':
       return chatCommand(rest, io);
     case 'attest': {
+      if (rest[0] === 'explain') return explainCommand(rest.slice(1), { out: io.out, err: io.err });
       if (rest[0] === 'show' && rest.some((a) => a === '--server' || a.startsWith('--server='))) {
         return showServerCommand(rest.slice(1), io);
       }
       // Offline evidence files: `attest verify <kind> ...`, `attest show FILE...`.
       return attestCommand(rest, { out: io.out, err: io.err });
     }
+    case 'measure':
+      return measureCommand(rest, { out: io.out, err: io.err });
     case undefined:
       // No command is a usage error: the help is a diagnostic then (stderr).
       io.err(MAIN_HELP);
