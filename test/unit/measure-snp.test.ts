@@ -313,6 +313,24 @@ describe('SEV-SNP building blocks', () => {
     assert.equal(parseAutoBaseInt('0b101', 'f'), 5n);
     assert.equal(parseAutoBaseInt('0', 'f'), 0n);
     for (const bad of ['', '01', '0x', '-1', '1__0', 'x1', '0x_']) assert.throws(() => parseAutoBaseInt(bad, 'f'));
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (n) => {
+        assert.equal(parseAutoBaseInt(n.toString(), 'f'), n);
+        assert.equal(parseAutoBaseInt(`0x${n.toString(16)}`, 'f'), n);
+        assert.equal(parseAutoBaseInt(`0b${n.toString(2)}`, 'f'), n);
+      }),
+      { numRuns: 200 },
+    );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 12 }), (t) => {
+        try {
+          assert.ok(parseAutoBaseInt(t, 'f') >= 0n);
+        } catch (e) {
+          assert.match((e as Error).message, /^f: expected an integer/);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
   test('property: the OVMF parsers throw only ProtocolError on any input (random and mutated)', () => {
     const ok = (f: () => unknown): void => {
