@@ -49,6 +49,8 @@ export type ProtocolErrorCode =
   | 'x509_parse'
   | 'xml_parse'
   | 'crypto_unsupported'
+  // signed releases (client/release/): a Sigstore bundle or release manifest refused
+  | 'release_rejected'
   | 'usage';
 
 export class ProtocolError extends Error {

@@ -3,8 +3,10 @@
  *   teechat chat --server URL [...] [PROMPT]      attested, encrypted chat (client/cli/chat.ts)
  *   teechat attest show --server URL [...]        handshake only; print what was verified
  *   teechat attest verify|show ... (files)        offline evidence verification (client/cli/attest*.ts)
+ *   teechat release verify --bundle FILE ...      offline Sigstore / release manifest verification (client/cli/release.ts)
  */
 import { attestCommand } from './attest';
+import { releaseCommand } from './release';
 import { chatCommand, showServerCommand, EXIT_OK, EXIT_USAGE, type Io } from './chat';
 
 export const MAIN_HELP = `Usage: teechat <command> [options]
@@ -14,6 +16,7 @@ Commands:
   attest show --server URL          handshake only: verify the server's evidence and print it
   attest verify KIND ...            verify saved evidence files offline (sev-snp, azure-hcl, tdx, nvidia)
   attest show FILE...               decode saved evidence files
+  release verify --bundle FILE ...  verify a Sigstore-signed artifact or release manifest offline
   -h, --help, --version
 
 Run "teechat <command> --help" for the options of a command.
@@ -34,6 +37,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       // Offline evidence files: `attest verify <kind> ...`, `attest show FILE...`.
       return attestCommand(rest, { out: io.out, err: io.err });
     }
+    case 'release':
+      return releaseCommand(rest, { out: io.out, err: io.err });
     case undefined:
       // No command is a usage error: the help is a diagnostic then (stderr).
       io.err(MAIN_HELP);
