@@ -532,7 +532,7 @@ const maxSvnBytes = (a: string, b: string | undefined): string => {
  * Platforms the manifest gives no values for get an allowlist that matches nothing, so a
  * server on an unlisted platform is refused rather than accepted unpinned.
  */
-export function manifestPolicy(base: AttestationPolicy, m: ReleaseManifest): AttestationPolicy {
+export function manifestPolicy<P extends AttestationPolicy>(base: P, m: ReleaseManifest): P {
   const snpDigests = m.expected.snp.map((e) => e.launchDigest);
   const f = m.policyFloors;
   return {
@@ -568,4 +568,19 @@ export function manifestPolicy(base: AttestationPolicy, m: ReleaseManifest): Att
           : { '0': [NOT_IN_MANIFEST] },
     },
   };
+}
+
+/** The manifest's expected values by display name ("snp.launch_digest[shape]", "tdx.rtmr1", "azure.pcr4"). */
+export function expectedValueNames(m: ReleaseManifest): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of m.expected.snp) out[`snp.launch_digest[${e.shape}]`] = e.launchDigest;
+  if (m.expected.tdx !== null) {
+    out['tdx.mrtd'] = m.expected.tdx.mrtd;
+    out['tdx.rtmr1'] = m.expected.tdx.rtmr1;
+    out['tdx.rtmr2'] = m.expected.tdx.rtmr2;
+  }
+  if (m.expected.azure !== null)
+    for (const [k, v] of Object.entries(m.expected.azure.pcrs)) out[`azure.pcr${k}`] = v;
+  out['model.sha256'] = m.model.sha256;
+  return out;
 }
