@@ -70,6 +70,11 @@ export function expectedIdentity(c: ReleaseSignerConfig, tag: string): string {
   return `https://github.com/${c.repository}/${c.workflow}@refs/tags/${tag}`;
 }
 
+/** The identity of freshness witnesses: the same workflow's scheduled job on the default branch. */
+export function witnessIdentity(c: ReleaseSignerConfig, branch = 'main'): string {
+  return `https://github.com/${c.repository}/${c.workflow}@refs/heads/${branch}`;
+}
+
 /** A stable key for per-signer state (rollback records): repository + workflow + issuer. */
 export function signerKey(c: ReleaseSignerConfig): string {
   return `${c.issuer} ${c.repository} ${c.workflow} ${c.tagPrefix}`;

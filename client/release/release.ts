@@ -17,7 +17,7 @@ import {
   parseSemver,
   type ReleaseManifest,
 } from '../../protocol/release/manifest';
-import { expectedIdentity, signerKey, type ReleaseSignerConfig } from './identity';
+import { expectedIdentity, signerKey, witnessIdentity, type ReleaseSignerConfig } from './identity';
 import { verifyBundle, type BundleVerified, type SignerPin } from './sigstore';
 import type { AcceptedLogEntry, ReleaseState } from './state';
 
@@ -36,7 +36,10 @@ export interface ReleaseVerifyOptions {
   readonly maxAgeMs: number | null;
   /** Witness bundles: newer Sigstore signatures over the same manifest bytes. */
   readonly witnesses?: readonly Uint8Array[];
-  /** Who may sign witnesses; default: the release identity itself. */
+  /**
+   * Who may sign witnesses. Default: the same workflow on the default branch
+   * (`…/release.yml@refs/heads/main`), where the workflow's scheduled witness job runs.
+   */
   readonly witnessSigner?: SignerPin;
   /** Accept a version lower than the highest accepted for this signer (explicit; reported). */
   readonly allowDowngrade?: boolean;
@@ -127,7 +130,11 @@ export function verifyReleaseManifest(o: ReleaseVerifyOptions): ReleaseVerified 
           bundle: w,
           artifact: o.manifest,
           trustedRoot: o.trustedRoot,
-          signer: o.witnessSigner ?? { kind: 'identity', identity, issuer: o.signer.issuer },
+          signer: o.witnessSigner ?? {
+            kind: 'identity',
+            identity: witnessIdentity(o.signer),
+            issuer: o.signer.issuer,
+          },
         });
         if (v.signedAtMs !== null && v.signedAtMs > freshAtMs && v.signedAtMs <= o.now + 5 * 60_000)
           freshAtMs = v.signedAtMs;

@@ -185,6 +185,7 @@ const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 const DAY = 24 * 3600 * 1000;
 const T0 = Date.now() + 2 * DAY; // within the mock root's validity window
 const signer = releaseSigner({ repository: REPO });
+const WITNESS = `https://github.com/${REPO}/.github/workflows/release.yml@refs/heads/main`;
 
 function manifestBytes(version: string, over: Record<string, unknown> = {}): Uint8Array {
   const m = sampleManifest({ version, ...over });
@@ -336,22 +337,28 @@ describe('release manifests (local test Sigstore)', () => {
       'freshness',
       /at most 7\.0 days old, got 10\.0 days .*no witness given/,
     );
-    const witness = await sign(m, '1.4.2', T0 + 8 * DAY);
+    const witness = await sign(m, '1.4.2', T0 + 8 * DAY, { identity: WITNESS });
     const v = verify(m, b, new ReleaseState(memoryStore()), now, { witnesses: [witness] });
     assert.equal(v.witnessed, true);
     assert.equal(v.freshAtMs, Math.floor((T0 + 8 * DAY) / 1000) * 1000);
-    const oldWitness = await sign(m, '1.4.2', T0 + 1 * DAY);
+    const oldWitness = await sign(m, '1.4.2', T0 + 1 * DAY, { identity: WITNESS });
     refused(
       () => verify(m, b, new ReleaseState(memoryStore()), now, { witnesses: [oldWitness] }),
       'freshness',
       /no witness newer than the limit/,
     );
     const otherBytes = manifestBytes('1.4.2', { issued_at: '2026-12-01T00:00:00Z' });
-    const wrongWitness = await sign(otherBytes, '1.4.2', T0 + 8 * DAY);
+    const wrongWitness = await sign(otherBytes, '1.4.2', T0 + 8 * DAY, { identity: WITNESS });
     refused(
       () => verify(m, b, new ReleaseState(memoryStore()), now, { witnesses: [wrongWitness] }),
       'freshness',
       /witness\[0\]: sigstore\./,
+    );
+    const tagWitness = await sign(m, '1.4.2', T0 + 8 * DAY);
+    refused(
+      () => verify(m, b, new ReleaseState(memoryStore()), now, { witnesses: [tagWitness] }),
+      'freshness',
+      /witness\[0\]: certificate\.identity: expected ".*@refs\/heads\/main"/,
     );
     const r = verify(m, b, new ReleaseState(memoryStore()), now, { maxAgeMs: null });
     assert.deepEqual(r.relaxations, ['release freshness not bounded (--max-age 0)']);
