@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { StatusView } from '../webview/messages';
 import { renderAttestationDocument } from './attestation-report';
 import { ChatPanel } from './chat-panel';
-import { connectWithClient } from './client-adapter';
+import { connectWithClient, setReleaseStore } from './client-adapter';
 import { buildEvidenceBundle } from './evidence-export';
 import { DEFAULT_QUESTION, selectionPrompt } from './selection';
 import { createServices } from './services';
@@ -22,6 +22,8 @@ export function createRuntime(
 ): Runtime {
   const output = vscode.window.createOutputChannel('TEEChat');
   context.subscriptions.push(output);
+  // Rollback state for signed releases (highest version per signer, accepted log): globalState.
+  setReleaseStore(context.globalState);
   const services = createServices(context, connectWithClient, output);
   const watchers = new Set<() => void>();
   context.subscriptions.push(
@@ -92,11 +94,16 @@ export function createRuntime(
       await panel.ask(prompt);
     },
     async showAttestation() {
-      const doc = await vscode.workspace.openTextDocument(ATTESTATION_URI);
-      await vscode.window.showTextDocument(doc, {
-        preview: true,
-        viewColumn: vscode.ViewColumn.Active,
-      });
+      // Rendered (Markdown preview); the source only where no Markdown preview is available.
+      try {
+        await vscode.commands.executeCommand('markdown.showPreview', ATTESTATION_URI);
+      } catch {
+        const doc = await vscode.workspace.openTextDocument(ATTESTATION_URI);
+        await vscode.window.showTextDocument(doc, {
+          preview: true,
+          viewColumn: vscode.ViewColumn.Active,
+        });
+      }
     },
     async exportEvidence() {
       const snap = services.sessions.snapshot;
