@@ -27,12 +27,7 @@ import { verifyNvidiaEvidence } from '../protocol/attestation/nvidia/verify';
 import type { CryptoProvider } from '../protocol/crypto/provider';
 import { ProtocolError } from '../protocol/errors';
 import { manifestPolicy } from '../protocol/release/manifest';
-import {
-  commitAcceptedRelease,
-  releaseSummary,
-  verifySessionRelease,
-  type ReleaseSessionOptions,
-} from './release/session';
+import type { ReleaseSessionOptions, verifySessionRelease } from './release/session';
 
 export const CPU_KINDS: readonly EvidenceKind[] = ['sev-snp', 'tdx', 'azure-hcl'];
 
@@ -102,9 +97,11 @@ export function createVerifier(o: VerifierOptions): EvidenceVerifier {
   return async (items, binding) => {
     let sessionPolicy = policy;
     let release: ReturnType<typeof verifySessionRelease> = null;
-    if (o.release !== undefined) {
+    // Loaded only for sessions that check releases (the Sigstore libraries are not small).
+    const rs = o.release !== undefined ? await import('./release/session') : undefined;
+    if (o.release !== undefined && rs !== undefined) {
       try {
-        release = verifySessionRelease(o.release, items, now().getTime());
+        release = rs.verifySessionRelease(o.release, items, now().getTime());
       } catch (e) {
         if (!(e instanceof ProtocolError)) throw e;
         return { ok: false, reports: [], summary: `release_rejected: ${e.message}` };
@@ -121,10 +118,11 @@ export function createVerifier(o: VerifierOptions): EvidenceVerifier {
         verifyItem(item, { crypto: o.crypto, now, policy: sessionPolicy }, binding, o.extra),
       );
     const verdict = verdictOf(reports, require, policy.allowSimulated);
-    if (release === null || o.release === undefined) return verdict;
+    if (release === null || o.release === undefined || rs === undefined) return verdict;
     // Record the release (rollback state, accepted log) only once the evidence matched it.
-    if (verdict.ok) await commitAcceptedRelease(o.release.state, release.verified, now().getTime());
-    const summary = releaseSummary(release.verified, release.source);
+    if (verdict.ok)
+      await rs.commitAcceptedRelease(o.release.state, release.verified, now().getTime());
+    const summary = rs.releaseSummary(release.verified, release.source);
     return {
       ...verdict,
       release: summary,

@@ -10,6 +10,7 @@ import type { Certificate } from '../protocol/x509/index';
 import type { SessionSnapshot } from './session-manager';
 import { relaxedChecks } from './trust';
 import type { AttestationView, TrustSettings } from './types';
+import type { AcceptedLogEntry } from '../client/release/state';
 
 /**
  * The document is read as text in an editor, so values are shown as they are (no Markdown
@@ -233,4 +234,23 @@ export function renderRelease(a: AttestationView, out: string[]): void {
     );
   }
   out.push('');
+}
+
+/** The accepted-manifest log (newest first) as a Markdown document. */
+export function renderReleaseLog(log: readonly AcceptedLogEntry[]): string {
+  const out = ['# TEEChat: accepted release manifests', ''];
+  if (log.length === 0) {
+    out.push('No signed release manifest has been accepted on this machine yet.', '');
+    return out.join('\n');
+  }
+  out.push(
+    '| accepted | version | kind | manifest sha256 | signer | Rekor index | signed |',
+    '|---|---|---|---|---|---|---|',
+  );
+  for (const e of [...log].reverse())
+    out.push(
+      `| ${new Date(e.acceptedAtMs).toISOString()} | v${esc(e.version)} | ${e.kind} | \`${esc(e.manifestSha256)}\` | \`${esc(e.identity)}\` | ${esc(e.logIndex)} | ${new Date(e.signedAtMs).toISOString()} |`,
+    );
+  out.push('');
+  return out.join('\n');
 }

@@ -7,6 +7,8 @@ import type { StatusView } from '../webview/messages';
 import { renderAttestationDocument } from './attestation-report';
 import { ChatPanel } from './chat-panel';
 import { connectWithClient, setReleaseStore } from './client-adapter';
+import { ReleaseState } from '../client/release/state';
+import { renderReleaseLog } from './attestation-report';
 import { buildEvidenceBundle } from './evidence-export';
 import { DEFAULT_QUESTION, selectionPrompt } from './selection';
 import { createServices } from './services';
@@ -103,6 +105,17 @@ export function createRuntime(
           preview: true,
           viewColumn: vscode.ViewColumn.Active,
         });
+      }
+    },
+    async showReleaseLog() {
+      const doc = await vscode.workspace.openTextDocument({
+        language: 'markdown',
+        content: renderReleaseLog(new ReleaseState(context.globalState).log()),
+      });
+      try {
+        await vscode.commands.executeCommand('markdown.showPreview', doc.uri);
+      } catch {
+        await vscode.window.showTextDocument(doc, { preview: true });
       }
     },
     async exportEvidence() {

@@ -4,7 +4,6 @@
  * 0 only after the server's authenticated end of the answer. Every error is printed on stderr as
  * "teechat: <code>: <message>" and never mixed into the answer.
  */
-import { cliReleaseOptions } from '../release/options';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { mergePolicy } from '../../protocol/attestation/policy';
@@ -303,6 +302,7 @@ async function open(f: Flags): Promise<{ session: Session; policy: Policy }> {
       'server',
     );
   const policy = loadPolicy(f.policyFile);
+  const { cliReleaseOptions } = await import('../release/options');
   const release = cliReleaseOptions({
     repository: f.releaseRepository,
     manifest: f.releaseManifest,

@@ -6,7 +6,6 @@
  *   teechat release verify --bundle FILE ...      offline Sigstore / release manifest verification (client/cli/release.ts)
  */
 import { attestCommand } from './attest';
-import { releaseCommand } from './release';
 import { chatCommand, showServerCommand, EXIT_OK, EXIT_USAGE, type Io } from './chat';
 
 export const MAIN_HELP = `Usage: teechat <command> [options]
@@ -38,7 +37,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       return attestCommand(rest, { out: io.out, err: io.err });
     }
     case 'release':
-      return releaseCommand(rest, { out: io.out, err: io.err });
+      // Loaded on use: the Sigstore libraries are not needed by the other commands.
+      return (await import('./release')).releaseCommand(rest, { out: io.out, err: io.err });
     case undefined:
       // No command is a usage error: the help is a diagnostic then (stderr).
       io.err(MAIN_HELP);

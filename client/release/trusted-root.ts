@@ -4,7 +4,6 @@
  * extension), optionally refreshed through TUF when online. A refresh failure falls back to the
  * embedded copy and says so; a `--trusted-root FILE` replaces both.
  */
-import { getTrustedRoot } from '@sigstore/tuf';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import seeds from '@sigstore/tuf/seeds.json';
 import { ProtocolError } from '../../protocol/errors';
@@ -31,8 +30,10 @@ export type TrustedRootFetcher = () => Promise<unknown>;
 
 /** The default fetcher: a TUF update from the public-good repository into `cachePath`. */
 export function tufFetcher(cachePath: string): TrustedRootFetcher {
-  return async () =>
-    TrustedRoot.toJSON(
+  return async () => {
+    // Loaded only when a refresh is asked for (tuf-js and its HTTP stack are the heaviest part).
+    const { getTrustedRoot } = await import('@sigstore/tuf');
+    return TrustedRoot.toJSON(
       await getTrustedRoot({
         cachePath,
         mirrorURL: PUBLIC_GOOD_TUF_MIRROR,
@@ -40,6 +41,7 @@ export function tufFetcher(cachePath: string): TrustedRootFetcher {
         timeout: 10_000,
       }),
     );
+  };
 }
 
 export interface ResolvedTrustedRoot {

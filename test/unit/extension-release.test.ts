@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { ReleaseSummary } from '../../protocol/attestation/types';
 import { verifiedStatus } from '../../extension/status-format';
 import { decideTrust, trustPromptDetail, type KnownMeasurementStore } from '../../extension/trust';
-import { renderRelease } from '../../extension/attestation-report';
+import { renderRelease, renderReleaseLog } from '../../extension/attestation-report';
 import { releaseOptions } from '../../extension/client-adapter';
 import { fakeView } from '../helpers/fake-session';
 
@@ -111,5 +111,22 @@ describe('extension: signed releases', () => {
     assert.equal(o?.signer.repository, 'teechat/teechat');
     assert.equal(o?.allowDowngrade, undefined);
     assert.equal(o?.require, false);
+  });
+  test('the accepted-manifest log renders newest first', () => {
+    assert.match(renderReleaseLog([]), /No signed release manifest has been accepted/);
+    const e = {
+      signer: 's',
+      identity: 'id',
+      logIndex: '7',
+      signedAtMs: 0,
+      manifestSha256: 'aa',
+      acceptedAtMs: 0,
+    };
+    const md = renderReleaseLog([
+      { ...e, version: '1.0.0', kind: 'new' },
+      { ...e, version: '1.1.0', kind: 'upgrade' },
+    ]);
+    assert.ok(md.indexOf('v1.1.0') < md.indexOf('v1.0.0'));
+    assert.match(md, /\| v1\.1\.0 \| upgrade \| `aa` \| `id` \| 7 \|/);
   });
 });
