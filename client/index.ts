@@ -13,6 +13,7 @@ import type {
   EvidenceItem,
   EvidenceKind,
   EvidenceVerdict,
+  ReleaseSummary,
   VerificationReport,
 } from '../protocol/attestation/types';
 import type { CryptoProvider } from '../protocol/crypto/provider';
@@ -33,6 +34,7 @@ import {
 import { Transport } from './transport';
 import type { ClientOptions as WsClientOptions } from 'ws';
 import { createVerifier, DEFAULT_REQUIRE, type Policy } from './verifier';
+import type { ReleaseSessionOptions } from './release/session';
 
 export { ProtocolError, isProtocolError };
 export type { ChatEvent, ChatMessage, ChatParams, Policy, ServerInfo };
@@ -62,6 +64,8 @@ export interface ConnectOptions {
    * handshake; the pool bounds how long a ready pair waits (`protocol/handshake/ephemeral.ts`).
    */
   readonly ephemeralPool?: ClientEphemeralPool;
+  /** Signed release checking (docs/RELEASES.md): verify the server's (or a pinned) manifest first. */
+  readonly release?: ReleaseSessionOptions;
 }
 
 /** A pool that refills in idle time on Node (one ready pair; wiped after 10 minutes unused). */
@@ -106,6 +110,8 @@ export interface VerifiedSummary {
   readonly reports: readonly VerificationReport[];
   /** The raw evidence, for export and offline audit. */
   readonly evidence: readonly EvidenceItem[];
+  /** The signed release manifest the session was checked against (docs/RELEASES.md), if any. */
+  readonly release?: ReleaseSummary;
 }
 
 export type Session = ChannelSession<VerifiedSummary, ServerInfo>;
@@ -216,6 +222,7 @@ export async function connect(url: string, opts: ConnectOptions): Promise<Sessio
       crypto,
       allowSimulated: opts.allowSimulated === true,
       now,
+      ...(opts.release !== undefined ? { release: opts.release } : {}),
     });
     const hs = new ClientHandshake({
       crypto,
@@ -235,6 +242,14 @@ export async function connect(url: string, opts: ConnectOptions): Promise<Sessio
         `ServerHello.server_info: expected a server_info message, got ${info.type}`,
         'server_info',
       );
+    // A release manifest pins the model: the server's model must be the manifest's.
+    const releaseModel = lastVerdict?.release?.modelSha256;
+    if (releaseModel !== undefined && info.modelSha256 !== releaseModel)
+      throw new ProtocolError(
+        'evidence_rejected',
+        `server_info.modelSha256: expected ${releaseModel} (release ${lastVerdict?.release?.version ?? '?'} manifest), got ${info.modelSha256}`,
+        'server_info.modelSha256',
+      );
     const allowedModels = policy.models ?? [];
     if (allowedModels.length > 0 && !allowedModels.includes(info.modelSha256))
       throw new ProtocolError(
@@ -243,7 +258,7 @@ export async function connect(url: string, opts: ConnectOptions): Promise<Sessio
         'server_info.modelSha256',
       );
     const verdict = session.verdict;
-    const summary = summarize(
+    const base = summarize(
       verdict?.reports ?? [],
       session.evidence,
       info,
@@ -252,6 +267,9 @@ export async function connect(url: string, opts: ConnectOptions): Promise<Sessio
       now(),
       session.binding,
     );
+    const summary: VerifiedSummary = verdict?.release
+      ? { ...base, release: verdict.release }
+      : base;
     opts.signal?.removeEventListener('abort', onAbort);
     return new ChannelSession(
       transport,

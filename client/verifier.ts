@@ -25,6 +25,9 @@ import { verifyAzureHclEvidence } from '../protocol/attestation/azure/verify';
 import { verifyTdxEvidence } from '../protocol/attestation/tdx/verify';
 import { verifyNvidiaEvidence } from '../protocol/attestation/nvidia/verify';
 import type { CryptoProvider } from '../protocol/crypto/provider';
+import { ProtocolError } from '../protocol/errors';
+import { manifestPolicy } from '../protocol/release/manifest';
+import type { ReleaseSessionOptions, verifySessionRelease } from './release/session';
 
 export const CPU_KINDS: readonly EvidenceKind[] = ['sev-snp', 'tdx', 'azure-hcl'];
 
@@ -62,6 +65,11 @@ export interface VerifierOptions {
   readonly now?: () => Date;
   /** Extra verifiers by kind (e.g. azure-hcl), added by modules that provide them. */
   readonly extra?: Partial<Record<EvidenceKind, ItemVerifier>>;
+  /**
+   * Signed release checking (client/release/session.ts): the manifest is verified first and its
+   * expected values replace the policy's allowlists (floors only rise). Absent: no release checks.
+   */
+  readonly release?: ReleaseSessionOptions;
 }
 
 export type ItemVerifier = (
@@ -87,10 +95,41 @@ export function createVerifier(o: VerifierOptions): EvidenceVerifier {
   const now = o.now ?? (() => new Date());
   const require = policy.require ?? DEFAULT_REQUIRE;
   return async (items, binding) => {
+    let sessionPolicy = policy;
+    let release: ReturnType<typeof verifySessionRelease> = null;
+    // Loaded only for sessions that check releases (the Sigstore libraries are not small).
+    const rs = o.release !== undefined ? await import('./release/session') : undefined;
+    if (o.release !== undefined && rs !== undefined) {
+      try {
+        release = rs.verifySessionRelease(o.release, items, now().getTime());
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        return { ok: false, reports: [], summary: `release_rejected: ${e.message}` };
+      }
+      if (release !== null)
+        sessionPolicy = {
+          ...manifestPolicy(policy, release.verified.manifest),
+          models: [release.verified.manifest.model.sha256],
+        };
+    }
     const reports: VerificationReport[] = [];
     for (const item of items)
-      reports.push(verifyItem(item, { crypto: o.crypto, now, policy }, binding, o.extra));
-    return verdictOf(reports, require, policy.allowSimulated);
+      reports.push(
+        verifyItem(item, { crypto: o.crypto, now, policy: sessionPolicy }, binding, o.extra),
+      );
+    const verdict = verdictOf(reports, require, policy.allowSimulated);
+    if (release === null || o.release === undefined || rs === undefined) return verdict;
+    // Record the release (rollback state, accepted log) only once the evidence matched it.
+    if (verdict.ok)
+      await rs.commitAcceptedRelease(o.release.state, release.verified, now().getTime());
+    const summary = rs.releaseSummary(release.verified, release.source);
+    return {
+      ...verdict,
+      release: summary,
+      summary: verdict.ok
+        ? `${verdict.summary} — release ${summary.version} (${release.source === 'pinned' ? 'pinned manifest' : 'signed manifest'})`
+        : `${verdict.summary} | against release ${summary.version} manifest`,
+    };
   };
 }
 

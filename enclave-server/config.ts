@@ -43,6 +43,9 @@ export interface ServerConfig {
   readonly handshakeTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: LogLevel;
+  /** Signed release manifest and its Sigstore bundle sent with the evidence (docs/RELEASES.md); '' = none. */
+  readonly releaseManifest: string;
+  readonly releaseBundle: string;
 }
 
 /** Every default in one place (documented in --help and docs/DEPLOY.md). */
@@ -71,6 +74,8 @@ export const DEFAULTS: ServerConfig = Object.freeze({
   handshakeTimeoutMs: 10_000,
   shutdownTimeoutMs: 5_000,
   logLevel: 'info',
+  releaseManifest: '',
+  releaseBundle: '',
 });
 
 type Kind =
@@ -239,6 +244,20 @@ export const OPTION_SPECS: readonly Spec[] = [
     { t: 'enum', values: LOG_LEVELS },
     LOG_LEVELS.join('|'),
     'log verbosity (stderr)',
+  ),
+  S(
+    'releaseManifest',
+    'release-manifest',
+    { t: 'string' },
+    'FILE',
+    'signed release manifest (teechat-release.json) sent with the evidence; needs --release-bundle',
+  ),
+  S(
+    'releaseBundle',
+    'release-bundle',
+    { t: 'string' },
+    'FILE',
+    'Sigstore bundle of --release-manifest (teechat-release.sigstore.json)',
   ),
 ];
 

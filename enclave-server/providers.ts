@@ -162,6 +162,7 @@ export async function selectGpuProvider(
 export function evidenceCollector(
   providers: readonly EvidenceProvider[],
   log: Logger,
+  release?: ReleaseParts,
 ): (binding: BindingValues, required: readonly EvidenceKind[]) => Promise<EvidenceItem[]> {
   return async (binding, required) => {
     const missing = required.filter((k) => !providers.some((p) => p.kind === k));
@@ -172,8 +173,8 @@ export function evidenceCollector(
         'evidence',
       );
     try {
-      const all = await Promise.all(providers.map((p) => p.collect(binding)));
-      return all.flat();
+      const all = (await Promise.all(providers.map((p) => p.collect(binding)))).flat();
+      return release === undefined ? all : all.map((item) => withRelease(item, release));
     } catch (e) {
       log.error('evidence collection failed', {
         error: e instanceof Error ? e.message : String(e),
@@ -185,4 +186,25 @@ export function evidenceCollector(
       );
     }
   };
+}
+
+/** The release manifest and its Sigstore bundle, as sent with the evidence (docs/PROTOCOL.md §5). */
+export interface ReleaseParts {
+  readonly manifest: Uint8Array;
+  readonly bundle: Uint8Array;
+}
+
+export const RELEASE_MANIFEST_PART = 'release.manifest';
+export const RELEASE_BUNDLE_PART = 'release.sigstore';
+
+/**
+ * Adds the release parts to each CPU TEE item. Parts are inside the evidence bundle, so the
+ * transcript hash covers them; clients that predate them ignore parts they do not know.
+ */
+function withRelease(item: EvidenceItem, r: ReleaseParts): EvidenceItem {
+  if (item.kind !== 'sev-snp' && item.kind !== 'tdx' && item.kind !== 'azure-hcl') return item;
+  const parts = new Map(item.parts);
+  parts.set(RELEASE_MANIFEST_PART, r.manifest);
+  parts.set(RELEASE_BUNDLE_PART, r.bundle);
+  return { ...item, parts };
 }

@@ -2,6 +2,7 @@
  * Builds a running server from a configuration: engine, evidence providers, server info,
  * handshake factory, WebSocket server. Used by main.ts (the CLI), the tests and the benchmark.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { EvidenceProvider } from '../protocol/attestation/types';
 import type { CryptoProvider } from '../protocol/crypto/provider';
@@ -17,7 +18,13 @@ import { resolveModel } from './engine/model';
 import { OpenAiEngine } from './engine/openai';
 import type { Engine } from './engine/types';
 import type { Logger } from './log';
-import { evidenceCollector, selectCpuProvider, selectGpuProvider } from './providers';
+import {
+  evidenceCollector,
+  selectCpuProvider,
+  selectGpuProvider,
+  type ReleaseParts,
+} from './providers';
+import { parseReleaseManifest } from '../protocol/release/manifest';
 import { EnclaveServer, type ChannelLike } from './server';
 
 export interface StartedServer {
@@ -126,6 +133,13 @@ export async function startServer(
   o: StartOptions = {},
 ): Promise<StartedServer> {
   const crypto = o.crypto ?? nodeProvider;
+  // The release manifest first: a malformed one is a usage error before anything starts.
+  const release = loadReleaseParts(config);
+  if (release !== undefined)
+    log.info('release manifest sent with the evidence', {
+      version: release.version,
+      manifestSha256: release.sha256,
+    });
   // Evidence providers first: a server that cannot attest never loads a model or listens.
   let providers: EvidenceProvider[];
   if (o.providers) providers = [...o.providers];
@@ -143,7 +157,7 @@ export async function startServer(
   const serverInfo = buildServerInfo(engine, config);
   const protocolLimits = protocolLimitsFor(config);
   const infoBytes = encodeAppMessage(serverInfo, protocolLimits);
-  const collectEvidence = evidenceCollector(providers, log);
+  const collectEvidence = evidenceCollector(providers, log, release);
   let tls: { cert: Uint8Array; key: Uint8Array } | undefined;
   if (config.tlsCert !== '') {
     try {
@@ -224,4 +238,55 @@ function summarize(
     ),
   ];
   return lines.join('\n');
+}
+
+/**
+ * Reads --release-manifest and --release-bundle (both or neither). The manifest must parse: a
+ * server never offers a manifest its clients would refuse as malformed. The signature is the
+ * client's to verify (the server has no reason to be trusted about it).
+ */
+export function loadReleaseParts(
+  config: Pick<ServerConfig, 'releaseManifest' | 'releaseBundle'>,
+): (ReleaseParts & { readonly version: string; readonly sha256: string }) | undefined {
+  const m = config.releaseManifest;
+  const b = config.releaseBundle;
+  if (m === '' && b === '') return undefined;
+  if (m === '' || b === '')
+    throw new ProtocolError(
+      'usage',
+      `release-manifest / release-bundle: expected both or neither, got only --${m === '' ? 'release-bundle' : 'release-manifest'}`,
+      m === '' ? 'release-manifest' : 'release-bundle',
+    );
+  let manifest: Uint8Array;
+  let bundle: Uint8Array;
+  try {
+    manifest = readFileSync(m);
+    bundle = readFileSync(b);
+  } catch (e) {
+    throw new ProtocolError(
+      'usage',
+      `release-manifest: expected readable files, got ${e instanceof Error ? e.message : String(e)}`,
+      'release-manifest',
+    );
+  }
+  let version: string;
+  try {
+    version = parseReleaseManifest(manifest).version;
+  } catch (e) {
+    throw new ProtocolError(
+      'usage',
+      `release-manifest: ${e instanceof Error ? e.message : String(e)}`,
+      'release-manifest',
+    );
+  }
+  try {
+    JSON.parse(Buffer.from(bundle).toString('utf8'));
+  } catch {
+    throw new ProtocolError(
+      'usage',
+      `release-bundle: expected Sigstore bundle JSON, got unparsable text in ${b}`,
+      'release-bundle',
+    );
+  }
+  return { manifest, bundle, version, sha256: createHash('sha256').update(manifest).digest('hex') };
 }

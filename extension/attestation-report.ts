@@ -9,7 +9,8 @@ import { parsePemOrDer } from '../protocol/x509/index';
 import type { Certificate } from '../protocol/x509/index';
 import type { SessionSnapshot } from './session-manager';
 import { relaxedChecks } from './trust';
-import type { TrustSettings } from './types';
+import type { AttestationView, TrustSettings } from './types';
+import type { AcceptedLogEntry } from '../client/release/state';
 
 /**
  * The document is read as text in an editor, so values are shown as they are (no Markdown
@@ -135,6 +136,7 @@ export function renderAttestationDocument(
     `- **Relaxed by settings**: ${relaxed.length === 0 ? 'none' : relaxed.map(esc).join('; ')}`,
   );
   out.push('');
+  renderRelease(a, out);
   for (const r of a.reports) renderReport(r, out);
   renderChains(a.evidence, now, out);
   const info = Object.entries(a.serverInfo);
@@ -143,5 +145,112 @@ export function renderAttestationDocument(
     for (const [k, v] of info) out.push(`- **${esc(k)}**: \`${JSON.stringify(v)}\``);
     out.push('');
   }
+  return out.join('\n');
+}
+
+/** The `teechat measure …` command (issue #15's CLI) that reproduces an expected value, by name. */
+export function measureCommand(name: string): string {
+  if (name.startsWith('snp.launch_digest'))
+    return 'teechat measure snp --ovmf OVMF.fd --kernel bzImage --initrd initrd.img --cmdline "…" --vcpus N --vcpu-type T --vmm qemu --guest-features 0x1';
+  if (name.startsWith('tdx.'))
+    return `teechat measure tdx --ovmf OVMF.fd --kernel bzImage --initrd initrd.img --cmdline "…" (field ${name.slice(4)})`;
+  if (name.startsWith('azure.pcr')) return `teechat measure azure-pcrs … (PCR ${name.slice(9)})`;
+  if (name === 'model.sha256') return 'sha256sum MODEL.gguf (or teechat measure model MODEL.gguf)';
+  return '';
+}
+
+/** What the session observed for an expected value's name (lowercase hex), or '' when not reported. */
+function observed(a: AttestationView, name: string): string {
+  if (name === 'model.sha256') return a.model.sha256.toLowerCase();
+  if (name.startsWith('snp.launch_digest') || name === 'tdx.mrtd') return a.measurement;
+  const tdx = a.reports.find((r) => r.kind === 'tdx');
+  const m = /^tdx\.rtmr(\d)$/.exec(name);
+  if (m && tdx) {
+    const v = tdx.fields['rtmr'] ?? tdx.fields[`rtmr${m[1]}`];
+    if (Array.isArray(v)) return String(v[Number(m[1])] ?? '').toLowerCase();
+    if (typeof v === 'string') return v.toLowerCase();
+  }
+  const p = /^azure\.pcr(\d+)$/.exec(name);
+  const az = a.reports.find((r) => r.kind === 'azure-hcl');
+  if (p && az) {
+    const pcrs = az.fields['pcrs'];
+    if (typeof pcrs === 'object' && pcrs !== null && !Array.isArray(pcrs)) {
+      const v = (pcrs as Record<string, unknown>)[p[1] as string];
+      if (typeof v === 'string') return v.toLowerCase();
+    }
+  }
+  return '';
+}
+
+/** Release provenance and expected vs observed values (docs/RELEASES.md). */
+export function renderRelease(a: AttestationView, out: string[]): void {
+  const r = a.release ?? null;
+  out.push('## Release', '');
+  if (r === null) {
+    out.push(
+      'This server offered no signed release manifest (or no release signer is configured in the user setting `teechat.release.repository`): its measurement was trusted through the allowlist or your trust-on-first-use answer, not a signed release.',
+      '',
+    );
+    return;
+  }
+  out.push(
+    `- **Version**: v${esc(r.version)} (${r.source === 'pinned' ? 'pinned manifest file' : 'signed manifest sent by the server'})`,
+  );
+  out.push(`- **Source**: \`${esc(r.repository)}\` at commit \`${r.commit}\``);
+  out.push(`- **Signed by**: \`${esc(r.identity)}\` (issuer \`${esc(r.issuer)}\`)`);
+  out.push(
+    `- **Transparency log**: Rekor log index ${esc(r.logIndex)}; signed ${esc(r.signedAt)}${r.freshAt !== r.signedAt ? `; witnessed ${esc(r.freshAt)}` : ''}`,
+  );
+  out.push(`- **Manifest sha256**: \`${r.manifestSha256}\``);
+  out.push(
+    `- **Rollback check**: ${r.rollback}${r.previousVersion !== null ? ` (previous v${esc(r.previousVersion)})` : ''}`,
+  );
+  out.push(`- **Model**: \`${esc(r.modelRef)}\``);
+  out.push(
+    `- **Relaxations**: ${r.relaxations.length === 0 ? 'none' : r.relaxations.map(esc).join('; ')}`,
+  );
+  out.push(
+    '',
+    '| value | expected (manifest) | observed | | reproduce with |',
+    '|---|---|---|---|---|',
+  );
+  for (const [name, want] of Object.entries(r.expected)) {
+    const got = observed(a, name);
+    const platform = name.split('.')[0];
+    const applies =
+      name === 'model.sha256' ||
+      (platform === 'snp' && a.cpuKind === 'SNP') ||
+      (platform === 'tdx' && a.cpuKind === 'TDX') ||
+      (platform === 'azure' && a.cpuKind.includes('Azure'));
+    const verdict = !applies
+      ? 'other platform'
+      : got === ''
+        ? 'checked by the verifier'
+        : got === want
+          ? 'PASS'
+          : 'FAIL';
+    out.push(
+      `| ${esc(name)} | \`${want}\` | ${applies && got !== '' ? `\`${got}\`` : '—'} | ${verdict} | \`${esc(measureCommand(name))}\` |`,
+    );
+  }
+  out.push('');
+}
+
+/** The accepted-manifest log (newest first) as a Markdown document. */
+export function renderReleaseLog(log: readonly AcceptedLogEntry[]): string {
+  const out = ['# TEEChat: accepted release manifests', ''];
+  if (log.length === 0) {
+    out.push('No signed release manifest has been accepted on this machine yet.', '');
+    return out.join('\n');
+  }
+  out.push(
+    '| accepted | version | kind | manifest sha256 | signer | Rekor index | signed |',
+    '|---|---|---|---|---|---|---|',
+  );
+  for (const e of [...log].reverse())
+    out.push(
+      `| ${new Date(e.acceptedAtMs).toISOString()} | v${esc(e.version)} | ${e.kind} | \`${esc(e.manifestSha256)}\` | \`${esc(e.identity)}\` | ${esc(e.logIndex)} | ${new Date(e.signedAtMs).toISOString()} |`,
+    );
+  out.push('');
   return out.join('\n');
 }

@@ -12,6 +12,11 @@ import { connect, DEFAULT_CLIENT_POLICY, nodeEphemeralPool } from '../client/ind
 import type { Policy, Session, VerifiedSummary } from '../client/index';
 import type { ClientEphemeralPool } from '../protocol/handshake/ephemeral';
 import { CPU_KINDS } from '../client/verifier';
+import { releaseSigner } from '../client/release/identity';
+import { DEFAULT_MAX_AGE_MS } from '../client/release/release';
+import type { ReleaseSessionOptions } from '../client/release/session';
+import { memoryStore, ReleaseState, type KeyValueStore } from '../client/release/state';
+import { embeddedTrustedRoot } from '../client/release/trusted-root';
 import { mergePolicy } from '../protocol/attestation/policy';
 import type { VerificationReport } from '../protocol/attestation/types';
 import type {
@@ -103,6 +108,7 @@ export function viewFromSummary(
     transcriptHash: s.transcriptHash,
     binding: bindingOf(s),
     verifiedAt: new Date(s.verifiedAt),
+    release: s.release ?? null,
   };
 }
 
@@ -147,8 +153,34 @@ export class ClientSession implements TeeSession {
 /** The next session's key pairs, generated in idle time (single-use, wiped after use or 10 min). */
 let ephemeralPool: ClientEphemeralPool | undefined;
 
+/** Where rollback state lives (the extension's globalState; set at activation). */
+let releaseStore: KeyValueStore = memoryStore();
+export function setReleaseStore(kv: KeyValueStore): void {
+  releaseStore = kv;
+}
+
+/**
+ * Release checking for a session: with a configured signer, a manifest the server offers must
+ * verify (embedded public-good Sigstore root, offline) and the evidence must match it exactly;
+ * a server that offers none falls back to the trust prompt, which says so. Downgrades are refused
+ * (the extension offers no switch for them).
+ */
+export function releaseOptions(t: TrustSettings): ReleaseSessionOptions | undefined {
+  const repo = t.releaseRepository ?? '';
+  if (repo === '') return undefined;
+  return {
+    signer: releaseSigner({ repository: repo }),
+    trustedRoot: embeddedTrustedRoot(),
+    state: new ReleaseState(releaseStore),
+    maxAgeMs: DEFAULT_MAX_AGE_MS,
+    require: false,
+  };
+}
+
 export const connectWithClient: ConnectFn = async (req) => {
+  const release = releaseOptions(req.trust);
   const s = await connect(req.url, {
+    ...(release !== undefined ? { release } : {}),
     ephemeralPool: (ephemeralPool ??= nodeEphemeralPool()),
     policy: policyFromSettings(req.trust),
     allowSimulated: req.trust.allowSimulated,

@@ -43,6 +43,12 @@ export function readSettings(): Settings {
       requireGpuEvidence: c.get<boolean>('trust.requireGpuEvidence') ?? true,
       allowDebug: c.get<boolean>('trust.allowDebug') ?? false,
       allowSimulated: c.get<boolean>('trust.allowSimulatedAttestation') ?? false,
+      // Which repository's releases are trusted decides which values are accepted without a
+      // prompt: only the user's own (global) settings may name it, never a workspace.
+      releaseRepository: (() => {
+        const v = c.inspect<string>('release.repository')?.globalValue;
+        return typeof v === 'string' ? v.trim() : '';
+      })(),
     },
     selectionPath: pathMode === 'none' || pathMode === 'relativePath' ? pathMode : 'fileName',
     historyMode: historyMode === 'workspace' || historyMode === 'none' ? historyMode : 'global',

@@ -83,6 +83,7 @@ export function activate(context: vscode.ExtensionContext): { runtime: () => Pro
     command('teechat.askAboutSelection', (r) => r.askAboutSelection()),
     command('teechat.showAttestation', (r) => r.showAttestation()),
     command('teechat.exportEvidence', (r) => r.exportEvidence()),
+    command('teechat.showReleaseLog', (r) => r.showReleaseLog()),
     command('teechat.reconnect', (r) => r.reconnect()),
     command('teechat.clearHistory', (r) => r.clearHistory()),
     vscode.workspace.registerTextDocumentContentProvider(ATTESTATION_SCHEME, {

@@ -9,6 +9,8 @@ export interface Runtime {
   askAboutSelection(): Promise<void>;
   showAttestation(): Promise<void>;
   exportEvidence(): Promise<void>;
+  /** The local log of accepted signed release manifests, rendered in the editor. */
+  showReleaseLog(): Promise<void>;
   reconnect(): Promise<void>;
   clearHistory(): Promise<void>;
   attestationDocument(): string;

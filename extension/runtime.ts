@@ -6,7 +6,9 @@ import * as vscode from 'vscode';
 import type { StatusView } from '../webview/messages';
 import { renderAttestationDocument } from './attestation-report';
 import { ChatPanel } from './chat-panel';
-import { connectWithClient } from './client-adapter';
+import { connectWithClient, setReleaseStore } from './client-adapter';
+import { ReleaseState } from '../client/release/state';
+import { renderReleaseLog } from './attestation-report';
 import { buildEvidenceBundle } from './evidence-export';
 import { DEFAULT_QUESTION, selectionPrompt } from './selection';
 import { createServices } from './services';
@@ -22,6 +24,8 @@ export function createRuntime(
 ): Runtime {
   const output = vscode.window.createOutputChannel('TEEChat');
   context.subscriptions.push(output);
+  // Rollback state for signed releases (highest version per signer, accepted log): globalState.
+  setReleaseStore(context.globalState);
   const services = createServices(context, connectWithClient, output);
   const watchers = new Set<() => void>();
   context.subscriptions.push(
@@ -92,11 +96,27 @@ export function createRuntime(
       await panel.ask(prompt);
     },
     async showAttestation() {
-      const doc = await vscode.workspace.openTextDocument(ATTESTATION_URI);
-      await vscode.window.showTextDocument(doc, {
-        preview: true,
-        viewColumn: vscode.ViewColumn.Active,
+      // Rendered (Markdown preview); the source only where no Markdown preview is available.
+      try {
+        await vscode.commands.executeCommand('markdown.showPreview', ATTESTATION_URI);
+      } catch {
+        const doc = await vscode.workspace.openTextDocument(ATTESTATION_URI);
+        await vscode.window.showTextDocument(doc, {
+          preview: true,
+          viewColumn: vscode.ViewColumn.Active,
+        });
+      }
+    },
+    async showReleaseLog() {
+      const doc = await vscode.workspace.openTextDocument({
+        language: 'markdown',
+        content: renderReleaseLog(new ReleaseState(context.globalState).log()),
       });
+      try {
+        await vscode.commands.executeCommand('markdown.showPreview', doc.uri);
+      } catch {
+        await vscode.window.showTextDocument(doc, { preview: true });
+      }
     },
     async exportEvidence() {
       const snap = services.sessions.snapshot;

@@ -21,7 +21,8 @@ export function verifiedStatus(
   relaxed: readonly string[],
   trustedOnce: boolean,
 ): StatusView {
-  const label = `${v.cpuKind} ${shortHex(v.measurement)} · ${gpuLabel(v)}`;
+  const rel = v.release ?? null;
+  const label = `${rel ? `v${rel.version} · ` : ''}${v.cpuKind} ${shortHex(v.measurement)} · ${gpuLabel(v)}`;
   const warning =
     v.simulated || relaxed.length > 0 || trustedOnce || (v.gpu !== null && !v.gpu.ccEnabled);
   const lines = [
@@ -34,6 +35,12 @@ export function verifiedStatus(
     `GPU: ${v.gpu === null ? 'no GPU evidence' : `${v.gpu.count} GPU(s), CC ${v.gpu.ccEnabled ? 'on' : 'OFF'}`}`,
     `Model: ${v.model.id} (sha256 ${v.model.sha256})`,
   ];
+  if (rel) {
+    lines.push(
+      `Release v${rel.version} (signed manifest, matched exactly): ${rel.repository}@${rel.commit.slice(0, 12)}, Rekor log index ${rel.logIndex}, signed ${rel.signedAt}`,
+    );
+    for (const r of rel.relaxations) lines.push(`Relaxed: ${r}`);
+  }
   if (trustedOnce) lines.push('Measurement trusted for this session only.');
   for (const r of relaxed) lines.push(`Relaxed: ${r}`);
   lines.push('Click to show the attestation report.');

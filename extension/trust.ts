@@ -31,7 +31,7 @@ export function trustPromptDetail(p: MeasurementPrompt): string {
   const azure = p.cpuKind.includes('Azure')
     ? "\n\nOn Azure this is the measurement of Microsoft's paravisor firmware, which Azure confidential VMs share; it does not identify the code of this guest (that is bound only through the vTPM PCRs, which this prompt does not pin)."
     : '';
-  return `Server: ${p.serverUrl}\nLaunch measurement:\n${p.measurement}\n\n${differs}\n\nThe hardware evidence verified${p.simulated ? ' (SIMULATED development root)' : ''}, but only the measurement tells which code runs in the enclave. Compare it with the value published for this deployment before trusting it.${azure}`;
+  return `Server: ${p.serverUrl}\nThis server offers no signed release manifest (docs/RELEASES.md), so its measurement can only be trusted on first use.\nLaunch measurement:\n${p.measurement}\n\n${differs}\n\nThe hardware evidence verified${p.simulated ? ' (SIMULATED development root)' : ''}, but only the measurement tells which code runs in the enclave. Compare it with the value published for this deployment before trusting it.${azure}`;
 }
 
 /** Persistent store of accepted measurements per server URL (globalState in the extension). */
@@ -41,7 +41,10 @@ export interface KnownMeasurementStore {
 }
 
 export type TrustDecision =
-  | { readonly trusted: true; readonly how: 'allowlist' | 'known' | 'once' | 'always' }
+  | {
+      readonly trusted: true;
+      readonly how: 'release' | 'allowlist' | 'known' | 'once' | 'always';
+    }
   | { readonly trusted: false };
 
 export function normalizeHex(s: string): string {
@@ -55,6 +58,8 @@ export async function decideTrust(
   store: KnownMeasurementStore,
   ask: (p: MeasurementPrompt) => Promise<TrustAnswer>,
 ): Promise<TrustDecision> {
+  // A verified signed release pinned every value exactly (the client refused any mismatch): no prompt.
+  if (view.release) return { trusted: true, how: 'release' };
   const m = normalizeHex(view.measurement);
   // No measurement to show is nothing the user could decide on (and an empty value once
   // trusted "always" would match every later session): fail closed without asking.

@@ -3,7 +3,11 @@
  * (extension/client-adapter.ts) wraps `client/` `connect()`; unit tests inject fakes at this level.
  * Session keys live inside the client's session object, in memory only: nothing here exposes them.
  */
-import type { EvidenceItem, VerificationReport } from '../protocol/attestation/types';
+import type {
+  EvidenceItem,
+  ReleaseSummary,
+  VerificationReport,
+} from '../protocol/attestation/types';
 
 export interface ChatTurn {
   readonly role: 'system' | 'user' | 'assistant';
@@ -49,6 +53,8 @@ export interface AttestationView {
   /** Server-declared information (engine, version), unverified beyond the channel. */
   readonly serverInfo: Readonly<Record<string, unknown>>;
   readonly verifiedAt: Date;
+  /** The signed release manifest the session matched (docs/RELEASES.md), or null when none. */
+  readonly release?: ReleaseSummary | null;
 }
 
 export interface TeeSession {
@@ -70,6 +76,11 @@ export interface TrustSettings {
   readonly requireGpuEvidence: boolean;
   readonly allowDebug: boolean;
   readonly allowSimulated: boolean;
+  /**
+   * Release signer "ORG/REPO" (its .github/workflows/release.yml), from the USER settings only
+   * (never a workspace setting); '' = no release checking.
+   */
+  readonly releaseRepository?: string;
 }
 
 export interface ConnectRequest {

@@ -50,6 +50,8 @@ export type ProtocolErrorCode =
   | 'xml_parse'
   | 'crypto_unsupported'
   | 'crypto_internal' // the crypto library failed in an unexpected way (names the step and cause)
+  // signed releases (client/release/): a Sigstore bundle or release manifest refused
+  | 'release_rejected'
   | 'usage';
 
 export class ProtocolError extends Error {

@@ -39,6 +39,13 @@ Options:
   --max-tokens N        upper bound on the answer's tokens
   --temperature T       sampling temperature 0..2 (default 0: greedy)
   --timeout SECONDS     connect + handshake deadline (default 30)
+  --release-repository ORG/REPO
+                        require a Sigstore-signed release manifest from this repository's
+                        release workflow (docs/RELEASES.md); the evidence and model must match it
+  --release-manifest FILE, --release-bundle FILE
+                        a pinned manifest + bundle, used instead of the server's
+  --release-state FILE  rollback state (default $TEECHAT_RELEASE_STATE or <config>/teechat/releases.json)
+  --allow-downgrade     accept a release older than the highest accepted (reported)
   --json                JSON lines on stdout (summary, delta, done) instead of text
   --quiet               no verification summary on stderr (warnings about SIMULATED
                         attestation and an unpinned measurement are still printed)
@@ -68,6 +75,11 @@ interface Flags {
   quiet: boolean;
   help: boolean;
   positional: string[];
+  releaseRepository: string;
+  releaseManifest: string;
+  releaseBundle: string;
+  releaseState: string;
+  allowDowngrade: boolean;
 }
 
 export function parseFlags(argv: readonly string[]): Flags {
@@ -83,6 +95,11 @@ export function parseFlags(argv: readonly string[]): Flags {
     quiet: false,
     help: false,
     positional: [],
+    releaseRepository: '',
+    releaseManifest: '',
+    releaseBundle: '',
+    releaseState: '',
+    allowDowngrade: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
@@ -140,6 +157,21 @@ export function parseFlags(argv: readonly string[]): Flags {
       case 'help':
         f.help = true;
         break;
+      case 'release-repository':
+        f.releaseRepository = value();
+        break;
+      case 'release-manifest':
+        f.releaseManifest = value();
+        break;
+      case 'release-bundle':
+        f.releaseBundle = value();
+        break;
+      case 'release-state':
+        f.releaseState = value();
+        break;
+      case 'allow-downgrade':
+        f.allowDowngrade = true;
+        break;
       default:
         throw new ProtocolError('usage', `--${name}: unknown option (see --help)`, name);
     }
@@ -192,6 +224,13 @@ export function formatSummary(s: VerifiedSummary, detailed: boolean): string {
       `  gpu   ${g.label || 'gpu'} ${g.ccMode} driver ${g.driverVersion || '?'} vbios ${g.vbiosVersion || '?'}`,
     );
   lines.push(`  model ${s.model.id} sha256 ${detailed ? s.model.sha256 : short(s.model.sha256)}`);
+  if (s.release) {
+    const r = s.release;
+    lines.push(
+      `  release v${r.version} (${r.source === 'pinned' ? 'pinned manifest' : 'signed manifest'}) ${r.repository}@${r.commit.slice(0, 12)} tlog ${r.logIndex} signed ${r.signedAt}`,
+    );
+    for (const x of r.relaxations) lines.push(`  RELAXED ${x}`);
+  }
   if (detailed) {
     lines.push(`  transcript ${s.transcriptHash}`);
     lines.push(`  verified at ${s.verifiedAt}`);
@@ -263,10 +302,19 @@ async function open(f: Flags): Promise<{ session: Session; policy: Policy }> {
       'server',
     );
   const policy = loadPolicy(f.policyFile);
+  const { cliReleaseOptions } = await import('../release/options');
+  const release = cliReleaseOptions({
+    repository: f.releaseRepository,
+    manifest: f.releaseManifest,
+    bundle: f.releaseBundle,
+    state: f.releaseState,
+    allowDowngrade: f.allowDowngrade,
+  });
   const session = await connect(f.server, {
     policy,
     allowSimulated: f.allowSimulated,
     timeoutMs: f.timeoutMs,
+    ...(release !== undefined ? { release } : {}),
   });
   return { session, policy };
 }

@@ -4,6 +4,7 @@
  *   teechat attest show --server URL [...]        handshake only; print what was verified
  *   teechat attest verify|show ... (files)        offline evidence verification (client/cli/attest*.ts)
  *   teechat measure snp|verity|tdx ...            recompute expected measurements (client/cli/measure*.ts)
+ *   teechat release verify --bundle FILE ...      offline Sigstore / release manifest verification (client/cli/release.ts)
  */
 import { attestCommand } from './attest';
 import { measureCommand } from './measure';
@@ -19,8 +20,8 @@ Commands:
   attest show FILE...               decode saved evidence files
   attest explain --report FILE ...  recompute an SNP measurement and name the input that differs
   measure snp|verity|tdx ...        recompute an SEV-SNP launch digest, a dm-verity root hash or a
-                                    TDX MRTD
-                                    from published inputs (docs/MEASUREMENTS.md)
+                                    TDX MRTD from published inputs (docs/MEASUREMENTS.md)
+  release verify --bundle FILE ...  verify a Sigstore-signed artifact or release manifest offline
   -h, --help, --version
 
 Run "teechat <command> --help" for the options of a command.
@@ -44,6 +45,9 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     }
     case 'measure':
       return measureCommand(rest, { out: io.out, err: io.err });
+    case 'release':
+      // Loaded on use: the Sigstore libraries are not needed by the other commands.
+      return (await import('./release')).releaseCommand(rest, { out: io.out, err: io.err });
     case undefined:
       // No command is a usage error: the help is a diagnostic then (stderr).
       io.err(MAIN_HELP);

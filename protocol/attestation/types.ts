@@ -61,6 +61,32 @@ export interface EvidenceVerdict {
   readonly reports: readonly VerificationReport[];
   /** The evidence kinds that were required and found (or required and missing). */
   readonly summary: string;
+  /** The signed release manifest the evidence was checked against (docs/RELEASES.md), if any. */
+  readonly release?: ReleaseSummary;
+}
+
+/** A verified release manifest, for display and export (plain data; hex lowercase). */
+export interface ReleaseSummary {
+  readonly version: string;
+  readonly manifestSha256: string;
+  /** Where the manifest came from: the server's evidence, or a file the user pinned. */
+  readonly source: 'server' | 'pinned';
+  readonly repository: string;
+  readonly commit: string;
+  readonly identity: string;
+  readonly issuer: string;
+  readonly logIndex: string;
+  /** ISO time of the verified signature, and of the newest witness when one was needed. */
+  readonly signedAt: string;
+  readonly freshAt: string;
+  readonly rollback: 'new' | 'upgrade' | 'same' | 'downgrade-allowed';
+  readonly previousVersion: string | null;
+  /** Relaxations in effect (explicit user choices), empty when none. */
+  readonly relaxations: readonly string[];
+  readonly modelSha256: string;
+  readonly modelRef: string;
+  /** Expected values by name (e.g. "snp.launch_digest[qemu-8]", "tdx.mrtd", "azure.pcr4"). */
+  readonly expected: { readonly [name: string]: string };
 }
 
 /**

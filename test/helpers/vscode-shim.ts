@@ -287,6 +287,15 @@ export const workspace = {
         const v = shim.config[`${section}.${key}`];
         return (v === undefined ? dflt : v) as T | undefined;
       },
+      /** Values set in the shim are user (global) settings; `workspace:KEY` entries are workspace ones. */
+      inspect<T>(key: string): { globalValue?: T; workspaceValue?: T } | undefined {
+        const g = shim.config[`${section}.${key}`] as T | undefined;
+        const w = shim.config[`workspace:${section}.${key}`] as T | undefined;
+        return {
+          ...(g !== undefined ? { globalValue: g } : {}),
+          ...(w !== undefined ? { workspaceValue: w } : {}),
+        };
+      },
     };
   },
   registerTextDocumentContentProvider(

@@ -159,6 +159,7 @@ describe('settings (vscode shim)', () => {
       requireGpuEvidence: true,
       allowDebug: false,
       allowSimulated: false,
+      releaseRepository: '',
     });
     assert.equal(d.selectionPath, 'fileName');
     assert.equal(d.historyMode, 'global');
@@ -180,5 +181,15 @@ describe('settings (vscode shim)', () => {
     assert.equal(s.selectionPath, 'fileName');
     assert.equal(s.historyMode, 'none');
     assert.equal(s.serverUrl, 'ws://127.0.0.1:8787');
+  });
+
+  test('the release signer comes from user settings only, never from a workspace', async () => {
+    const shim = await import('../helpers/vscode-shim');
+    const { readSettings } = await import('../../extension/config');
+    shim.resetShim();
+    shim.shim.config['workspace:teechat.release.repository'] = 'evil/repo';
+    assert.equal(readSettings().trust.releaseRepository, '');
+    shim.shim.config['teechat.release.repository'] = ' teechat/teechat ';
+    assert.equal(readSettings().trust.releaseRepository, 'teechat/teechat');
   });
 });
