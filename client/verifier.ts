@@ -25,6 +25,7 @@ import { verifyAzureHclEvidence } from '../protocol/attestation/azure/verify';
 import { verifyTdxEvidence } from '../protocol/attestation/tdx/verify';
 import { verifyNvidiaEvidence } from '../protocol/attestation/nvidia/verify';
 import type { CryptoProvider } from '../protocol/crypto/provider';
+import { relaxedIn } from '../protocol/attestation/relax';
 
 export const CPU_KINDS: readonly EvidenceKind[] = ['sev-snp', 'tdx', 'azure-hcl'];
 
@@ -175,8 +176,10 @@ export function verdictOf(
   if (simulated && !allowSimulated)
     problems.push('simulated evidence: expected vendor roots, got a simulated (development) root');
   const ok = problems.length === 0;
+  const relaxed = relaxedIn(reports.flatMap((r) => r.checks));
+  const relaxNote = relaxed.length > 0 ? ` — RELAXED: ${relaxed.join(', ')}` : '';
   const summary = ok
-    ? `verified ${reports.map((r) => r.kind + (r.label ? `/${r.label}` : '')).join(', ')}${simulated ? ' — SIMULATED (development roots)' : ''}`
-    : problems.join(' | ');
+    ? `verified ${reports.map((r) => r.kind + (r.label ? `/${r.label}` : '')).join(', ')}${simulated ? ' — SIMULATED (development roots)' : ''}${relaxNote}`
+    : problems.join(' | ') + relaxNote;
   return { ok, reports, summary };
 }

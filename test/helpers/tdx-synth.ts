@@ -41,7 +41,8 @@ const rawSign = (k: Key, msg: Uint8Array): Uint8Array =>
 const ROOT: NameSpec = [['CN', 'TEST SGX Root CA']];
 const PCK_CA: NameSpec = [['CN', 'TEST SGX PCK Platform CA']];
 const LEAF: NameSpec = [['CN', 'TEST SGX PCK Certificate']];
-const TCB_SIGNER: NameSpec = [['CN', 'TEST SGX TCB Signing']];
+/** The CN Intel's PCS collateral signer has (the verifier requires it); the root is the test one. */
+const TCB_SIGNER: NameSpec = [['CN', 'Intel SGX TCB Signing']];
 
 export interface SynthOptions {
   fmspc?: string; // 12 hex
@@ -70,6 +71,12 @@ export interface SynthTdx {
   pckCrl(revokedSerials: number[], at: Date, forged?: boolean): Uint8Array;
   /** `{"<member>": <json>, "signature": "<hex>"}` signed over the exact member bytes. */
   signedCollateral(member: 'tcbInfo' | 'enclaveIdentity', json: string): Uint8Array;
+  /** The same, signed by the PCK leaf key (which chains to the root but is not the TCB signer). */
+  signedByPckLeaf(member: 'tcbInfo' | 'enclaveIdentity', json: string): Uint8Array;
+  /** The PCK chain (leaf, CA, root) as PEM, to present as a "TCB signing chain". */
+  pckChainPem: Uint8Array;
+  /** A CRL issued by the root (the root CA CRL). */
+  rootCrl(at: Date): Uint8Array;
   leafSerial: number;
 }
 
@@ -220,6 +227,19 @@ export function buildSyntheticTdx(o: SynthOptions = {}): SynthTdx {
     signedCollateral(member, json) {
       const sig = Buffer.from(rawSign(tcb, new TextEncoder().encode(json))).toString('hex');
       return new TextEncoder().encode(`{"${member}":${json},"signature":"${sig}"}`);
+    },
+    signedByPckLeaf(member, json) {
+      const sig = Buffer.from(rawSign(leaf, new TextEncoder().encode(json))).toString('hex');
+      return new TextEncoder().encode(`{"${member}":${json},"signature":"${sig}"}`);
+    },
+    pckChainPem: pem,
+    rootCrl(at) {
+      return buildCrl({
+        issuer: ROOT,
+        thisUpdate: new Date(at.getTime() - 86_400_000),
+        nextUpdate: new Date(at.getTime() + 365 * 86_400_000),
+        signWith: sw(root),
+      });
     },
   };
 }

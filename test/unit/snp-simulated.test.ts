@@ -129,7 +129,18 @@ describe('simulated SEV-SNP provider', () => {
     const prod = verify(item!, DEFAULT_POLICY, binding(7));
     assert.equal(prod.ok, false);
     assert.equal(prod.simulated, false);
-    assert.deepEqual([...new Set(failed(prod))], ['cert_chain']);
+    // The stapled CRL is signed by the simulated ARK, so under the pinned ARK it fails too.
+    assert.deepEqual([...new Set(failed(prod))], ['cert_chain', 'crl']);
+    assert.ok(
+      dev.checks.some((c) => c.id === 'crl' && c.ok),
+      'the stapled CRL passes in dev',
+    );
+    // Without the stapled CRL the report is refused for that reason alone (fail closed).
+    const parts = new Map(item!.parts);
+    parts.delete('crl');
+    const noCrl = verify({ ...item!, parts }, DEV, binding(7));
+    assert.deepEqual(failed(noCrl), ['crl']);
+    assert.match(noCrl.checks.find((c) => !c.ok)!.message, /snp\.allowMissingCrl/);
     assert.ok(prod.checks.some((c) => /simulated roots need allowSimulated/.test(c.message)));
   });
 

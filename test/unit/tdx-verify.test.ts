@@ -5,8 +5,9 @@ import fc from 'fast-check';
 import { parseTdxQuote, QE_REPORT, HEADER, BODY } from '../../protocol/attestation/tdx/quote';
 import { verifyTdxQuote, verifyTdxEvidence } from '../../protocol/attestation/tdx/verify';
 import type { TdxCollateral, TdxVerifyResult } from '../../protocol/attestation/tdx/verify';
-import { tdxPolicy } from '../../protocol/attestation/tdx/policy';
-import { DEFAULT_POLICY, mergePolicy } from '../../protocol/attestation/policy';
+import { tdxPolicy as strictTdxPolicy } from '../../protocol/attestation/tdx/policy';
+import type { TdxPolicy } from '../../protocol/attestation/tdx/policy';
+import { DEFAULT_POLICY } from '../../protocol/attestation/policy';
 import { parseTdReport } from '../../protocol/attestation/tdx/tdreport';
 import { verifyAzureTdxHcl } from '../../protocol/attestation/tdx/azure-hcl';
 import { toHex } from '../../protocol/attestation/tdx/bytes';
@@ -31,6 +32,21 @@ const binding = (reportData: Uint8Array): BindingValues => ({
   cpuReportData: reportData,
   gpuNonce: new Uint8Array(32),
 });
+/**
+ * The suites below test the quote's own checks on quotes that come without collateral, so they
+ * relax the four collateral items, explicitly; the collateral suite and the fail-closed tests use
+ * the strict default (`strictTdxPolicy`).
+ */
+const NO_COLLATERAL: Partial<TdxPolicy> = {
+  allowMissingTcbInfo: true,
+  allowMissingQeIdentity: true,
+  allowMissingPckCrl: true,
+  allowMissingRootCaCrl: true,
+};
+/** No CRL in the vector set is current in the 2025-10 collateral window (trustee tcbInfo/QE identity). */
+const NO_CRLS: Partial<TdxPolicy> = { allowMissingPckCrl: true, allowMissingRootCaCrl: true };
+const tdxPolicy = (p: Partial<TdxPolicy> = {}): TdxPolicy =>
+  strictTdxPolicy({ ...NO_COLLATERAL, ...p });
 /** Policy used where only the cryptographic outcome is under test (several vectors are debug TDs). */
 const cryptoOnly = tdxPolicy({ allowDebug: true });
 
@@ -222,13 +238,30 @@ describe('TDX verify: tamper cases each fail their own check', { skip }, () => {
       ctx,
       tdxPolicy({
         mrSeam: ['33'.repeat(48)],
-        minQeSvn: parsed.header.qeSvn + 1,
-        minPceSvn: parsed.header.pceSvn,
+        minQeSvn: parsed.qeReport.isvSvn + 1,
+        minPceSvn: 1,
       }),
       rd,
     );
     assert.deepEqual(failed(r).sort(), ['mrseam', 'tcb']);
-    assert.match(r.checks.find((c) => c.id === 'tcb' && !c.ok)?.message ?? '', /header\.qe_svn/);
+    // The QE SVN is the QE report's ISVSVN (the header bytes are 0 on real quotes).
+    assert.equal(parsed.header.qeSvn, 0);
+    assert.match(
+      r.checks.find((c) => c.id === 'tcb' && !c.ok)?.message ?? '',
+      new RegExp(
+        `qe_report\\.isv_svn: expected >= ${parsed.qeReport.isvSvn + 1}, got ${parsed.qeReport.isvSvn}`,
+      ),
+    );
+    assert.ok(
+      r.checks.some(
+        (c) => c.id === 'tcb' && c.ok && /pck\.pcesvn \d+ >= policy minimum 1/.test(c.message),
+      ),
+    );
+    const pce = verifyTdxQuote({ quote: q() }, ctx, tdxPolicy({ minPceSvn: 65535 }), rd);
+    assert.match(
+      pce.checks.find((c) => !c.ok)?.message ?? '',
+      /pck\.pcesvn: expected >= 65535, got \d+/,
+    );
     const ok = verifyTdxQuote(
       { quote: q() },
       ctx,
@@ -304,7 +337,8 @@ describe('TDX verify: collateral (TCB info, QE identity, CRLs)', { skip }, () =>
   };
   // Inside tcbInfo (2025-10-27..11-26), QE identity (2025-10-28..11-27) and the PCK chain.
   const at = new Date('2025-11-10T00:00:00Z');
-  const anyStatus = tdxPolicy({
+  const anyStatus = strictTdxPolicy({
+    ...NO_CRLS,
     acceptedTcbStatuses: [
       'UpToDate',
       'SWHardeningNeeded',
@@ -321,7 +355,11 @@ describe('TDX verify: collateral (TCB info, QE identity, CRLs)', { skip }, () =>
     assert.ok(passed(r, 'collateral') && passed(r, 'tcb') && passed(r, 'qe_identity'));
     assert.equal(typeof r.fields['tcb_status'], 'string');
     // The same quote under the default policy: its status decides the tcb check (and only it).
-    const strict = verifyTdxQuote({ quote: vec(q6), collateral: trustee }, ctxAt(at), tdxPolicy());
+    const strict = verifyTdxQuote(
+      { quote: vec(q6), collateral: trustee },
+      ctxAt(at),
+      strictTdxPolicy(NO_CRLS),
+    );
     const okStatus = ['UpToDate', 'SWHardeningNeeded'].includes(String(r.fields['tcb_status']));
     assert.deepEqual(failed(strict), okStatus ? [] : ['tcb']);
   });
@@ -406,7 +444,10 @@ describe('TDX verify: collateral (TCB info, QE identity, CRLs)', { skip }, () =>
 
   test('stale CRL and a CRL whose issuer is not in the chain fail collateral', () => {
     const r = verifyTdxQuote(
-      { quote: vec(q6), collateral: { crls: new Map([['old', vec('tdx/go-tdx-guest/pckcrl')]]) } },
+      {
+        quote: vec(q6),
+        collateral: { ...trustee, crls: new Map([['old', vec('tdx/go-tdx-guest/pckcrl')]]) },
+      },
       ctxAt(at),
       anyStatus,
     );
@@ -414,9 +455,47 @@ describe('TDX verify: collateral (TCB info, QE identity, CRLs)', { skip }, () =>
     assert.match(r.checks.find((c) => !c.ok)?.message ?? '', /thisUpdate/);
   });
 
-  test('requireCollateral rejects a bare quote', () => {
-    const r = verifyTdxQuote({ quote: vec(q6) }, ctxAt(at), tdxPolicy({ requireCollateral: true }));
-    assert.deepEqual(failed(r).sort(), ['collateral', 'qe_identity', 'tcb']);
+  test('a bare quote is refused by default, each missing item named; relaxations are reported', () => {
+    const r = verifyTdxQuote({ quote: vec(q6) }, ctxAt(at), strictTdxPolicy());
+    assert.deepEqual(failed(r).sort(), [
+      'collateral.pck_crl',
+      'collateral.qe_identity',
+      'collateral.root_ca_crl',
+      'collateral.tcb_info',
+      'qe_identity',
+      'tcb',
+    ]);
+    assert.ok(passed(r, 'quote_signature') && passed(r, 'qe_report') && passed(r, 'pck_chain'));
+    const relaxed = verifyTdxQuote(
+      { quote: vec(q6) },
+      ctxAt(at),
+      strictTdxPolicy({
+        allowMissingTcbInfo: true,
+        allowMissingQeIdentity: true,
+        allowMissingPckCrl: true,
+        allowMissingRootCaCrl: true,
+      }),
+    );
+    assert.deepEqual(failed(relaxed), []);
+    assert.deepEqual(
+      relaxed.checks.filter((c) => c.id.startsWith('relaxed.')).map((c) => c.id),
+      [
+        'relaxed.allowMissingTcbInfo',
+        'relaxed.allowMissingQeIdentity',
+        'relaxed.allowMissingPckCrl',
+        'relaxed.allowMissingRootCaCrl',
+      ],
+    );
+    assert.ok(
+      relaxed.checks.every((c) => !c.id.startsWith('relaxed.') || /^RELAXED/.test(c.message)),
+    );
+    // Each relaxation lifts only its own item.
+    const onlyCrls = verifyTdxQuote(
+      { quote: vec(q6), collateral: trustee },
+      ctxAt(at),
+      strictTdxPolicy({ ...anyStatus, allowMissingRootCaCrl: false }),
+    );
+    assert.deepEqual(failed(onlyCrls), ['collateral.root_ca_crl']);
   });
 });
 
@@ -480,21 +559,24 @@ describe('TDX verify: CCEL replay (EXPECTED.json tdx_ccel)', { skip }, () => {
 describe('verifyTdxEvidence (EvidenceItem parts)', { skip }, () => {
   if (skip) return;
   test('quote + collateral parts, and a missing quote', () => {
+    // Genuine and complete: the v5 sample quote with the 2026-03 PCS set (TCB info, TD_QE
+    // identity, PCK Platform CA CRL, root CA CRL), under the strict default policy.
+    const L = 'tdx/lunal-attestation-rs/collateral/';
     const parts = new Map([
-      ['quote', vec('tdx/trustee/tdx_quote_6.dat')],
-      ['collateral.tcb_info', vec('tdx/trustee/tcbInfo.json')],
-      ['collateral.qe_identity', vec('tdx/trustee/enclaveIdentity.json')],
+      ['quote', vec('tdx/go-tdx-guest/quote_v5_sample.dat')],
+      ['collateral.tcb_info', vec(`${L}tcb_info_90c06f000000.json`)],
+      ['collateral.qe_identity', vec(`${L}td_qe_identity.json`)],
+      ['collateral.crl.pck_platform', vec(`${L}pck_crl_platform.der`)],
+      ['collateral.crl.root', vec(`${L}root_ca_crl.der`)],
     ]);
     const item: EvidenceItem = { kind: 'tdx', label: '', parts };
-    const at = new Date('2025-11-10T00:00:00Z');
-    const r = verifyTdxEvidence(
-      item,
-      ctxAt(at),
-      mergePolicy(DEFAULT_POLICY, { tdx: { acceptedTcbStatuses: ['UpToDate', 'OutOfDate'] } }),
-    );
+    const at = new Date('2026-03-20T00:00:00Z');
+    const r = verifyTdxEvidence(item, ctxAt(at), DEFAULT_POLICY);
     assert.equal(r.kind, 'tdx');
     assert.ok(r.ok, JSON.stringify(r.checks.filter((c) => !c.ok)));
     assert.ok(r.checks.some((c) => c.id === 'collateral' && c.ok));
+    assert.equal(r.fields['tcb_status'], 'UpToDate');
+    assert.ok(!r.checks.some((c) => c.id.startsWith('relaxed.')));
     assert.equal(r.simulated, false);
     const none = verifyTdxEvidence(
       { kind: 'tdx', label: 'x', parts: new Map() },

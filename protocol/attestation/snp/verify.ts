@@ -35,6 +35,7 @@ import {
 import type { Certificate } from '../../x509/index';
 import { findRevoked, parseCrl, verifyCrlSignedBy } from '../../x509/crl';
 import type { Crl } from '../../x509/crl';
+import { relaxationChecks } from '../relax';
 import { AMD_CA } from '../roots/amd';
 import type { AmdProduct } from '../roots/amd';
 import {
@@ -488,7 +489,7 @@ export function verifySnpCore(
     );
   }
 
-  // CRL (ARK-signed): optional unless required.
+  // CRL (ARK-signed): required unless policy snp.allowMissingCrl (relax.ts).
   if (certs.crl !== undefined && product !== null) {
     const ark = simulated && certs.root !== undefined ? certs.root : pinnedAmd(product).ark;
     const problems: string[] = [];
@@ -496,7 +497,13 @@ export function verifySnpCore(
       problems.push(
         `crl signature: expected valid by ${nameAttr(ark.subject) ?? 'ARK'}, got invalid`,
       );
-    if (certs.crl.nextUpdate !== undefined && certs.crl.nextUpdate.getTime() < at.getTime()) {
+    if (certs.crl.thisUpdate.getTime() > at.getTime())
+      problems.push(
+        `crl thisUpdate: expected <= ${at.toISOString()}, got ${certs.crl.thisUpdate.toISOString()}`,
+      );
+    if (certs.crl.nextUpdate === undefined)
+      problems.push('crl nextUpdate: expected a date, got none (a CRL without one never expires)');
+    else if (certs.crl.nextUpdate.getTime() < at.getTime()) {
       problems.push(
         `crl nextUpdate: expected >= ${at.toISOString()}, got ${certs.crl.nextUpdate.toISOString()} (stale)`,
       );
@@ -520,11 +527,15 @@ export function verifySnpCore(
           )
         : bad('crl', problems.join('; ')),
     );
-  } else if (sp.requireCrl) {
+  } else if (!sp.allowMissingCrl) {
     checks.push(
-      bad('crl', 'crl: expected an ARK-signed CRL in the evidence (policy requireCrl), got none'),
+      bad(
+        'crl',
+        'crl: expected an ARK-signed CRL in the evidence (required; relaxation snp.allowMissingCrl), got none — refused because it is missing',
+      ),
     );
   }
+  for (const r of relaxationChecks('snp', sp)) checks.push(r);
 
   // ----- validation against the policy -----
   const pol = report.policy;

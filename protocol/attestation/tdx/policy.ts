@@ -17,13 +17,20 @@ export interface TdxPolicy {
   readonly mrOwnerConfig: readonly string[];
   /** MRSEAM allowlist (the TDX module's measurement); empty: not pinned. */
   readonly mrSeam: readonly string[];
-  /** Minimum QE_SVN and PCE_SVN from the quote header (0: no floor). */
+  /** Minimum QE SVN (the QE report's ISVSVN) and PCE SVN (the PCK certificate's PCESVN); 0: no floor. */
   readonly minQeSvn: number;
   readonly minPceSvn: number;
   /** TCB statuses accepted from the TCB info evaluation (platform and QE identity). */
   readonly acceptedTcbStatuses: readonly TcbStatus[];
-  /** Reject when TCB info / QE identity collateral is absent (default false: checked when supplied). */
-  readonly requireCollateral: boolean;
+  /**
+   * Relaxations (relax.ts), all false by default: without them the TCB info, the TD_QE identity,
+   * the PCK CRL (issued by the PCK chain's Platform/Processor CA) and the Intel SGX Root CA CRL
+   * are each required, and a quote without one is refused for that reason.
+   */
+  readonly allowMissingTcbInfo: boolean;
+  readonly allowMissingQeIdentity: boolean;
+  readonly allowMissingPckCrl: boolean;
+  readonly allowMissingRootCaCrl: boolean;
   /** Minimum TEE_TCB_SVN per byte (16-byte hex), or empty for none. */
   readonly minTeeTcbSvn: string;
   /**
@@ -44,7 +51,10 @@ export const DEFAULT_TDX_POLICY: TdxPolicy = {
   minQeSvn: 0,
   minPceSvn: 0,
   acceptedTcbStatuses: ['UpToDate', 'SWHardeningNeeded'],
-  requireCollateral: false,
+  allowMissingTcbInfo: false,
+  allowMissingQeIdentity: false,
+  allowMissingPckCrl: false,
+  allowMissingRootCaCrl: false,
   minTeeTcbSvn: '',
   expectedReportData: null,
 };

@@ -35,6 +35,7 @@ import type { PckExtension } from './pck';
 import { INTEL_QE_VENDOR_ID, parseTdxQuote } from './quote';
 import type { TdxQuote } from './quote';
 import type { TdxPolicy } from './policy';
+import { relaxationChecks } from '../relax';
 
 /** TD_ATTRIBUTES bit 0 (byte 0, LSB): the TD is debuggable (TDX Module ABI spec, TDINFO). */
 export const TD_ATTRIBUTES_DEBUG_BIT = 0;
@@ -95,6 +96,36 @@ function tcbSigningChain(c: TdxCollateral | undefined): Certificate[] {
     parseCertificate,
   );
   return knownTcbSigning;
+}
+
+/** The subject CN Intel's PCS signs TCB info and QE identity with (Intel QVL, go-tdx-guest). */
+export const INTEL_TCB_SIGNING_CN = 'Intel SGX TCB Signing';
+
+/**
+ * Problems with the collateral signer: its chain must verify to the pinned root at `now` AND its
+ * subject must be the Intel SGX TCB Signing certificate (issued directly by the root). Any other
+ * key chaining to the root (a PCK leaf, the PCK Platform CA) may not sign TCB info / QE identity.
+ */
+function tcbSignerProblems(
+  crypto: CryptoProvider,
+  sc: readonly Certificate[],
+  roots: readonly Certificate[],
+  now: Date,
+): string[] {
+  const problems: string[] = [];
+  for (const c of verifyChain(crypto, sc, roots, now))
+    if (!c.ok) problems.push(c.message.replace(/^cert_chain:/, 'tcb_signing_chain:'));
+  const signer = sc[0];
+  const cn = signer !== undefined ? nameAttr(signer.subject) : undefined;
+  if (cn !== INTEL_TCB_SIGNING_CN)
+    problems.push(
+      `tcb_signing_chain.subject: expected CN "${INTEL_TCB_SIGNING_CN}", got "${cn ?? 'none'}"`,
+    );
+  else if (signer !== undefined && !roots.some((r) => namesEqual(r.subject, signer.issuer)))
+    problems.push(
+      `tcb_signing_chain.issuer: expected the pinned root, got "${nameAttr(signer.issuer) ?? '?'}"`,
+    );
+  return problems;
 }
 
 const errMsg = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -323,6 +354,7 @@ export function verifyTdxQuote(
   const col = input.collateral;
   let tcbInfo: SignedCollateral<TdxTcbInfo> | undefined;
   let qeId: SignedCollateral<QeIdentity> | undefined;
+  const seenCrl: { pck?: string; root?: string } = {};
   const hasCollateral =
     col?.tcbInfo !== undefined || col?.qeIdentity !== undefined || (col?.crls?.size ?? 0) > 0;
   if (hasCollateral && col !== undefined) {
@@ -332,8 +364,7 @@ export function verifyTdxQuote(
     try {
       const sc = tcbSigningChain(col);
       signer = sc[0];
-      for (const c of verifyChain(crypto, sc, roots, now))
-        if (!c.ok) problems.push(c.message.replace(/^cert_chain:/, 'tcb_signing_chain:'));
+      problems.push(...tcbSignerProblems(crypto, sc, roots, now));
     } catch (e) {
       problems.push(`tcb_signing_chain: ${errMsg(e)}`);
     }
@@ -399,7 +430,8 @@ export function verifyTdxQuote(
           );
           continue;
         }
-        if (!verifyCrlSignedBy(crypto, crl, issuer))
+        const signedOk = verifyCrlSignedBy(crypto, crl, issuer);
+        if (!signedOk)
           problems.push(
             `crl.${name}: signature: expected valid by ${nameAttr(issuer.subject) ?? '?'}, got invalid`,
           );
@@ -411,6 +443,11 @@ export function verifyTdxQuote(
             `crl.${name}: expected thisUpdate <= ${now.toISOString()} <= nextUpdate, got ${crl.thisUpdate.toISOString()} .. ${crl.nextUpdate?.toISOString() ?? 'none'}`,
           );
         }
+        // Which required CRL this is, by its (signature-checked) issuer: the PCK leaf's issuer
+        // (Intel SGX PCK Platform/Processor CA) or a pinned root.
+        if (signedOk && leaf !== undefined && namesEqual(crl.issuer, leaf.issuer))
+          seenCrl.pck = name;
+        if (signedOk && roots.some((r) => namesEqual(r.subject, crl.issuer))) seenCrl.root = name;
         for (const c of chain) {
           if (namesEqual(c.issuer, crl.issuer) && findRevoked(crl, c) !== undefined) {
             checks.fail(
@@ -429,12 +466,50 @@ export function verifyTdxQuote(
       problems,
       `collateral verified at ${now.toISOString()}: ${notes.join(', ')}`,
     );
-  } else if (policy.requireCollateral) {
-    checks.fail(
-      'collateral',
-      'collateral: expected TCB info and QE identity (policy requireCollateral), got none',
-    );
   }
+  // ---- fail closed: every collateral item is required unless its relaxation is on ----
+  for (const r of relaxationChecks('tdx', policy)) checks.pass(r.id, r.message);
+  const missing = (
+    id: string,
+    present: boolean,
+    relaxed: boolean,
+    what: string,
+    key: string,
+  ): void => {
+    if (present || relaxed) return;
+    checks.fail(
+      id,
+      `${id}: expected ${what} in the evidence (required; relaxation tdx.${key}), got none — refused because it is missing`,
+    );
+  };
+  missing(
+    'collateral.tcb_info',
+    col?.tcbInfo !== undefined,
+    policy.allowMissingTcbInfo,
+    'the PCS TCB info for the FMSPC',
+    'allowMissingTcbInfo',
+  );
+  missing(
+    'collateral.qe_identity',
+    col?.qeIdentity !== undefined,
+    policy.allowMissingQeIdentity,
+    'the PCS TD_QE identity',
+    'allowMissingQeIdentity',
+  );
+  missing(
+    'collateral.pck_crl',
+    seenCrl.pck !== undefined,
+    policy.allowMissingPckCrl,
+    `a CRL issued by ${leaf !== undefined ? `"${nameAttr(leaf.issuer) ?? '?'}"` : 'the PCK CA'} (PCK CRL)`,
+    'allowMissingPckCrl',
+  );
+  missing(
+    'collateral.root_ca_crl',
+    seenCrl.root !== undefined,
+    policy.allowMissingRootCaCrl,
+    'a CRL issued by the Intel SGX Root CA',
+    'allowMissingRootCaCrl',
+  );
 
   // ---- validate: TCB level ----
   if (tcbInfo !== undefined && pck !== undefined) {
@@ -462,11 +537,8 @@ export function verifyTdxQuote(
       problems,
       `TCB status ${ev.status ?? '?'} (level ${ev.level?.tcbDate ?? '?'}) for FMSPC ${toHex(pck.fmspc)}`,
     );
-  } else if (policy.requireCollateral) {
-    checks.fail(
-      'tcb',
-      'tcb: expected a TCB info evaluation (policy requireCollateral), got no usable TCB info',
-    );
+  } else if (col?.tcbInfo !== undefined || !policy.allowMissingTcbInfo) {
+    checks.fail('tcb', 'tcb: expected a TCB info evaluation, got no usable TCB info');
   }
 
   if (policy.minTeeTcbSvn !== '') {
@@ -486,13 +558,15 @@ export function verifyTdxQuote(
       );
   }
 
+  // The QE's SVN is the ISVSVN of its (PCK-signed) report, and the PCE's SVN is the PCESVN of
+  // the PCK certificate; the quote header's bytes 8..11 are zero on real quotes.
   for (const [name, have, min] of [
-    ['qe_svn', quote.header.qeSvn, policy.minQeSvn],
-    ['pce_svn', quote.header.pceSvn, policy.minPceSvn],
+    ['qe_report.isv_svn', quote.qeReport.isvSvn, policy.minQeSvn],
+    ['pck.pcesvn', pck?.pceSvn ?? -1, policy.minPceSvn],
   ] as const) {
     if (min <= 0) continue;
-    if (have >= min) checks.pass('tcb', `header.${name} ${have} >= policy minimum ${min}`);
-    else checks.fail('tcb', `header.${name}: expected >= ${min}, got ${have}`);
+    if (have >= min) checks.pass('tcb', `${name} ${have} >= policy minimum ${min}`);
+    else checks.fail('tcb', `${name}: expected >= ${min}, got ${have < 0 ? 'none' : have}`);
   }
 
   // ---- validate: QE identity ----
@@ -510,11 +584,8 @@ export function verifyTdxQuote(
       problems,
       `QE matches the TD_QE identity (isvsvn ${quote.qeReport.isvSvn}: ${ev.status ?? '?'})`,
     );
-  } else if (policy.requireCollateral) {
-    checks.fail(
-      'qe_identity',
-      'qe_identity: expected a TD_QE identity (policy requireCollateral), got none',
-    );
+  } else if (col?.qeIdentity !== undefined || !policy.allowMissingQeIdentity) {
+    checks.fail('qe_identity', 'qe_identity: expected a TD_QE identity evaluation, got none');
   }
 
   // ---- validate: TD attributes, measurements ----
@@ -692,9 +763,16 @@ export function verifyPcsDocument(
     signer !== undefined &&
     signer.publicKey.kind === 'ec' &&
     ctx.crypto.ecdsaVerify(signer.publicKey, 'SHA-256', parsed.signedBytes, parsed.signature);
+  const roots = ctx.intelRoots ?? intelRootCertificates();
+  const identity = tcbSignerProblems(ctx.crypto, sc, roots, at).filter((m) =>
+    m.startsWith('tcb_signing_chain.'),
+  );
   return {
     signatureValid,
-    chain: verifyChain(ctx.crypto, sc, ctx.intelRoots ?? intelRootCertificates(), at),
+    chain: [
+      ...verifyChain(ctx.crypto, sc, roots, at),
+      ...identity.map((message) => ({ id: 'cert_chain', ok: false, message })),
+    ],
     issueDate: parsed.body.issueDate,
     nextUpdate: parsed.body.nextUpdate,
   };
