@@ -26,6 +26,7 @@ import type { EvidenceItem, VerificationReport } from '../../protocol/attestatio
 import { createVerifier, DEFAULT_CLIENT_POLICY } from '../../client/verifier';
 import { decodeInput } from '../../client/cli/attest-common';
 import { SimulatedSnpProvider, simulatedArkCrl } from '../../enclave-server/evidence/simulated-snp';
+import { buildCrl } from '../../enclave-server/evidence/x509-writer';
 import { fromHex } from '../../protocol/wire/bytes';
 import { sharedPath, skipUnlessShared } from '../helpers/shared';
 
@@ -272,6 +273,30 @@ describe(
       const revoked = verifySnpEvidence({ ...item!, parts }, ctx, dev, binding);
       assert.deepEqual(failedIds(revoked), ['crl']);
       assert.match(revoked.checks.find((c) => !c.ok)!.message, /revoked/);
+      // Freshness: a CRL without nextUpdate never expires (refused); one from the future too.
+      const signWith = { keyObject: sim.chain.arkKey, alg: 'rsa-pss-sha384' as const };
+      const now = new Date();
+      for (const [crl, re] of [
+        [
+          buildCrl({ issuer: sim.chain.arkName, thisUpdate: now, signWith }),
+          /without one never expires/,
+        ],
+        [
+          buildCrl({
+            issuer: sim.chain.arkName,
+            thisUpdate: new Date(now.getTime() + 86_400_000),
+            nextUpdate: new Date(now.getTime() + 7 * 86_400_000),
+            signWith,
+          }),
+          /crl thisUpdate: expected <=/,
+        ],
+      ] as const) {
+        const p2 = new Map(item!.parts);
+        p2.set('crl', crl);
+        const r2 = verifySnpEvidence({ ...item!, parts: p2 }, ctx, dev, binding);
+        assert.deepEqual(failedIds(r2), ['crl']);
+        assert.match(r2.checks.find((c) => !c.ok)!.message, re);
+      }
     });
   },
 );
