@@ -180,7 +180,8 @@ export function buildSyntheticTdx(o: SynthOptions = {}): SynthTdx {
     Uint8Array.from(o.teeTcbSvn ?? [5, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
     BODY.TEE_TCB_SVN,
   );
-  body.set(o.tdAttributes ?? new Uint8Array(8), BODY.TD_ATTRIBUTES);
+  // Default: SEPT_VE_DISABLE (bit 28) set, DEBUG clear, as a production Linux TD.
+  body.set(o.tdAttributes ?? Uint8Array.of(0, 0, 0, 0x10, 0, 0, 0, 0), BODY.TD_ATTRIBUTES);
   body.set(o.mrtd ?? new Uint8Array(48).fill(0x11), BODY.MRTD);
   body.set(o.reportData ?? new Uint8Array(64).fill(0x22), BODY.REPORT_DATA);
   const signed = cat(header, body);
@@ -248,7 +249,7 @@ export function buildSyntheticTdx(o: SynthOptions = {}): SynthTdx {
 export function synthTcbInfoJson(
   at: Date,
   fmspc: string,
-  levels: { sgx: number[]; pce: number; tdx: number[]; status: string }[],
+  levels: { sgx: number[]; pce: number; tdx: number[]; status: string; advisories?: string[] }[],
 ): string {
   const day = 86_400_000;
   const iso = (d: Date) => d.toISOString().replace('.000', '');
@@ -256,7 +257,7 @@ export function synthTcbInfoJson(
   const lv = levels
     .map(
       (l) =>
-        `{"tcb":{"sgxtcbcomponents":${comps(l.sgx)},"pcesvn":${l.pce},"tdxtcbcomponents":${comps(l.tdx)}},"tcbDate":"2024-01-01T00:00:00Z","tcbStatus":"${l.status}"}`,
+        `{"tcb":{"sgxtcbcomponents":${comps(l.sgx)},"pcesvn":${l.pce},"tdxtcbcomponents":${comps(l.tdx)}},"tcbDate":"2024-01-01T00:00:00Z","tcbStatus":"${l.status}"${l.advisories !== undefined ? `,"advisoryIDs":${JSON.stringify(l.advisories)}` : ''}}`,
     )
     .join(',');
   const z48 = '00'.repeat(48);

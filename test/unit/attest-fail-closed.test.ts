@@ -100,7 +100,7 @@ describe('fail closed: TDX (real quotes, default policy)', { skip }, () => {
       assert.equal(r.ok, false, q.quote);
       // The reason is the missing collateral (debug TDs also fail policy.debug).
       assert.deepEqual(
-        failedIds(r).filter((id) => id !== 'policy.debug'),
+        failedIds(r).filter((id) => id !== 'policy.debug' && id !== 'policy.sept_ve_disable'),
         COLLATERAL_MISSING,
         q.quote,
       );

@@ -170,6 +170,78 @@ describe('TDX verify against a synthetic PKI', () => {
     assert.match(un.checks.find((c) => !c.ok)?.message ?? '', /unrecognized/);
   });
 
+  test('TCB floors: SWHardeningNeeded only through the advisory-ID allowlist; SEPT_VE_DISABLE required', () => {
+    const hardening = tcbInfo([
+      {
+        sgx: SGX,
+        pce: 13,
+        tdx: TDX,
+        status: 'SWHardeningNeeded',
+        advisories: ['INTEL-SA-00615', 'INTEL-SA-00837'],
+      },
+    ]);
+    const col = { ...full, tcbInfo: hardening };
+    const strict = verifyTdxQuote({ quote: s.quote, collateral: col }, ctx, tdxPolicy());
+    assert.deepEqual(failed(strict), ['tcb']);
+    assert.match(
+      strict.checks.find((c) => !c.ok)!.message,
+      /allowedAdvisoryIds \(missing: INTEL-SA-00615, INTEL-SA-00837\), got SWHardeningNeeded/,
+    );
+    const partial = verifyTdxQuote(
+      { quote: s.quote, collateral: col },
+      ctx,
+      tdxPolicy({ allowedAdvisoryIds: ['INTEL-SA-00615'] }),
+    );
+    assert.match(partial.checks.find((c) => !c.ok)!.message, /missing: INTEL-SA-00837/);
+    const listed = verifyTdxQuote(
+      { quote: s.quote, collateral: col },
+      ctx,
+      tdxPolicy({ allowedAdvisoryIds: ['INTEL-SA-00615', 'INTEL-SA-00837'] }),
+    );
+    assert.deepEqual(failed(listed), []);
+    assert.ok(
+      listed.checks.some(
+        (c) =>
+          c.id === 'tcb' &&
+          /accepted for advisories INTEL-SA-00615, INTEL-SA-00837/.test(c.message),
+      ),
+    );
+    // OutOfDate is never accepted through the allowlist.
+    const old = tcbInfo([
+      { sgx: SGX, pce: 13, tdx: TDX, status: 'OutOfDate', advisories: ['INTEL-SA-00615'] },
+    ]);
+    const outOfDate = verifyTdxQuote(
+      { quote: s.quote, collateral: { ...full, tcbInfo: old } },
+      ctx,
+      tdxPolicy({ allowedAdvisoryIds: ['INTEL-SA-00615'] }),
+    );
+    assert.deepEqual(failed(outOfDate), ['tcb']);
+    // A TD without SEPT_VE_DISABLE is refused; allowed only by turning the floor off.
+    const noSept = buildSyntheticTdx({ tdAttributes: new Uint8Array(8) });
+    const c2 = ctxAt(at, { intelRoots: [parseCertificate(noSept.rootDer)] });
+    const col2 = {
+      tcbInfo: noSept.signedCollateral(
+        'tcbInfo',
+        synthTcbInfoJson(at, '90c06f000000', [{ sgx: SGX, pce: 13, tdx: TDX, status: 'UpToDate' }]),
+      ),
+      qeIdentity: noSept.signedCollateral('enclaveIdentity', synthQeIdentityJson(at)),
+      tcbSigningChain: noSept.tcbSigningPem,
+      crls: new Map([
+        ['pck', noSept.pckCrl([], at)],
+        ['root', noSept.rootCrl(at)],
+      ]),
+    };
+    const r = verifyTdxQuote({ quote: noSept.quote, collateral: col2 }, c2, tdxPolicy());
+    assert.deepEqual(failed(r), ['policy.sept_ve_disable']);
+    assert.match(r.checks.find((c) => !c.ok)!.message, /SEPT_VE_DISABLE: expected 1/);
+    const off = verifyTdxQuote(
+      { quote: noSept.quote, collateral: col2 },
+      c2,
+      tdxPolicy({ requireSeptVeDisable: false }),
+    );
+    assert.deepEqual(failed(off), []);
+  });
+
   test('QE identity with another MRSIGNER fails qe_identity', () => {
     const other = s.signedCollateral('enclaveIdentity', synthQeIdentityJson(at, 'ee'.repeat(32)));
     const r = verifyTdxQuote(

@@ -48,7 +48,8 @@ const NO_CRLS: Partial<TdxPolicy> = { allowMissingPckCrl: true, allowMissingRoot
 const tdxPolicy = (p: Partial<TdxPolicy> = {}): TdxPolicy =>
   strictTdxPolicy({ ...NO_COLLATERAL, ...p });
 /** Policy used where only the cryptographic outcome is under test (several vectors are debug TDs). */
-const cryptoOnly = tdxPolicy({ allowDebug: true });
+// (SEPT_VE_DISABLE is not set by tdx_prod_quote_SPR_E4 nor by Azure's TD, so it is not required here.)
+const cryptoOnly = tdxPolicy({ allowDebug: true, requireSeptVeDisable: false });
 
 function quoteItem(path: string): ExpectedTdxQuote {
   const e = tdxExpected().tdx_quotes.find((q) => q.quote === path);
@@ -370,8 +371,36 @@ describe('TDX verify: collateral (TCB info, QE identity, CRLs)', { skip }, () =>
       ctxAt(new Date('2025-12-15T00:00:00Z')),
       anyStatus,
     );
+    // Past nextUpdate, and (issued 2025-10-27/28) older than the 31-day maximum age.
+    assert.deepEqual(failed(r), ['collateral', 'collateral', 'collateral', 'collateral']);
+    const msgs = r.checks.filter((c) => !c.ok).map((c) => c.message);
+    assert.equal(msgs.filter((m) => /nextUpdate/.test(m)).length, 2);
+    assert.ok(
+      msgs.some((m) =>
+        /tcb_info: expected at most 31 days old, got 48\.\d days \(issued 2025-10-27/.test(m),
+      ),
+    );
+  });
+
+  test('maximum age (policy maxCollateralAgeDays): inside nextUpdate but too old is refused, naming item and age', () => {
+    const t = new Date('2025-11-20T00:00:00Z');
+    const ok = verifyTdxQuote({ quote: vec(q6), collateral: trustee }, ctxAt(t), anyStatus);
+    assert.deepEqual(failed(ok), []);
+    const r = verifyTdxQuote(
+      { quote: vec(q6), collateral: trustee },
+      ctxAt(t),
+      strictTdxPolicy({ ...anyStatus, maxCollateralAgeDays: 10 }),
+    );
     assert.deepEqual(failed(r), ['collateral', 'collateral']);
-    assert.ok(r.checks.filter((c) => !c.ok).every((c) => /nextUpdate/.test(c.message)));
+    const msgs = r.checks.filter((c) => !c.ok).map((c) => c.message);
+    assert.ok(
+      msgs.some((m) => /tcb_info: expected at most 10 days old, got 23\.\d days/.test(m)),
+      msgs.join(),
+    );
+    assert.ok(
+      msgs.some((m) => /qe_identity: expected at most 10 days old, got 2\d\.\d days/.test(m)),
+      msgs.join(),
+    );
   });
 
   test('a tampered collateral byte breaks its signature (exact-bytes signing)', () => {
@@ -429,7 +458,7 @@ describe('TDX verify: collateral (TCB info, QE identity, CRLs)', { skip }, () =>
           },
         },
         ctxAt(t),
-        { ...anyStatus, allowDebug: true },
+        { ...anyStatus, allowDebug: true, requireSeptVeDisable: false },
       );
       const bad = r.checks.filter((c) => !c.ok);
       // Only TCB-level matching may fail (an old platform may match no level: "TCB unrecognized").
@@ -451,8 +480,11 @@ describe('TDX verify: collateral (TCB info, QE identity, CRLs)', { skip }, () =>
       ctxAt(at),
       anyStatus,
     );
-    assert.deepEqual(failed(r), ['collateral']);
-    assert.match(r.checks.find((c) => !c.ok)?.message ?? '', /thisUpdate/);
+    // Outside its window, and (2023-06) far older than the maximum age.
+    assert.deepEqual(failed(r), ['collateral', 'collateral']);
+    const msgs = r.checks.filter((c) => !c.ok).map((c) => c.message);
+    assert.ok(msgs.some((m) => /thisUpdate/.test(m)));
+    assert.ok(msgs.some((m) => /crl\.old \(PCK CRL\): expected at most 31 days old/.test(m)));
   });
 
   test('a bare quote is refused by default, each missing item named; relaxations are reported', () => {

@@ -39,6 +39,14 @@ import { relaxationChecks } from '../relax';
 
 /** TD_ATTRIBUTES bit 0 (byte 0, LSB): the TD is debuggable (TDX Module ABI spec, TDINFO). */
 export const TD_ATTRIBUTES_DEBUG_BIT = 0;
+/** TD_ATTRIBUTES bit 28: SEPT_VE_DISABLE (EPT-violation #VE not delivered to the TD). */
+export const TD_ATTRIBUTES_SEPT_VE_DISABLE_BIT = 28;
+/** TCB statuses that a per-advisory allowlist may accept. */
+const ADVISORY_STATUSES: ReadonlySet<string> = new Set([
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+]);
 /** SGX ATTRIBUTES.FLAGS DEBUG (bit 1 of byte 0) in the QE's report. */
 export const SGX_ATTRIBUTES_DEBUG = 0x02;
 
@@ -126,6 +134,13 @@ function tcbSignerProblems(
       `tcb_signing_chain.issuer: expected the pinned root, got "${nameAttr(signer.issuer) ?? '?'}"`,
     );
   return problems;
+}
+
+/** "N days (issued ISO)" when `issued` is more than `maxDays` before `now` (0: no limit), else null. */
+function tooOld(now: Date, issued: Date, maxDays: number): string | null {
+  if (maxDays <= 0) return null;
+  const days = (now.getTime() - issued.getTime()) / 86_400_000;
+  return days > maxDays ? `${days.toFixed(1)} days (issued ${issued.toISOString()})` : null;
 }
 
 const errMsg = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -386,6 +401,11 @@ export function verifyTdxQuote(
           `${what}: expected issueDate <= ${now.toISOString()} <= nextUpdate, got ${issue.toISOString()} .. ${next.toISOString()}`,
         );
       }
+      const age = tooOld(now, issue, policy.maxCollateralAgeDays);
+      if (age !== null)
+        problems.push(
+          `${what}: expected at most ${policy.maxCollateralAgeDays} days old, got ${age}`,
+        );
     };
     if (col.tcbInfo !== undefined) {
       try {
@@ -445,8 +465,14 @@ export function verifyTdxQuote(
         }
         // Which required CRL this is, by its (signature-checked) issuer: the PCK leaf's issuer
         // (Intel SGX PCK Platform/Processor CA) or a pinned root.
-        if (signedOk && leaf !== undefined && namesEqual(crl.issuer, leaf.issuer))
+        if (signedOk && leaf !== undefined && namesEqual(crl.issuer, leaf.issuer)) {
           seenCrl.pck = name;
+          const age = tooOld(now, crl.thisUpdate, policy.maxCollateralAgeDays);
+          if (age !== null)
+            problems.push(
+              `crl.${name} (PCK CRL): expected at most ${policy.maxCollateralAgeDays} days old, got ${age}`,
+            );
+        }
         if (signedOk && roots.some((r) => namesEqual(r.subject, crl.issuer))) seenCrl.root = name;
         for (const c of chain) {
           if (namesEqual(c.issuer, crl.issuer) && findRevoked(crl, c) !== undefined) {
@@ -527,15 +553,21 @@ export function verifyTdxQuote(
       fields['advisory_ids'] = ev.level.advisoryIds;
     }
     const problems = [...ev.problems];
-    if (ev.status !== null && !policy.acceptedTcbStatuses.includes(ev.status)) {
+    const advisories = ev.level?.advisoryIds ?? [];
+    const byAllowlist =
+      ev.status !== null &&
+      ADVISORY_STATUSES.has(ev.status) &&
+      advisories.length > 0 &&
+      advisories.every((a) => policy.allowedAdvisoryIds.includes(a));
+    if (ev.status !== null && !policy.acceptedTcbStatuses.includes(ev.status) && !byAllowlist) {
       problems.push(
-        `tcb status: expected one of [${policy.acceptedTcbStatuses.join(', ')}], got ${ev.status}`,
+        `tcb status: expected one of [${policy.acceptedTcbStatuses.join(', ')}]${ADVISORY_STATUSES.has(ev.status) ? ` or every advisory in policy allowedAdvisoryIds (missing: ${advisories.filter((a) => !policy.allowedAdvisoryIds.includes(a)).join(', ') || 'the level lists none'})` : ''}, got ${ev.status}`,
       );
     }
     checks.all(
       'tcb',
       problems,
-      `TCB status ${ev.status ?? '?'} (level ${ev.level?.tcbDate ?? '?'}) for FMSPC ${toHex(pck.fmspc)}`,
+      `TCB status ${ev.status ?? '?'} (level ${ev.level?.tcbDate ?? '?'}) for FMSPC ${toHex(pck.fmspc)}${byAllowlist ? `, accepted for advisories ${advisories.join(', ')} (policy allowedAdvisoryIds)` : ''}`,
     );
   } else if (col?.tcbInfo !== undefined || !policy.allowMissingTcbInfo) {
     checks.fail('tcb', 'tcb: expected a TCB info evaluation, got no usable TCB info');
@@ -600,6 +632,17 @@ export function verifyTdxQuote(
       'TD_ATTRIBUTES.DEBUG: expected 0 (debug forbidden by policy), got 1',
     );
 
+  const septVe = ((body.tdAttributes[3] ?? 0) >> (TD_ATTRIBUTES_SEPT_VE_DISABLE_BIT - 24)) & 1;
+  fields['sept_ve_disable'] = septVe === 1;
+  if (policy.requireSeptVeDisable) {
+    if (septVe === 1) checks.pass('policy.sept_ve_disable', 'TD_ATTRIBUTES.SEPT_VE_DISABLE is set');
+    else
+      checks.fail(
+        'policy.sept_ve_disable',
+        'TD_ATTRIBUTES.SEPT_VE_DISABLE: expected 1 (the host cannot inject #VE), got 0',
+      );
+  }
+  if (policy.xfam.length > 0) allowlist(checks, 'xfam', 'xfam', body.xfam, policy.xfam);
   allowlist(checks, 'measurement', 'mrtd', body.mrTd, policy.mrtd);
   body.rtmrs.forEach((r, i) => {
     const allowed = policy.rtmr[i] ?? [];
