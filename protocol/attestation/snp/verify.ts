@@ -568,6 +568,37 @@ export function verifySnpCore(
       ? ok('policy.single_socket', `single socket ${ss ? 'required by the guest' : 'not required'}`)
       : bad('policy.single_socket', 'policy.SINGLE_SOCKET: expected 1, got 0'),
   );
+  // Guest policy bits 63:26 are reserved and must be zero (SEV-SNP ABI spec, Guest Policy
+  // Structure; bits 21..25 are CXL_ALLOW, MEM_AES_256_XTS, RAPL_DIS, CIPHERTEXT_HIDING,
+  // PAGE_SWAP_DISABLE).
+  const reserved = pol >> BigInt(POLICY_BIT.PAGE_SWAP_DISABLE + 1);
+  checks.push(
+    reserved === 0n
+      ? ok('policy.reserved', 'guest policy reserved bits 63:26 are zero')
+      : bad(
+          'policy.reserved',
+          `policy[63:26]: expected 0, got 0x${reserved.toString(16)} (guest policy 0x${pol.toString(16)})`,
+        ),
+  );
+  // The guest policy's ABI_MAJOR.ABI_MINOR is the minimum firmware ABI the guest accepts: the
+  // running firmware (v3+ reports carry it) must be at least that.
+  const abiMajor = Number((pol >> 8n) & 0xffn);
+  const abiMinor = Number(pol & 0xffn);
+  if (report.version >= 3) {
+    const fw = report.currentVersion;
+    const okAbi = fw.major > abiMajor || (fw.major === abiMajor && fw.minor >= abiMinor);
+    checks.push(
+      okAbi
+        ? ok(
+            'policy.abi',
+            `firmware ${fw.major}.${fw.minor} >= the guest policy's minimum ABI ${abiMajor}.${abiMinor}`,
+          )
+        : bad(
+            'policy.abi',
+            `current firmware: expected >= ${abiMajor}.${abiMinor} (guest policy ABI), got ${fw.major}.${fw.minor}`,
+          ),
+    );
+  }
   checks.push(
     sp.vmpl === null || report.vmpl === sp.vmpl
       ? ok('policy.vmpl', `VMPL ${report.vmpl}${sp.vmpl === null ? ' (not constrained)' : ''}`)
