@@ -251,8 +251,21 @@ describe('NVIDIA policy checks', { skip }, () => {
           ...o,
         }),
       );
-    assert.deepEqual(failed(run(sampleItem({ cc: undefined }))), ['policy.cc_mode']);
+    // No CC status: both the CC-mode and the devtools checks refuse (the devtools check is no
+    // longer skipped when the status is absent).
+    assert.deepEqual(failed(run(sampleItem({ cc: undefined }))), [
+      'policy.cc_mode',
+      'policy.devtools',
+    ]);
     assert.equal(run(sampleItem({ cc: undefined }), { requireCcMode: false }).ok, true);
+    // The status is unsigned, and every CC message says so.
+    const on = run(sampleItem());
+    for (const id of ['policy.cc_mode', 'policy.devtools', 'policy.cc_environment'])
+      assert.match(on.checks.find((c) => c.id === id)!.message, /UNSIGNED NVML claim/, id);
+    // It can only refuse: a CC-on claim never makes a report with a failed signed check pass.
+    const t = reportBytesFromInput(vec(SAMPLE)).slice();
+    t[100] = (t[100] ?? 0) ^ 1;
+    assert.equal(run(sampleItem({ report: t })).ok, false);
     assert.deepEqual(failed(run(sampleItem({ cc: cc({ ccFeature: 'off' }) }))), ['policy.cc_mode']);
     assert.deepEqual(failed(run(sampleItem({ cc: cc({ devToolsMode: 'on' }) }))), [
       'policy.devtools',

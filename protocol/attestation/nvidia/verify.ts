@@ -471,6 +471,11 @@ export function verifyNvidiaEvidence(
           ),
     );
   }
+  // The SPDM report has no CC-mode or devtools bit: these come from the unsigned NVML status made
+  // by the measured server inside the attested CVM. They can only refuse a session (a missing or
+  // "off" claim fails), never make one pass: every signed check must pass on its own.
+  const UNSIGNED =
+    ' [UNSIGNED NVML claim: the signed report has no CC/devtools bit; it can only refuse]';
   if (policy.requireCcMode) {
     checks.push(
       cc === null
@@ -479,21 +484,35 @@ export function verifyNvidiaEvidence(
             'expected the NVML CC status (part cc) with ccFeature on, got no status',
           )
         : cc.ccFeature === 'on'
-          ? pass('policy.cc_mode', 'CC feature on')
-          : failCheck('policy.cc_mode', `expected ccFeature on, got ${cc.ccFeature}`),
+          ? pass('policy.cc_mode', `CC feature on${UNSIGNED}`)
+          : failCheck('policy.cc_mode', `expected ccFeature on, got ${cc.ccFeature}${UNSIGNED}`),
+    );
+  }
+  if (policy.rejectDevtools && cc === null && policy.requireCcMode) {
+    checks.push(
+      failCheck(
+        'policy.devtools',
+        'expected the NVML CC status (part cc) with devToolsMode off, got no status',
+      ),
     );
   }
   if (policy.rejectDevtools && cc !== null) {
     checks.push(
       cc.devToolsMode === 'off'
-        ? pass('policy.devtools', 'developer-tools (debug) mode off')
-        : failCheck('policy.devtools', `expected devToolsMode off, got ${cc.devToolsMode}`),
+        ? pass('policy.devtools', `developer-tools (debug) mode off${UNSIGNED}`)
+        : failCheck(
+            'policy.devtools',
+            `expected devToolsMode off, got ${cc.devToolsMode}${UNSIGNED}`,
+          ),
     );
     if (!simulated) {
       checks.push(
         cc.environment === 'production'
-          ? pass('policy.cc_environment', 'CC environment production')
-          : failCheck('policy.cc_environment', `expected production, got ${cc.environment}`),
+          ? pass('policy.cc_environment', `CC environment production${UNSIGNED}`)
+          : failCheck(
+              'policy.cc_environment',
+              `expected production, got ${cc.environment}${UNSIGNED}`,
+            ),
       );
     }
   }
