@@ -35,6 +35,7 @@ import { Transport } from './transport';
 import type { ClientOptions as WsClientOptions } from 'ws';
 import { createVerifier, DEFAULT_REQUIRE, type Policy } from './verifier';
 import type { ReleaseSessionOptions } from './release/session';
+import { relaxedIn } from '../protocol/attestation/relax';
 
 export { ProtocolError, isProtocolError };
 export type { ChatEvent, ChatMessage, ChatParams, Policy, ServerInfo };
@@ -82,6 +83,11 @@ export function nodeEphemeralPool(crypto: CryptoProvider = nodeProvider): Client
 export interface VerifiedSummary {
   /** True when any evidence chains to a simulated (development) root. */
   readonly simulated: boolean;
+  /**
+   * Relaxations in force for this session (relax.ts: `tdx.allowMissingTcbInfo`, …): required
+   * evidence that was allowed to be missing. Empty under the default policy.
+   */
+  readonly relaxed: readonly string[];
   readonly cpu: {
     readonly kind: EvidenceKind;
     /** Launch measurement (SNP MEASUREMENT / TDX MRTD), hex. */
@@ -157,6 +163,7 @@ export function summarize(
   const gpus = reports.filter((r) => r.ok && r.kind === 'nvidia-gpu');
   return {
     simulated: reports.some((r) => r.simulated),
+    relaxed: relaxedIn(reports.flatMap((r) => r.checks)),
     cpu: cpu
       ? {
           kind: cpu.kind,

@@ -28,6 +28,7 @@ import type { CryptoProvider } from '../protocol/crypto/provider';
 import { ProtocolError } from '../protocol/errors';
 import { manifestPolicy } from '../protocol/release/manifest';
 import type { ReleaseSessionOptions, verifySessionRelease } from './release/session';
+import { relaxedIn } from '../protocol/attestation/relax';
 
 export const CPU_KINDS: readonly EvidenceKind[] = ['sev-snp', 'tdx', 'azure-hcl'];
 
@@ -214,8 +215,10 @@ export function verdictOf(
   if (simulated && !allowSimulated)
     problems.push('simulated evidence: expected vendor roots, got a simulated (development) root');
   const ok = problems.length === 0;
+  const relaxed = relaxedIn(reports.flatMap((r) => r.checks));
+  const relaxNote = relaxed.length > 0 ? ` — RELAXED: ${relaxed.join(', ')}` : '';
   const summary = ok
-    ? `verified ${reports.map((r) => r.kind + (r.label ? `/${r.label}` : '')).join(', ')}${simulated ? ' — SIMULATED (development roots)' : ''}`
-    : problems.join(' | ');
+    ? `verified ${reports.map((r) => r.kind + (r.label ? `/${r.label}` : '')).join(', ')}${simulated ? ' — SIMULATED (development roots)' : ''}${relaxNote}`
+    : problems.join(' | ') + relaxNote;
   return { ok, reports, summary };
 }

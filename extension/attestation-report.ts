@@ -5,6 +5,7 @@
  * with their validity at the time of rendering. Pure: no vscode.
  */
 import type { EvidenceItem, FieldValue, VerificationReport } from '../protocol/attestation/types';
+import { relaxedIn } from '../protocol/attestation/relax';
 import { parsePemOrDer } from '../protocol/x509/index';
 import type { Certificate } from '../protocol/x509/index';
 import type { SessionSnapshot } from './session-manager';
@@ -47,8 +48,9 @@ function renderValue(v: FieldValue, indent: string, out: string[], key: string):
 
 export function renderReport(r: VerificationReport, out: string[]): void {
   const title = `${r.kind}${r.label ? ` (${r.label})` : ''}`;
+  const relaxed = relaxedIn(r.checks);
   out.push(
-    `## ${esc(title)}: ${r.ok ? 'PASS' : 'FAIL'}${r.simulated ? ' — SIMULATED root' : ''}`,
+    `## ${esc(title)}: ${r.ok ? 'PASS' : 'FAIL'}${r.simulated ? ' — SIMULATED root' : ''}${relaxed.length > 0 ? ` — RELAXED: ${relaxed.map(esc).join(', ')}` : ''}`,
     '',
   );
   out.push('### Checks', '');
@@ -122,6 +124,10 @@ export function renderAttestationDocument(
   const verdict = a.reports.length > 0 && a.reports.every((r) => r.ok);
   out.push(
     `- **Verdict**: ${verdict ? 'VERIFIED' : 'FAILED'}${a.simulated ? ' — **SIMULATED attestation (development root; no real hardware verified)**' : ''}`,
+  );
+  const evidenceRelaxed = relaxedIn(a.reports.flatMap((r) => r.checks));
+  out.push(
+    `- **Evidence relaxations**: ${evidenceRelaxed.length === 0 ? 'none (every required item was present)' : `RELAXED: ${evidenceRelaxed.map(esc).join(', ')}`}`,
   );
   out.push(`- **Verified at**: ${a.verifiedAt.toISOString()}`);
   out.push(`- **Launch measurement (${esc(a.cpuKind)})**: \`${a.measurement}\``);

@@ -16,6 +16,7 @@ import {
   COMMON_HELP,
   UsageError,
   buildPolicy,
+  checkRelaxFlags,
   decodeInput,
   emitReport,
   looksLikeJson,
@@ -23,6 +24,8 @@ import {
   readFileOrUsage,
   verifyCommand,
 } from './attest-common';
+import { readCollateralDir } from './attest-tdx';
+import { TDX_PART } from '../../protocol/attestation/tdx/parts';
 import type { CliIo } from './attest-common';
 
 export const AZURE_VERIFY_HELP = `Usage: teechat attest verify azure-hcl --hcl FILE [--cert VCEK] [--tpm-quote FILE --tpm-signature FILE --pcrs FILE] [options]
@@ -45,6 +48,10 @@ Options:
   --tpm-signature FILE      the quote signature (raw RSA or TPMT_SIGNATURE; binary or hex)
   --pcrs FILE               SHA-256 PCR values: JSON list of 24 hex strings, hex text or 768 bytes
   --td-quote FILE           TDX variant: the TD quote made from the HCL TDREPORT
+  --crl FILE                SNP variant: the ARK-signed CRL (DER or PEM); REQUIRED (else
+                            --allow-missing-crl)
+  --collateral DIR          TDX variant: Intel PCS collateral (as attest verify tdx); REQUIRED
+                            (else the --allow-missing-* TDX relaxations)
   --pcr N=HEX               expected PCR N value (repeatable; several values for one N = any of them)
   --nonce HEX               expected TPM quote nonce (same as --expect-report-data)
 ${COMMON_HELP}
@@ -59,6 +66,8 @@ const SPECIFIC = {
   '--tpm-signature': 'value',
   '--pcrs': 'value',
   '--td-quote': 'value',
+  '--crl': 'value',
+  '--collateral': 'value',
   '--pcr': 'multi',
   '--nonce': 'value',
 } as const;
@@ -95,6 +104,7 @@ export function attestVerifyAzure(argv: readonly string[], io: CliIo): Promise<n
     const nonce = one('--nonce') ?? common.expectReportData;
     if (nonce !== undefined && !/^(0x)?([0-9a-fA-F]{2}){1,64}$/.test(nonce))
       throw new UsageError(`--nonce: expected 1..64 bytes of hex, got ${JSON.stringify(nonce)}`);
+    checkRelaxFlags(common, ['snp', 'tdx']);
     const policy = buildPolicy(common, (p) => ({
       ...p,
       snp: { ...p.snp, ...(common.allowDebug ? { allowDebug: true } : {}) },
@@ -146,6 +156,16 @@ export function attestVerifyAzure(argv: readonly string[], io: CliIo): Promise<n
     if (p !== undefined) parts.set('pcrs', pcrBytes(readFileOrUsage(p, '--pcrs')));
     const td = one('--td-quote');
     if (td !== undefined) parts.set('td_quote', decodeInput(readFileOrUsage(td, '--td-quote')));
+    const crl = one('--crl');
+    if (crl !== undefined) parts.set('crl', readFileOrUsage(crl, '--crl'));
+    const colDir = one('--collateral');
+    if (colDir !== undefined) {
+      const c = readCollateralDir(colDir);
+      if (c.tcbInfo !== undefined) parts.set(TDX_PART.TCB_INFO, c.tcbInfo);
+      if (c.qeIdentity !== undefined) parts.set(TDX_PART.QE_IDENTITY, c.qeIdentity);
+      if (c.tcbSigningChain !== undefined) parts.set(TDX_PART.TCB_SIGNING_CHAIN, c.tcbSigningChain);
+      for (const [k, v] of c.crls ?? []) parts.set(`${TDX_PART.CRL_PREFIX}${k}`, v);
+    }
     const at = common.at ?? new Date();
     const r = verifyAzureHclEvidence(
       { kind: 'azure-hcl', label: '', parts },

@@ -17,6 +17,8 @@ import type {
   VerificationReport,
 } from '../../protocol/attestation/types';
 import { ProtocolError } from '../../protocol/errors';
+import { RELAXATIONS, relaxationFromFlags, relaxedIn } from '../../protocol/attestation/relax';
+import type { RelaxSection } from '../../protocol/attestation/relax';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -39,6 +41,8 @@ export interface CommonOptions {
   expectReportData: string | undefined;
   json: boolean;
   help: boolean;
+  /** Relaxation flags given (relax.ts: `--allow-missing-…`); each is printed as RELAXED. */
+  relax: Set<string>;
 }
 
 export const COMMON_HELP = `  --at ISO_TIME             verification time (default: now); pin it for old evidence
@@ -47,8 +51,12 @@ export const COMMON_HELP = `  --at ISO_TIME             verification time (defau
   --allow-simulated         trust a root certificate supplied with the evidence (development only)
   --measurement HEX         allowed launch measurement, 48-byte hex (repeatable)
   --expect-report-data HEX  expected REPORT_DATA / nonce (hex; zero-padded to 64 bytes for SNP)
-  --json                    print one JSON object {ok, kind, checks, fields}
+  --json                    print one JSON object {ok, kind, checks, fields, relaxed}
   -h, --help                this help
+
+Missing evidence is a refusal. Relaxations (off by default; each one is printed as RELAXED and
+says what it gives up; use them only to audit old evidence offline):
+${RELAXATIONS.map((r) => `  ${r.flag.padEnd(32)} ${r.section}.${r.key}`).join('\n')}
 
 Exit status: 0 accepted, 1 rejected (also malformed or truncated input), 2 usage error.`;
 
@@ -69,6 +77,7 @@ export function parseOptions(
     expectReportData: undefined,
     json: false,
     help: false,
+    relax: new Set<string>(),
   };
   const extra = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i++) {
@@ -123,6 +132,10 @@ export function parseOptions(
         common.help = true;
         break;
       default: {
+        if (RELAXATIONS.some((r) => r.flag === f)) {
+          common.relax.add(f);
+          break;
+        }
         const kind = specific[f];
         if (kind === undefined) throw new UsageError(`unknown argument ${JSON.stringify(f)}`);
         const list = extra.get(f) ?? [];
@@ -200,7 +213,23 @@ export function buildPolicy(
     }
   }
   if (o.allowSimulated) policy = { ...policy, allowSimulated: true };
+  policy = {
+    ...policy,
+    snp: { ...policy.snp, ...relaxationFromFlags(o.relax, 'snp') },
+    tdx: { ...policy.tdx, ...relaxationFromFlags(o.relax, 'tdx') },
+  };
   return apply(policy);
+}
+
+/** A relaxation flag that does not apply to this kind is a usage error (never silently ignored). */
+export function checkRelaxFlags(o: CommonOptions, sections: readonly RelaxSection[]): void {
+  for (const f of o.relax) {
+    const r = RELAXATIONS.find((x) => x.flag === f);
+    if (r !== undefined && !sections.includes(r.section))
+      throw new UsageError(
+        `${f}: expected a relaxation for ${sections.join(' or ')} evidence, got one for ${r.section}`,
+      );
+  }
 }
 
 function renderValue(v: FieldValue, indent: string): string[] {
@@ -246,8 +275,9 @@ export function renderReport(
   fields: Fields,
   simulated = false,
 ): string {
+  const relaxed = relaxedIn(checks);
   const lines = [
-    `${kind}: ${ok ? 'ACCEPTED' : 'REJECTED'}${simulated ? ' (SIMULATED root — development only)' : ''}`,
+    `${kind}: ${ok ? 'ACCEPTED' : 'REJECTED'}${simulated ? ' (SIMULATED root — development only)' : ''}${relaxed.length > 0 ? ` — RELAXED: ${relaxed.join(', ')}` : ''}`,
     '',
   ];
   const w = Math.max(...checks.map((c) => c.id.length), 4);
@@ -263,7 +293,16 @@ export function emitReport(io: CliIo, r: VerificationReport, json: boolean, at: 
     verified_at: at.toISOString(),
     ...(r.simulated ? { simulated: true } : {}),
   };
-  if (json) io.out(JSON.stringify({ ok: r.ok, kind: r.kind, checks: r.checks, fields }) + '\n');
+  if (json)
+    io.out(
+      JSON.stringify({
+        ok: r.ok,
+        kind: r.kind,
+        checks: r.checks,
+        fields,
+        relaxed: relaxedIn(r.checks),
+      }) + '\n',
+    );
   else io.out(renderReport(r.kind, r.ok, r.checks, fields, r.simulated));
   return r.ok ? EXIT_ACCEPT : EXIT_REJECT;
 }

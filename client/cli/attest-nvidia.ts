@@ -21,10 +21,12 @@ import {
 import { fromHex, toHex } from '../../protocol/wire/bytes';
 import { mergePolicy } from '../../protocol/attestation/policy';
 import { ProtocolError } from '../../protocol/errors';
+import { relaxationFromFlags } from '../../protocol/attestation/relax';
 import type { EvidenceKind, Fields } from '../../protocol/attestation/types';
 import {
   COMMON_HELP,
   UsageError,
+  checkRelaxFlags,
   decodeInput,
   emitReport,
   parseJsonOrUsage,
@@ -55,9 +57,10 @@ Options:
   --allow-driver VER     allowed driver version (repeatable)
   --allow-vbios VER      allowed VBIOS version (repeatable)
   --min-driver VER       minimum driver version
-  --require-rims         reject when RIMs are not given
   --require-cc           reject without a CC status showing CC on
-  --require-ocsp         reject without OCSP responses for the chains
+  --require-switch-rims  NVSwitch: reject when RIMs are not given (NVIDIA publishes none yet)
+RIMs (GPUs) and OCSP responses for the device chain (certificates 1..3; the leaf is made by the
+device and is not in OCSP) and both RIM chains are REQUIRED; see the relaxations below.
   --sim-root FILE        simulated device root (DER or PEM); needs --allow-simulated
   --sim-rim-root FILE    simulated RIM root (DER or PEM); needs --allow-simulated
   (--policy FILE: its "nvidia" section is merged over the defaults; --allow-debug accepts CC
@@ -77,9 +80,8 @@ const SPECIFIC = {
   '--allow-driver': 'multi',
   '--allow-vbios': 'multi',
   '--min-driver': 'value',
-  '--require-rims': 'bool',
   '--require-cc': 'bool',
-  '--require-ocsp': 'bool',
+  '--require-switch-rims': 'bool',
   '--sim-root': 'value',
   '--sim-rim-root': 'value',
 } as const;
@@ -193,22 +195,22 @@ export function attestVerifyNvidia(argv: readonly string[], io: CliIo): Promise<
         }
       }
     }
-    const requireRims =
-      extra.has('--require-rims') || (common.policyFile !== undefined && base.requireRims);
+    checkRelaxFlags(common, ['nvidia']);
+    const relax = relaxationFromFlags(common.relax, 'nvidia');
     const policy: NvidiaPolicy = {
       ...base,
       allowedDriverVersions: [...base.allowedDriverVersions, ...many('--allow-driver')],
       allowedVbiosVersions: [...base.allowedVbiosVersions, ...many('--allow-vbios')],
       minDriverVersion: one('--min-driver') ?? base.minDriverVersion,
-      // Offline inspection: RIMs and the CC status are checked when given, required when asked.
-      requireRims,
-      requireSwitchRims: base.requireSwitchRims || (requireRims && kind === 'nvidia-switch'),
+      // RIMs and OCSP are required (fail closed) unless a relaxation flag or the policy file
+      // relaxes them; the CC status is checked when given, required when asked.
+      ...relax,
+      requireSwitchRims: base.requireSwitchRims || extra.has('--require-switch-rims'),
       requireCcMode:
         extra.has('--require-cc') ||
         cc !== undefined ||
         (common.policyFile !== undefined && base.requireCcMode),
       rejectDevtools: base.rejectDevtools && !common.allowDebug,
-      requireOcsp: base.requireOcsp || extra.has('--require-ocsp'),
       allowSimulated: base.allowSimulated || common.allowSimulated,
     };
     const at = common.at ?? new Date();

@@ -16,6 +16,7 @@ import {
   COMMON_HELP,
   UsageError,
   buildPolicy,
+  checkRelaxFlags,
   decodeInput,
   emitReport,
   readFileOrUsage,
@@ -27,14 +28,14 @@ export const SNP_VERIFY_HELP = `Usage: teechat attest verify sev-snp --report FI
 
 Verifies an AMD SEV-SNP attestation report (versions 2, 3, 5; Milan, Genoa, Turin; VCEK or VLEK)
 offline: the report signature (ECDSA P-384), the certificate chain to the pinned AMD root of the
-product (RSA-PSS), chip id vs the VCEK hwID, reported TCB vs the VCEK TCB, optional CRL, and the
+product (RSA-PSS), chip id vs the VCEK hwID, reported TCB vs the VCEK TCB, the CRL, and the
 policy (debug forbidden by default, SMT, migration agent, VMPL, TCB floors, measurement, ...).
 
 Options:
   --report FILE             the 1184-byte report (binary, hex text or base64 text)
   --cert FILE               the VCEK or VLEK (DER or PEM; a PEM bundle may also hold the ASK/ARK)
   --chain FILE              ASK/ASVK and ARK (PEM, as KDS cert_chain serves it); default: pinned
-  --crl FILE                the ARK-signed CRL (DER or PEM)
+  --crl FILE                the ARK-signed CRL (DER or PEM); REQUIRED (else --allow-missing-crl)
   --product NAME            milan | genoa | turin (only needed with --kds for v2 reports)
   --kds                     fetch a missing VCEK from AMD KDS (network; cached on disk)
 ${COMMON_HELP}
@@ -52,6 +53,7 @@ const SPECIFIC = {
 /** `teechat attest verify sev-snp ...` — returns the exit status. */
 export function attestVerifySnp(argv: readonly string[], io: CliIo): Promise<number> {
   return verifyCommand(io, 'sev-snp', SNP_VERIFY_HELP, SPECIFIC, argv, async (common, extra) => {
+    checkRelaxFlags(common, ['snp']);
     const reportPath = extra.get('--report')?.[0];
     if (reportPath === undefined) throw new UsageError('--report: expected a file, got nothing');
     const productArg = extra.get('--product')?.[0];

@@ -3,7 +3,8 @@
  *
  *   teechat attest verify tdx --quote FILE [--collateral DIR] [--ccel FILE] [--at ISO_TIME]
  *       [--policy POLICY.json] [--allow-debug] [--measurement HEX]... [--expect-report-data HEX]
- *       [--require-collateral] [--json]
+ *       [--allow-missing-tcb-info] [--allow-missing-qe-identity] [--allow-missing-pck-crl]
+ *       [--allow-missing-root-ca-crl] [--json]
  *
  * Options, input detection, the JSON output contract and exit codes are the shared ones of
  * attest-common.ts (0 accepted, 1 rejected including malformed input, 2 usage error).
@@ -21,6 +22,7 @@ import {
   COMMON_HELP,
   UsageError,
   buildPolicy,
+  checkRelaxFlags,
   decodeInput,
   emitReport,
   readFileOrUsage,
@@ -39,9 +41,11 @@ RTMR / MRCONFIGID / MROWNER allowlists, REPORTDATA).
 Options:
   --quote FILE              the quote (binary, hex text or base64 text)
   --collateral DIR          Intel PCS collateral: TCB info JSON, TD_QE identity JSON, optional
-                            TCB-Info-Issuer-Chain PEM, CRLs (DER or PEM); detected by content
+                            TCB-Info-Issuer-Chain PEM, CRLs (DER or PEM; a DER file's name must
+                            contain "crl"); detected by content. REQUIRED: without the TCB info,
+                            the QE identity, the PCK CRL and the root CA CRL the quote is refused
+                            (see the --allow-missing-* relaxations below)
   --ccel FILE               CCEL event log to replay into RTMR0..3
-  --require-collateral      reject when TCB info / QE identity are not given
   (--measurement is an allowed MRTD; --expect-report-data is zero-padded to 64 bytes)
 ${COMMON_HELP}
 `;
@@ -68,12 +72,12 @@ const SPECIFIC = {
   '--quote': 'value',
   '--collateral': 'value',
   '--ccel': 'value',
-  '--require-collateral': 'bool',
 } as const;
 
 /** `teechat attest verify tdx ...` — returns the exit status. */
 export function attestVerifyTdx(argv: readonly string[], io: CliIo): Promise<number> {
   return verifyCommand(io, 'tdx', TDX_VERIFY_HELP, SPECIFIC, argv, (common, extra) => {
+    checkRelaxFlags(common, ['tdx']);
     const quotePath = extra.get('--quote')?.[0];
     if (quotePath === undefined) throw new UsageError('--quote: expected a file, got nothing');
     const policy = buildPolicy(common, (p) => ({
@@ -85,7 +89,6 @@ export function attestVerifyTdx(argv: readonly string[], io: CliIo): Promise<num
         ...(common.expectReportData !== undefined
           ? { expectedReportData: common.expectReportData.padEnd(128, '0') }
           : {}),
-        ...(extra.has('--require-collateral') ? { requireCollateral: true } : {}),
       },
     }));
     const quote = decodeInput(readFileOrUsage(quotePath, '--quote'));

@@ -129,6 +129,13 @@ export class AzureVtpmProvider implements EvidenceProvider {
       ]);
       const vcek = await this.certificates();
       if (vcek !== undefined) parts.set('vcek', vcek);
+      // The ARK-signed CRL the client requires, as `teechat-server collateral fetch` caches it.
+      if (this.opts.certDir !== undefined) {
+        for (const f of ['crl.der', 'crl.pem']) {
+          const b = await readOptional(join(this.opts.certDir, f));
+          if (b !== undefined && !parts.has('crl')) parts.set('crl', b);
+        }
+      }
       return [{ kind: 'azure-hcl', label: '', parts }];
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -31,7 +31,7 @@ import { SHA384_ATTR_NS, SWID_NS } from '../../protocol/attestation/nvidia/rim';
 import { c14n11 } from '../../protocol/xml/c14n';
 import { parseXml } from '../../protocol/xml/parser';
 import { ALG_C14N11, ALG_ECDSA_SHA384, ALG_ENVELOPED, DSIG_NS } from '../../protocol/xml/dsig';
-import { buildCertificate, der, ext, type NameSpec } from './x509-writer';
+import { buildCertificate, buildOcspResponse, der, ext, type NameSpec } from './x509-writer';
 
 export const SIM_DEVICE_ROOT_CN = 'TEEChat SIMULATED NVIDIA Device Identity CA';
 export const SIM_RIM_ROOT_CN = 'TEEChat SIMULATED NVIDIA CoRIM signing Root CA';
@@ -138,7 +138,12 @@ export class SimulatedNvidiaProvider implements EvidenceProvider {
     leaf: Key;
     chainDer: Uint8Array[];
     fwid: Uint8Array;
+    /** Issuer keys of chainDer[1..3] (BROM ← ICA, ICA ← Identity, Identity ← root). */
+    issuerKeys: Key[];
   }[] = [];
+  /** RIM chain [signer, CA, root] and the keys of the signer's and the CA's issuers. */
+  private readonly rimChain: { der: Uint8Array[]; issuerKeys: Key[] };
+  private ocspCache: { readonly at: number; readonly parts: Map<string, Uint8Array>[] } | undefined;
   private readonly measurements: Uint8Array[];
   readonly deviceRootDer: Uint8Array;
   readonly rimRootDer: Uint8Array;
@@ -218,6 +223,7 @@ export class SimulatedNvidiaProvider implements EvidenceProvider {
         leaf,
         fwid,
         chainDer: [leafDer, bromDer, icaDer, idDer, this.deviceRootDer],
+        issuerKeys: [icaK, idK, rootK],
       });
     }
 
@@ -242,6 +248,7 @@ export class SimulatedNvidiaProvider implements EvidenceProvider {
     const rimCaDer = issue(rimCaN, rimRootN, rimCaK, rimRootK, true, nb, 1001);
     const rimSignerDer = issue(rimSignerN, rimCaN, rimSignerK, rimCaK, false, nb, 1002);
     const rimChain = [rimSignerDer, rimCaDer, this.rimRootDer];
+    this.rimChain = { der: rimChain, issuerKeys: [rimCaK, rimRootK] };
     this.driverRim = this.buildRim(
       'driver',
       this.opts.driverVersion,
@@ -381,8 +388,46 @@ export class SimulatedNvidiaProvider implements EvidenceProvider {
     };
   }
 
+  /**
+   * OCSP responses stapled per GPU (the client requires them): `ocsp.1..3` for the device chain
+   * between the leaf and the root, `ocsp.rim.{driver,vbios}.0..1` for the RIM chain, each signed
+   * by the certificate's issuer, valid 2 days and re-issued daily, as a server stapling NVIDIA's
+   * OCSP answers would.
+   */
+  stapledOcsp(now = this.opts.now()): Map<string, Uint8Array>[] {
+    if (this.ocspCache !== undefined && now.getTime() - this.ocspCache.at < 86_400_000)
+      return this.ocspCache.parts;
+    const thisUpdate = new Date(now.getTime() - 60_000);
+    const nextUpdate = new Date(now.getTime() + 2 * 86_400_000);
+    const resp = (cert: Uint8Array, issuer: Uint8Array, key: Key): Uint8Array =>
+      buildOcspResponse({
+        cert,
+        issuer,
+        status: 'good',
+        thisUpdate,
+        nextUpdate,
+        signWith: { keyObject: key.priv, alg: 'ecdsa-sha384' },
+      });
+    const rim = new Map<string, Uint8Array>();
+    const rc = this.rimChain;
+    for (let n = 0; n < 2; n++) {
+      const r = resp(rc.der[n]!, rc.der[n + 1]!, rc.issuerKeys[n]!);
+      rim.set(`ocsp.rim.driver.${n}`, r);
+      rim.set(`ocsp.rim.vbios.${n}`, r);
+    }
+    const parts = this.gpus.map((gpu) => {
+      const m = new Map(rim);
+      for (let n = 1; n <= 3; n++)
+        m.set(`ocsp.${n}`, resp(gpu.chainDer[n]!, gpu.chainDer[n + 1]!, gpu.issuerKeys[n - 1]!));
+      return m;
+    });
+    this.ocspCache = { at: now.getTime(), parts };
+    return parts;
+  }
+
   collect(binding: BindingValues): Promise<EvidenceItem[]> {
     const cc = encodeCcStatus(this.ccStatus());
+    const ocsp = this.stapledOcsp();
     return Promise.resolve(
       this.gpus.map((gpu, g) => ({
         kind: 'nvidia-gpu' as const,
@@ -395,6 +440,7 @@ export class SimulatedNvidiaProvider implements EvidenceProvider {
           ['cc', cc],
           ['sim.root', this.deviceRootDer],
           ['sim.rim_root', this.rimRootDer],
+          ...(ocsp[g] ?? new Map<string, Uint8Array>()),
         ]),
       })),
     );

@@ -341,12 +341,25 @@ export class SimulatedSnpProvider implements EvidenceProvider {
     );
   }
 
+  private crl: { readonly der: Uint8Array; readonly at: number } | undefined;
+
+  /**
+   * The ARK-signed CRL stapled to every report (the client requires one): an empty CRL from the
+   * simulated ARK, valid 7 days, re-issued daily, as a server stapling AMD KDS's CRL would.
+   */
+  stapledCrl(now = new Date()): Uint8Array {
+    if (this.crl === undefined || now.getTime() - this.crl.at > 86_400_000)
+      this.crl = { der: simulatedArkCrl(this.chain, [], now), at: now.getTime() };
+    return this.crl.der;
+  }
+
   async collect(binding: BindingValues): Promise<EvidenceItem[]> {
     const parts = new Map<string, Uint8Array>([
       ['report', this.report(binding.cpuReportData)],
       ['vcek', this.chain.vcek],
       ['ask', this.chain.ask],
       ['ark', this.chain.ark],
+      ['crl', this.stapledCrl()],
     ]);
     return [{ kind: 'sev-snp', label: '', parts }];
   }

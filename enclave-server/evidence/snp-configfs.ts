@@ -10,6 +10,10 @@
  *   3. otherwise, when `fetch` is configured, the VCEK for this chip and reported TCB is fetched
  *      once from AMD KDS and cached in `certDir` (keyed by the KDS URL, so a TCB update fetches
  *      the new VCEK).
+ * The ARK-signed CRL, which the client requires (fail closed), is stapled to every report: from
+ * `certDir/crl.der` when the operator placed one there (`teechat-server collateral fetch`), else,
+ * when `fetch` is configured, from AMD KDS (re-fetched after `crlMaxAgeMs`, default 12 h; KDS
+ * issues a CRL valid for weeks, and the client checks thisUpdate/nextUpdate itself).
  * Whatever the server sends is untrusted by the client: it checks it against its pinned roots.
  */
 import { createHash } from 'node:crypto';
@@ -23,7 +27,7 @@ import type {
 import { parseSnpReport, productFromCpuid } from '../../protocol/attestation/snp/report';
 import type { SnpProduct } from '../../protocol/attestation/snp/report';
 import { parseCertTable } from '../../protocol/attestation/snp/certtable';
-import { vcekUrl } from '../../protocol/attestation/snp/kds';
+import { crlUrl, vcekUrl } from '../../protocol/attestation/snp/kds';
 import { toHex } from '../../protocol/wire/bytes';
 import { CONFIGFS_TSM_ROOT, TsmError, tsmReport } from './configfs-tsm';
 import type { TsmFs } from './configfs-tsm';
@@ -44,6 +48,10 @@ export interface SnpConfigfsOptions {
   readonly product?: SnpProduct;
   readonly maxAttempts?: number;
   readonly fs?: TsmFs;
+  /** How long a CRL fetched from KDS is stapled before it is fetched again. Default 12 h. */
+  readonly crlMaxAgeMs?: number;
+  /** Clock for the CRL refresh (tests inject it). */
+  readonly now?: () => Date;
 }
 
 export class SnpEvidenceError extends Error {
@@ -56,6 +64,8 @@ export class SnpConfigfsProvider implements EvidenceProvider {
   readonly description: string;
   /** VCEKs fetched or read in this process, by KDS URL. */
   private readonly vcekCache = new Map<string, Uint8Array>();
+  /** CRLs fetched from KDS, by URL, with the time they were fetched. */
+  private readonly crlCache = new Map<string, { readonly der: Uint8Array; readonly at: number }>();
 
   constructor(private readonly opts: SnpConfigfsOptions = {}) {
     this.description = `AMD SEV-SNP report via configfs-tsm (${opts.tsmRoot ?? CONFIGFS_TSM_ROOT})${opts.certDir ? `, certificates cached in ${opts.certDir}` : ''}`;
@@ -88,25 +98,51 @@ export class SnpConfigfsProvider implements EvidenceProvider {
     if (res.auxblob !== undefined) {
       for (const e of parseCertTable(res.auxblob)) if (e.data.length > 0) parts.set(e.name, e.data);
     }
-    if (!parts.has('vcek') && !parts.has('vlek') && this.opts.certDir !== undefined) {
+    if (this.opts.certDir !== undefined) {
       const dir = this.opts.certDir;
+      const hostCerts = parts.has('vcek') || parts.has('vlek');
       for (const [part, files] of [
         ['vcek', ['vcek.der', 'vcek.pem']],
         ['vlek', ['vlek.der', 'vlek.pem']],
         ['cert_chain', ['cert_chain.pem']],
-        ['crl', ['crl.der']],
+        ['crl', ['crl.der', 'crl.pem']],
       ] as const) {
+        if (hostCerts && part !== 'crl') continue;
         for (const f of files) {
           const b = await readOptional(join(dir, f));
           if (b !== undefined && !parts.has(part)) parts.set(part, b);
         }
       }
     }
+    if (!parts.has('crl')) {
+      const crl = await this.crlFromKds(report);
+      if (crl !== undefined) parts.set('crl', crl);
+    }
     if (!parts.has('vcek') && !parts.has('vlek') && report.signingKey === 'VCEK') {
       const vcek = await this.vcekFromKds(report);
       if (vcek !== undefined) parts.set('vcek', vcek);
     }
     return [{ kind: 'sev-snp', label: '', parts }];
+  }
+
+  private async crlFromKds(
+    report: ReturnType<typeof parseSnpReport>,
+  ): Promise<Uint8Array | undefined> {
+    const product = productFromCpuid(report) ?? this.opts.product;
+    if (product === undefined || this.opts.fetch === undefined) return undefined;
+    const url = crlUrl(product, report.signingKey === 'VLEK' ? 'vlek' : 'vcek');
+    const now = (this.opts.now ?? (() => new Date()))().getTime();
+    const hit = this.crlCache.get(url);
+    if (hit !== undefined && now - hit.at < (this.opts.crlMaxAgeMs ?? 12 * 3_600_000))
+      return hit.der;
+    try {
+      const der = await this.opts.fetch(url);
+      this.crlCache.set(url, { der, at: now });
+      return der;
+    } catch {
+      // KDS unreachable: staple the last copy (the client judges its age), else none (refused).
+      return hit?.der;
+    }
   }
 
   private async vcekFromKds(

@@ -14,9 +14,11 @@
  *     signWith: { keyObject: issuerPrivateKey, alg: 'rsa-pss-sha384' },
  *   });
  */
-import { constants, sign } from 'node:crypto';
+import { constants, createHash, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { concat } from '../../protocol/wire/bytes';
+import { parseCertificate } from '../../protocol/x509/index';
+import { publicKeyBits } from '../../protocol/attestation/nvidia/ocsp';
 
 // ---------- DER encoding (X.690) ----------
 
@@ -301,6 +303,71 @@ export function buildCrl(spec: CrlSpec): Uint8Array {
       : []),
   );
   return der.seq(tbs, alg, der.bitString(signBytes(tbs, spec.signWith)));
+}
+
+/** GeneralizedTime (OCSP, RFC 6960, always uses it). */
+function generalizedTime(d: Date): Uint8Array {
+  const iso = d.toISOString();
+  const body =
+    iso.slice(0, 4) +
+    iso.slice(5, 7) +
+    iso.slice(8, 10) +
+    iso.slice(11, 13) +
+    iso.slice(14, 16) +
+    iso.slice(17, 19) +
+    'Z';
+  return der.tlv(0x18, new TextEncoder().encode(body));
+}
+
+export interface OcspSpec {
+  /** The certificate the response is about, and its issuer (which signs the response). */
+  readonly cert: Uint8Array;
+  readonly issuer: Uint8Array;
+  readonly status: 'good' | 'revoked';
+  readonly thisUpdate: Date;
+  /** Omit to build a response that never expires (the verifier refuses those by default). */
+  readonly nextUpdate?: Date;
+  readonly signWith: SignWith;
+}
+
+/**
+ * Builds an OCSPResponse (RFC 6960: successful, id-pkix-ocsp-basic, responder byKey, CertID with
+ * SHA-256) signed directly by the certificate's issuer; returns its DER. Used by the simulated
+ * NVIDIA provider to staple responses as a real server staples NVIDIA's.
+ */
+export function buildOcspResponse(spec: OcspSpec): Uint8Array {
+  const cert = parseCertificate(spec.cert);
+  const issuer = parseCertificate(spec.issuer);
+  const keyBits = publicKeyBits(issuer);
+  const sha256 = (b: Uint8Array): Uint8Array =>
+    new Uint8Array(createHash('sha256').update(b).digest());
+  const certId = der.seq(
+    der.seq(der.oid('2.16.840.1.101.3.4.2.1'), der.null()),
+    der.octets(sha256(issuer.subject.der)),
+    der.octets(sha256(keyBits)),
+    der.int(cert.serialNumber),
+  );
+  const status =
+    spec.status === 'good'
+      ? Uint8Array.of(0x80, 0x00)
+      : der.tlv(0xa1, generalizedTime(new Date(spec.thisUpdate.getTime() - 60_000)));
+  const single = der.seq(
+    certId,
+    status,
+    generalizedTime(spec.thisUpdate),
+    ...(spec.nextUpdate !== undefined ? [der.explicit(0, generalizedTime(spec.nextUpdate))] : []),
+  );
+  const tbs = der.seq(
+    der.tlv(0xa2, der.octets(new Uint8Array(createHash('sha1').update(keyBits).digest()))),
+    generalizedTime(spec.thisUpdate),
+    der.seq(single),
+  );
+  const alg = algorithmIdentifier(spec.signWith.alg);
+  const basic = der.seq(tbs, alg, der.bitString(signBytes(tbs, spec.signWith)));
+  return der.seq(
+    der.tlv(0x0a, Uint8Array.of(0)),
+    der.explicit(0, der.seq(der.oid('1.3.6.1.5.5.7.48.1.1'), der.octets(basic))),
+  );
 }
 
 /** PEM armour for a DER blob. */

@@ -57,8 +57,12 @@ export interface SnpPolicy {
   readonly signingKeys: readonly ('VCEK' | 'VLEK')[];
   /** Products accepted. Default all three. */
   readonly products: readonly ('milan' | 'genoa' | 'turin')[];
-  /** Require an ARK-signed CRL in the evidence (and check ASK/VCEK against it). Default false. */
-  readonly requireCrl: boolean;
+  /**
+   * Relaxation (relax.ts): accept evidence without the ARK-signed CRL. Default false: the CRL is
+   * required, must verify with the pinned ARK and be current, and the ASK/ASVK and VCEK/VLEK must
+   * not be on it.
+   */
+  readonly allowMissingCrl: boolean;
   /**
    * Expected REPORT_DATA (64-byte hex) when no handshake binding is given (the CLI's
    * `--expect-report-data`). The handshake always compares against its own binding value.
@@ -106,7 +110,7 @@ export const DEFAULT_SNP_POLICY: SnpPolicy = {
   imageId: null,
   signingKeys: ['VCEK', 'VLEK'],
   products: ['milan', 'genoa', 'turin'],
-  requireCrl: false,
+  allowMissingCrl: false,
   expectedReportData: null,
 };
 

@@ -41,7 +41,8 @@ const rawSign = (k: Key, msg: Uint8Array): Uint8Array =>
 const ROOT: NameSpec = [['CN', 'TEST SGX Root CA']];
 const PCK_CA: NameSpec = [['CN', 'TEST SGX PCK Platform CA']];
 const LEAF: NameSpec = [['CN', 'TEST SGX PCK Certificate']];
-const TCB_SIGNER: NameSpec = [['CN', 'TEST SGX TCB Signing']];
+/** The CN Intel's PCS collateral signer has (the verifier requires it); the root is the test one. */
+const TCB_SIGNER: NameSpec = [['CN', 'Intel SGX TCB Signing']];
 
 export interface SynthOptions {
   fmspc?: string; // 12 hex
@@ -70,6 +71,12 @@ export interface SynthTdx {
   pckCrl(revokedSerials: number[], at: Date, forged?: boolean): Uint8Array;
   /** `{"<member>": <json>, "signature": "<hex>"}` signed over the exact member bytes. */
   signedCollateral(member: 'tcbInfo' | 'enclaveIdentity', json: string): Uint8Array;
+  /** The same, signed by the PCK leaf key (which chains to the root but is not the TCB signer). */
+  signedByPckLeaf(member: 'tcbInfo' | 'enclaveIdentity', json: string): Uint8Array;
+  /** The PCK chain (leaf, CA, root) as PEM, to present as a "TCB signing chain". */
+  pckChainPem: Uint8Array;
+  /** A CRL issued by the root (the root CA CRL). */
+  rootCrl(at: Date): Uint8Array;
   leafSerial: number;
 }
 
@@ -173,7 +180,8 @@ export function buildSyntheticTdx(o: SynthOptions = {}): SynthTdx {
     Uint8Array.from(o.teeTcbSvn ?? [5, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
     BODY.TEE_TCB_SVN,
   );
-  body.set(o.tdAttributes ?? new Uint8Array(8), BODY.TD_ATTRIBUTES);
+  // Default: SEPT_VE_DISABLE (bit 28) set, DEBUG clear, as a production Linux TD.
+  body.set(o.tdAttributes ?? Uint8Array.of(0, 0, 0, 0x10, 0, 0, 0, 0), BODY.TD_ATTRIBUTES);
   body.set(o.mrtd ?? new Uint8Array(48).fill(0x11), BODY.MRTD);
   body.set(o.reportData ?? new Uint8Array(64).fill(0x22), BODY.REPORT_DATA);
   const signed = cat(header, body);
@@ -221,6 +229,19 @@ export function buildSyntheticTdx(o: SynthOptions = {}): SynthTdx {
       const sig = Buffer.from(rawSign(tcb, new TextEncoder().encode(json))).toString('hex');
       return new TextEncoder().encode(`{"${member}":${json},"signature":"${sig}"}`);
     },
+    signedByPckLeaf(member, json) {
+      const sig = Buffer.from(rawSign(leaf, new TextEncoder().encode(json))).toString('hex');
+      return new TextEncoder().encode(`{"${member}":${json},"signature":"${sig}"}`);
+    },
+    pckChainPem: pem,
+    rootCrl(at) {
+      return buildCrl({
+        issuer: ROOT,
+        thisUpdate: new Date(at.getTime() - 86_400_000),
+        nextUpdate: new Date(at.getTime() + 365 * 86_400_000),
+        signWith: sw(root),
+      });
+    },
   };
 }
 
@@ -228,7 +249,7 @@ export function buildSyntheticTdx(o: SynthOptions = {}): SynthTdx {
 export function synthTcbInfoJson(
   at: Date,
   fmspc: string,
-  levels: { sgx: number[]; pce: number; tdx: number[]; status: string }[],
+  levels: { sgx: number[]; pce: number; tdx: number[]; status: string; advisories?: string[] }[],
 ): string {
   const day = 86_400_000;
   const iso = (d: Date) => d.toISOString().replace('.000', '');
@@ -236,7 +257,7 @@ export function synthTcbInfoJson(
   const lv = levels
     .map(
       (l) =>
-        `{"tcb":{"sgxtcbcomponents":${comps(l.sgx)},"pcesvn":${l.pce},"tdxtcbcomponents":${comps(l.tdx)}},"tcbDate":"2024-01-01T00:00:00Z","tcbStatus":"${l.status}"}`,
+        `{"tcb":{"sgxtcbcomponents":${comps(l.sgx)},"pcesvn":${l.pce},"tdxtcbcomponents":${comps(l.tdx)}},"tcbDate":"2024-01-01T00:00:00Z","tcbStatus":"${l.status}"${l.advisories !== undefined ? `,"advisoryIDs":${JSON.stringify(l.advisories)}` : ''}}`,
     )
     .join(',');
   const z48 = '00'.repeat(48);

@@ -8,6 +8,12 @@ import { azureEvidenceFromJson } from '../../protocol/attestation/azure/evidence
 import { HCL, parseHclReport } from '../../protocol/attestation/azure/hcl';
 import { parseTpmQuote, rsaSignatureBytes } from '../../protocol/attestation/azure/tpm';
 import { DEFAULT_POLICY, mergePolicy } from '../../protocol/attestation/policy';
+
+/**
+ * The Azure vectors carry no ARK-signed CRL (the vector set has none), so these suites relax it,
+ * explicitly; the strict default refuses them for that reason alone (last test of this file).
+ */
+const NO_CRL = mergePolicy(DEFAULT_POLICY, { snp: { allowMissingCrl: true } });
 import type { AttestationPolicy } from '../../protocol/attestation/policy';
 import type { BindingValues, VerificationReport } from '../../protocol/attestation/types';
 import { ProtocolError } from '../../protocol/errors';
@@ -68,7 +74,7 @@ function pinnedTime(parts: Map<string, Uint8Array>): Date {
 
 const verify = (
   parts: Map<string, Uint8Array>,
-  policy: AttestationPolicy = DEFAULT_POLICY,
+  policy: AttestationPolicy = NO_CRL,
   binding?: BindingValues,
   at = pinnedTime(parts),
 ): VerificationReport =>
@@ -87,7 +93,7 @@ const checkOk = (r: VerificationReport, id: string): boolean => {
   return cs.every((c) => c.ok);
 };
 /** The default policy, except that one capture (hcl-report.bin) ran on provisional (uncommitted) firmware. */
-const policy = mergePolicy(DEFAULT_POLICY, { snp: { permitProvisionalFirmware: true } });
+const policy = mergePolicy(NO_CRL, { snp: { permitProvisionalFirmware: true } });
 
 describe('Azure HCL (SNP): every EXPECTED.json item gives its recorded outcome', { skip }, () => {
   test('six items', () => assert.ok(items().length >= 6));
@@ -186,35 +192,31 @@ describe('Azure HCL: each check fails when it should', { skip }, () => {
     const r0 = verify(p);
     const pcr0 = (r0.fields['pcrs'] as { [k: string]: string })['0']!;
     assert.deepEqual(
-      failed(verify(p, mergePolicy(DEFAULT_POLICY, { azure: { pcrs: { '0': [pcr0] } } }))),
+      failed(verify(p, mergePolicy(NO_CRL, { azure: { pcrs: { '0': [pcr0] } } }))),
       [],
     );
     assert.deepEqual(
-      failed(
-        verify(p, mergePolicy(DEFAULT_POLICY, { azure: { pcrs: { '0': ['00'.repeat(32)] } } })),
-      ),
+      failed(verify(p, mergePolicy(NO_CRL, { azure: { pcrs: { '0': ['00'.repeat(32)] } } }))),
       ['policy.pcrs'],
     );
     assert.deepEqual(
-      failed(
-        verify(p, mergePolicy(DEFAULT_POLICY, { azure: { pcrs: { '23': ['ff'.repeat(32)] } } })),
-      ),
+      failed(verify(p, mergePolicy(NO_CRL, { azure: { pcrs: { '23': ['ff'.repeat(32)] } } }))),
       ['policy.pcrs'],
     );
     const m = (r0.fields['snp'] as { measurement: string }).measurement;
     assert.deepEqual(
-      failed(verify(p, mergePolicy(DEFAULT_POLICY, { azure: { paravisorMeasurements: [m] } }))),
+      failed(verify(p, mergePolicy(NO_CRL, { azure: { paravisorMeasurements: [m] } }))),
       [],
     );
     const r = verify(
       p,
-      mergePolicy(DEFAULT_POLICY, { azure: { paravisorMeasurements: ['11'.repeat(48)] } }),
+      mergePolicy(NO_CRL, { azure: { paravisorMeasurements: ['11'.repeat(48)] } }),
     );
     assert.deepEqual(failed(r), ['measurement']);
     assert.match(r.checks.find((c) => c.id === 'measurement')!.message, /paravisor measurement/);
     // The guest measurement allowlist (snp.measurements) does not apply to the paravisor.
     assert.deepEqual(
-      failed(verify(p, mergePolicy(DEFAULT_POLICY, { snp: { measurements: ['11'.repeat(48)] } }))),
+      failed(verify(p, mergePolicy(NO_CRL, { snp: { measurements: ['11'.repeat(48)] } }))),
       [],
     );
   });
@@ -224,17 +226,16 @@ describe('Azure HCL: each check fails when it should', { skip }, () => {
       failed(
         verify(
           p,
-          mergePolicy(DEFAULT_POLICY, {
+          mergePolicy(NO_CRL, {
             azure: { expectedNonce: Buffer.from('challenge').toString('hex') },
           }),
         ),
       ),
       [],
     );
-    assert.deepEqual(
-      failed(verify(p, mergePolicy(DEFAULT_POLICY, { azure: { expectedNonce: '00' } }))),
-      ['report_data'],
-    );
+    assert.deepEqual(failed(verify(p, mergePolicy(NO_CRL, { azure: { expectedNonce: '00' } }))), [
+      'report_data',
+    ]);
   });
   test('missing quote, missing PCRs, wrong VCEK, expired VCEK', () => {
     const p = v1();
@@ -295,7 +296,7 @@ describe('Azure HCL (TDX variant) dispatches to the TDX verifier', { skip }, () 
     const r = verifyAzureHclEvidence(
       { kind: 'azure-hcl', label: '', parts },
       { crypto: nodeProvider, now: () => new Date('2025-06-01') },
-      DEFAULT_POLICY,
+      NO_CRL,
     );
     assert.equal(checkOk(r, 'runtime_claims'), true);
     assert.equal(checkOk(r, 'tpm_quote'), true);
@@ -309,7 +310,7 @@ describe('Azure HCL (TDX variant) dispatches to the TDX verifier', { skip }, () 
     const r2 = verifyAzureHclEvidence(
       { kind: 'azure-hcl', label: '', parts: noQuote },
       { crypto: nodeProvider, now: () => new Date('2025-06-01') },
-      DEFAULT_POLICY,
+      NO_CRL,
     );
     assert.ok(r2.checks.some((c) => c.id === 'parse' && !c.ok && /td_quote/.test(c.message)));
   });
@@ -361,5 +362,21 @@ describe('Azure parsers only throw ProtocolError', { skip }, () => {
       fc.property(fc.jsonValue(), (j) => onlyTyped(() => azureEvidenceFromJson(j))),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('Azure HCL (SNP): fail closed without the ARK-signed CRL', { skip }, () => {
+  test('a genuine capture is refused by the strict default for the missing CRL only', () => {
+    const it = items()[0]!;
+    const parts = partsOf(it);
+    const strict = mergePolicy(DEFAULT_POLICY, { snp: { permitProvisionalFirmware: true } });
+    const r = verify(parts, strict);
+    assert.deepEqual(failed(r), ['crl']);
+    assert.match(r.checks.find((c) => !c.ok)!.message, /snp\.allowMissingCrl/);
+    for (const id of ['signature', 'cert_chain', 'tpm_quote', 'runtime_claims'])
+      assert.ok(checkOk(r, id), id);
+    const relaxed = verify(parts, policy);
+    assert.deepEqual(failed(relaxed), []);
+    assert.ok(relaxed.checks.some((c) => c.id === 'relaxed.allowMissingCrl'));
   });
 });

@@ -3,11 +3,13 @@
  * simulated SNP chain (HCL report whose SNP REPORT_DATA binds the runtime claims with a test AK)
  * and signs TPM quotes with that AK over the requested nonce. The real verifier then checks it.
  */
-import { test, describe, before } from 'node:test';
+import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { nodeProvider } from '../../protocol-node/crypto-node';
 import {
   AzureVtpmError,
@@ -15,7 +17,7 @@ import {
   AZURE_NV,
 } from '../../enclave-server/evidence/azure-vtpm';
 import type { CommandRunner } from '../../enclave-server/evidence/azure-vtpm';
-import { SimulatedSnpProvider } from '../../enclave-server/evidence/simulated-snp';
+import { SimulatedSnpProvider, simulatedArkCrl } from '../../enclave-server/evidence/simulated-snp';
 import { verifyAzureHclEvidence } from '../../protocol/attestation/azure/verify';
 import { DEFAULT_POLICY, mergePolicy } from '../../protocol/attestation/policy';
 import type { BindingValues } from '../../protocol/attestation/types';
@@ -136,7 +138,12 @@ describe('Azure vTPM provider (tpm2-tools route)', () => {
     const log: string[][] = [];
     const chainPem = toPem(sim.chain.vcek) + toPem(sim.chain.ask) + toPem(sim.chain.ark);
     let thimCalls = 0;
+    // The operator's cache (`teechat-server collateral fetch`) holds the ARK-signed CRL.
+    const certDir = mkdtempSync(join(tmpdir(), 'teechat-azure-certs-'));
+    after(() => rmSync(certDir, { recursive: true, force: true }));
+    writeFileSync(join(certDir, 'crl.der'), simulatedArkCrl(sim.chain, [], new Date()));
     const p = new AzureVtpmProvider({
+      certDir,
       run: fakeTools(sim, ak, akJwk, log),
       fetchThim: async () => {
         thimCalls++;
@@ -150,6 +157,7 @@ describe('Azure vTPM provider (tpm2-tools route)', () => {
     });
     const [item] = await p.collect(binding(6));
     assert.deepEqual([...item!.parts.keys()].sort(), [
+      'crl',
       'hcl',
       'pcrs',
       'tpm_quote',

@@ -23,6 +23,23 @@ const CHAIN = 'nvidia/nvtrust/hopperCertChain.txt';
 const DRV = 'nvidia/go-nvattest-tools/rim/NV_GPU_DRIVER_GH100_550.90.07.xml';
 const VB = 'nvidia/go-nvattest-tools/rim/NV_GPU_VBIOS_1010_0200_882_96009F0001.xml';
 const NONCE = '931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb';
+/** Inside the RIM chains' window and the device-chain OCSP responses' one-day window. */
+const AT = '2025-08-21T12:00:00Z';
+const O = (n: string): string => p(`nvidia/go-nvattest-tools/ocsp/${n}`);
+/** The device chain's cached OCSP responses (certificates 1..3; the leaf is not in OCSP). */
+const DEVICE_OCSP = [
+  '--ocsp',
+  `1=${O('test_gpu_certificate_l4_base64encoded_ocsp_response.dat')}`,
+  '--ocsp',
+  `2=${O('test_gpu_certificate_l3_base64encoded_ocsp_response.dat')}`,
+  '--ocsp',
+  `3=${O('test_gpu_certificate_l2_base64encoded_ocsp_response.dat')}`,
+];
+/**
+ * The vector set's RIM-chain OCSP responses date from 2025-10-24, two months after the device
+ * chain's (valid one day): no time has both, so the RIM-chain OCSP is relaxed explicitly.
+ */
+const RIM_OCSP_RELAXED = '--allow-missing-rim-ocsp';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -49,10 +66,12 @@ describe('teechat attest verify nvidia', { skip }, () => {
     p(DRV),
     '--vbios-rim',
     p(VB),
+    ...DEVICE_OCSP,
+    RIM_OCSP_RELAXED,
     '--nonce',
     NONCE,
     '--at',
-    '2025-06-01T00:00:00Z',
+    AT,
     '--json',
   ];
 
@@ -62,7 +81,8 @@ describe('teechat attest verify nvidia', { skip }, () => {
     const j = json(r.out);
     assert.equal(j.ok, true);
     assert.equal(j.kind, 'nvidia-gpu');
-    assert.deepEqual(Object.keys(j).sort(), ['checks', 'fields', 'kind', 'ok']);
+    assert.deepEqual(Object.keys(j).sort(), ['checks', 'fields', 'kind', 'ok', 'relaxed']);
+    assert.deepEqual((j as unknown as { relaxed: string[] }).relaxed, ['allowMissingRimOcsp']);
     for (const id of [
       'signature',
       'cert_chain',
@@ -86,24 +106,19 @@ describe('teechat attest verify nvidia', { skip }, () => {
       p(REPORT_BIN),
       '--chain',
       p(CHAIN),
+      ...DEVICE_OCSP,
+      '--allow-missing-rims',
       '--nonce',
       NONCE,
       '--at',
-      '2025-06-01T00:00:00Z',
+      AT,
       '--json',
     ]);
-    assert.equal(r.code, EXIT_ACCEPT);
+    assert.equal(r.code, EXIT_ACCEPT, r.out);
   });
 
   test('wrong nonce: exit 1 and a failed nonce check', async () => {
-    const r = await run([
-      ...full.slice(0, -5),
-      '--nonce',
-      'ab'.repeat(32),
-      '--at',
-      '2025-06-01T00:00:00Z',
-      '--json',
-    ]);
+    const r = await run([...full.slice(0, -5), '--nonce', 'ab'.repeat(32), '--at', AT, '--json']);
     assert.equal(r.code, EXIT_REJECT);
     assert.deepEqual(
       json(r.out)
@@ -127,7 +142,7 @@ describe('teechat attest verify nvidia', { skip }, () => {
       '--chain',
       p('nvidia/trustee/hopper_cert_chain_case4.txt'),
       '--at',
-      '2025-06-01T00:00:00Z',
+      AT,
       '--json',
     ]);
     assert.equal(r.code, EXIT_REJECT);
@@ -140,12 +155,15 @@ describe('teechat attest verify nvidia', { skip }, () => {
       p('nvidia/go-nvattest-tools/ppcie_h100/switch0_report.hex'),
       '--chain',
       p('nvidia/go-nvattest-tools/ppcie_h100/switch0_certchain.pem'),
+      // No OCSP responses were captured for the switch chain: relaxed explicitly.
+      '--allow-missing-device-ocsp',
       '--at',
-      '2025-06-01T00:00:00Z',
+      AT,
       '--json',
     ]);
     assert.equal(r.code, EXIT_ACCEPT, r.out);
     assert.equal(json(r.out).kind, 'nvidia-switch');
+    assert.match(r.out, /RELAXED nvidia\.allowMissingDeviceOcsp/);
   });
 
   test('malformed and truncated reports: exit 1 (not a crash)', async () => {
@@ -211,7 +229,7 @@ describe('teechat attest verify nvidia', { skip }, () => {
 describe('teechat attest verify nvidia --ocsp', { skip }, () => {
   test('cached OCSP responses (base64 files) for the device chain are checked at --at', async () => {
     const o = (n: string): string => p(`nvidia/go-nvattest-tools/ocsp/${n}`);
-    const base = ['--report', p(REPORT), '--chain', p(CHAIN), '--json'];
+    const base = ['--report', p(REPORT), '--chain', p(CHAIN), '--allow-missing-rims', '--json'];
     const ocsp = [
       '--ocsp',
       `1=${o('test_gpu_certificate_l4_base64encoded_ocsp_response.dat')}`,
@@ -246,10 +264,11 @@ describe(
           p(REPORT),
           '--chain',
           p(CHAIN),
+          ...DEVICE_OCSP,
           '--nonce',
           NONCE,
           '--at',
-          '2025-06-01T00:00:00Z',
+          AT,
           '--json',
         ];
         const ok = await run([
@@ -257,7 +276,7 @@ describe(
           '--policy',
           pol({
             nvidia: {
-              requireRims: false,
+              allowMissingRims: true,
               requireCcMode: false,
               allowedDriverVersions: ['550.90.07'],
             },
@@ -269,7 +288,7 @@ describe(
           '--policy',
           pol({
             nvidia: {
-              requireRims: false,
+              allowMissingRims: true,
               requireCcMode: false,
               allowedDriverVersions: ['570.124.06'],
             },
@@ -310,6 +329,10 @@ describe(
           w('driver.xml', item!.parts.get('rim.driver')!),
           '--vbios-rim',
           w('vbios.xml', item!.parts.get('rim.vbios')!),
+          // The simulated provider staples OCSP for both chains, as a real server does.
+          ...[...item!.parts.keys()]
+            .filter((k) => k.startsWith('ocsp.'))
+            .flatMap((k) => ['--ocsp', `${k.slice(5)}=${w(`${k}.der`, item!.parts.get(k)!)}`]),
           '--nonce',
           nonce.toString('hex'),
           '--json',
@@ -350,8 +373,10 @@ describe('teechat attest verify nvidia: through the teechat CLI (subprocess)', {
       p(REPORT),
       '--chain',
       p(CHAIN),
+      ...DEVICE_OCSP,
+      '--allow-missing-rims',
       '--at',
-      '2025-06-01T00:00:00Z',
+      AT,
       '--json',
     ];
     const ok = cli([...base, '--nonce', NONCE]);

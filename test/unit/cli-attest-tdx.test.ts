@@ -38,11 +38,33 @@ describe('teechat attest verify tdx', { skip }, () => {
   const tmp = mkdtempSync(join(tmpdir(), 'teechat-tdx-cli-'));
   after(() => rmSync(tmp, { recursive: true, force: true }));
   const V = (p: string): string => sharedPath('vectors', p)!;
+  /** EXPECTED.json's quotes come without collateral: relaxed explicitly where only they are judged. */
+  const NO_COLLATERAL = [
+    '--allow-missing-tcb-info',
+    '--allow-missing-qe-identity',
+    '--allow-missing-pck-crl',
+    '--allow-missing-root-ca-crl',
+  ];
+  /** No CRL in the vector set is current in the 2025-10 window of trustee's TCB info. */
+  const NO_CRLS = ['--allow-missing-pck-crl', '--allow-missing-root-ca-crl'];
 
   test('every EXPECTED.json quote: exit status and JSON contract at its pinned time', async () => {
+    const noSeptPolicy = join(tmp, 'no-sept.json');
+    writeFileSync(noSeptPolicy, JSON.stringify({ tdx: { requireSeptVeDisable: false } }));
     for (const e of tdxExpected().tdx_quotes) {
       const at = inside(e.pck_chain_valid_window).toISOString();
-      const r = await run(['--quote', V(e.quote), '--at', at, '--allow-debug', '--json']);
+      const r = await run([
+        '--quote',
+        V(e.quote),
+        '--at',
+        at,
+        '--allow-debug',
+        ...NO_COLLATERAL,
+        // tdx_prod_quote_SPR_E4 and Azure's TD do not set SEPT_VE_DISABLE (a default floor).
+        '--policy',
+        noSeptPolicy,
+        '--json',
+      ]);
       const want = Object.values(e.expected).every(Boolean);
       assert.equal(r.code, want ? EXIT_ACCEPT : EXIT_REJECT, `${e.quote}: ${r.out}${r.err}`);
       const j = json(r);
@@ -62,7 +84,65 @@ describe('teechat attest verify tdx', { skip }, () => {
       }
       assert.equal(j.fields['mrtd'], e['mrtd']);
       assert.equal(r.err, '');
+      assert.deepEqual((j as unknown as { relaxed: string[] }).relaxed, [
+        'allowMissingTcbInfo',
+        'allowMissingQeIdentity',
+        'allowMissingPckCrl',
+        'allowMissingRootCaCrl',
+      ]);
     }
+  });
+
+  test('fail closed: a genuine quote without collateral is REJECTED for that reason; complete is ACCEPTED', async () => {
+    const dir = join(tmp, 'col-2026');
+    mkdirSync(dir);
+    const L = 'tdx/lunal-attestation-rs/collateral/';
+    for (const f of [
+      'tcb_info_90c06f000000.json',
+      'td_qe_identity.json',
+      'pck_crl_platform.der',
+      'root_ca_crl.der',
+    ])
+      copyFileSync(V(L + f), join(dir, f));
+    const q = V('tdx/go-tdx-guest/quote_v5_sample.dat');
+    const at = '2026-03-20T00:00:00Z';
+    const full = await run(['--quote', q, '--collateral', dir, '--at', at, '--json']);
+    assert.equal(full.code, EXIT_ACCEPT, full.out);
+    assert.deepEqual((JSON.parse(full.out) as { relaxed: string[] }).relaxed, []);
+    const bare = await run(['--quote', q, '--at', at, '--json']);
+    assert.equal(bare.code, EXIT_REJECT);
+    const jb = json(bare);
+    assert.deepEqual(
+      jb.checks
+        .filter((c) => !c.ok)
+        .map((c) => c.id)
+        .sort(),
+      [
+        'collateral.pck_crl',
+        'collateral.qe_identity',
+        'collateral.root_ca_crl',
+        'collateral.tcb_info',
+        'qe_identity',
+        'tcb',
+      ],
+    );
+    for (const id of ['quote_signature', 'qe_report', 'pck_chain'])
+      assert.ok(
+        jb.checks.some((c) => c.id === id && c.ok),
+        id,
+      );
+    // The table names every relaxation on the verdict line and on its own check line.
+    const relaxed = await run(['--quote', q, '--at', at, ...NO_COLLATERAL]);
+    assert.equal(relaxed.code, EXIT_ACCEPT, relaxed.out);
+    assert.match(
+      relaxed.out,
+      /^tdx: ACCEPTED — RELAXED: allowMissingTcbInfo, allowMissingQeIdentity, allowMissingPckCrl, allowMissingRootCaCrl/,
+    );
+    assert.match(relaxed.out, /relaxed\.allowMissingPckCrl +RELAXED tdx\.allowMissingPckCrl/);
+    // A relaxation of another evidence kind is a usage error, not silently ignored.
+    const wrong = await run(['--quote', q, '--allow-missing-rims']);
+    assert.equal(wrong.code, EXIT_USAGE);
+    assert.match(wrong.err, /--allow-missing-rims: expected a relaxation for tdx/);
   });
 
   test('collateral directory, --measurement, --expect-report-data', async () => {
@@ -91,6 +171,7 @@ describe('teechat attest verify tdx', { skip }, () => {
       policy,
       '--at',
       '2025-11-10T00:00:00Z',
+      ...NO_CRLS,
       '--json',
     ];
     const ok = await run([
@@ -133,6 +214,7 @@ describe('teechat attest verify tdx', { skip }, () => {
       policy,
       '--at',
       '2026-01-15T00:00:00Z',
+      ...NO_CRLS,
       '--json',
     ]);
     assert.equal(late.code, EXIT_REJECT);
@@ -198,7 +280,7 @@ describe('teechat attest verify tdx', { skip }, () => {
     const e = tdxExpected().tdx_quotes.find((x) => x.quote === 'tdx/trustee/tdx_quote_6.dat')!;
     const at = inside(e.pck_chain_valid_window).toISOString();
     const code = await attestCommand(
-      ['verify', 'tdx', '--quote', V(e.quote), '--at', at, '--json'],
+      ['verify', 'tdx', '--quote', V(e.quote), '--at', at, ...NO_COLLATERAL, '--json'],
       io,
     );
     assert.equal(code, EXIT_ACCEPT, out + err);
@@ -229,6 +311,7 @@ describe('teechat attest verify tdx', { skip }, () => {
       V(e.quote),
       '--at',
       inside(e.pck_chain_valid_window).toISOString(),
+      ...NO_COLLATERAL,
       '--json',
     );
     assert.equal(ok.status, 0, ok.stderr);

@@ -19,7 +19,16 @@ interface Result {
   stdout: string;
   stderr: string;
 }
+/**
+ * The vector set has no AMD ARK-signed CRL, so SNP and Azure verify calls here relax it
+ * explicitly (`--allow-missing-crl`, printed as RELAXED); the strict refusal is tested on its own
+ * ("fail closed" below, with `cliRaw`).
+ */
 function cli(...args: string[]): Result {
+  const snp = args[0] === 'verify' && (args[1] === 'sev-snp' || args[1] === 'azure-hcl');
+  return snp ? cliRaw(...args, '--allow-missing-crl') : cliRaw(...args);
+}
+function cliRaw(...args: string[]): Result {
   // The real `teechat` entry (client/cli/main.ts → attestCommand), as a user runs it.
   const r = spawnSync(
     process.execPath,
@@ -96,6 +105,42 @@ describe('teechat attest verify sev-snp', { skip }, () => {
       );
     assert.equal(o.fields['product'], 'milan');
     assert.equal(o.fields['verified_at'], '2025-01-01T00:00:00.000Z');
+  });
+  test('fail closed: without the ARK-signed CRL a genuine report is REJECTED for that reason', () => {
+    const r = cliRaw(
+      'verify',
+      'sev-snp',
+      '--report',
+      V(report),
+      '--cert',
+      V(vcek),
+      '--at',
+      at,
+      '--allow-debug',
+      '--json',
+    );
+    assert.equal(r.code, 1);
+    const o = json(r);
+    assert.deepEqual(failedIds(o), ['crl']);
+    assert.ok(o.checks.some((c) => c.id === 'signature' && c.ok));
+    assert.ok(o.checks.some((c) => c.id === 'cert_chain' && c.ok));
+    const relaxed = cli(
+      'verify',
+      'sev-snp',
+      '--report',
+      V(report),
+      '--cert',
+      V(vcek),
+      '--at',
+      at,
+      '--allow-debug',
+    );
+    assert.equal(relaxed.code, 0);
+    assert.match(relaxed.stdout, /^sev-snp: ACCEPTED — RELAXED: allowMissingCrl/);
+    assert.match(
+      relaxed.stdout,
+      /relaxed\.allowMissingCrl\s+RELAXED snp\.allowMissingCrl \(--allow-missing-crl\)/,
+    );
   });
   test('debug forbidden by default: exit 1; the table names the check', () => {
     const r = cli('verify', 'sev-snp', '--report', V(report), '--cert', V(vcek), '--at', at);
@@ -368,6 +413,7 @@ describe('teechat attest show and --help', { skip }, () => {
         V('sev-snp/oak/genoa_oc_vcek.der'),
         '--at',
         '2026-01-01T00:00:00Z',
+        '--allow-missing-crl', // no ARK-signed CRL in the vector set
         '--json',
       ],
       { cwd: repoRoot, encoding: 'utf8' },

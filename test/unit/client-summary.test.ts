@@ -55,3 +55,23 @@ test('SEV-SNP: the top-level fields as before', () => {
   assert.equal(s.cpu?.measurement, 'ef'.repeat(48));
   assert.equal(s.simulated, true);
 });
+
+test('the summary names the evidence relaxations in force (none without them)', () => {
+  const base = { ok: true, kind: 'tdx' as const, simulated: false, fields: { mrtd: 'aa' } };
+  assert.deepEqual(
+    sum({ ...base, checks: [{ id: 'quote_signature', ok: true, message: 'ok' }] }).relaxed,
+    [],
+  );
+  const s = sum({
+    ...base,
+    checks: [
+      { id: 'relaxed.allowMissingPckCrl', ok: true, message: 'RELAXED tdx.allowMissingPckCrl' },
+      {
+        id: 'relaxed.allowMissingRootCaCrl',
+        ok: true,
+        message: 'RELAXED tdx.allowMissingRootCaCrl',
+      },
+    ],
+  });
+  assert.deepEqual(s.relaxed, ['allowMissingPckCrl', 'allowMissingRootCaCrl']);
+});

@@ -64,6 +64,39 @@ describe('attestation document', () => {
     assert.match(doc, /debug guests allowed/);
     assert.match(doc, /no certificates in the evidence/);
   });
+  test('evidence relaxations are named: none by default, RELAXED on the verdict and the report', () => {
+    const view = fakeView();
+    const snap = (attestation: typeof view): SessionSnapshot => ({
+      status: verifiedStatus(view, [], false),
+      attestation,
+      serverUrl: 'ws://h:1',
+      lastError: null,
+    });
+    const plain = renderAttestationDocument(snap(view), TRUST, new Date());
+    assert.match(plain, /\*\*Evidence relaxations\*\*: none/);
+    const relaxed = {
+      ...view,
+      reports: view.reports.map((r, i) =>
+        i === 0
+          ? {
+              ...r,
+              checks: [
+                ...r.checks,
+                {
+                  id: 'relaxed.allowMissingCrl',
+                  ok: true,
+                  message: 'RELAXED snp.allowMissingCrl (--allow-missing-crl): no ARK-signed CRL',
+                },
+              ],
+            }
+          : r,
+      ),
+    };
+    const doc = renderAttestationDocument(snap(relaxed), TRUST, new Date());
+    assert.match(doc, /\*\*Evidence relaxations\*\*: RELAXED: allowMissingCrl/);
+    assert.match(doc, /## [^\n]*: PASS — RELAXED: allowMissingCrl/);
+    assert.match(doc, /- \[PASS\] `relaxed.allowMissingCrl` RELAXED snp\.allowMissingCrl/);
+  });
   test('line breaks in evidence text cannot start new Markdown blocks', () => {
     const view = fakeView({ product: 'genoa\n# injected heading\n- [PASS] fake' });
     const snap: SessionSnapshot = {

@@ -4,7 +4,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { nodeProvider } from '../../protocol-node/crypto-node';
 import {
   SimulatedNvidiaProvider,
@@ -15,6 +15,14 @@ import { DEFAULT_NVIDIA_POLICY, type NvidiaPolicy } from '../../protocol/attesta
 import { formatVbiosVersion } from '../../protocol/attestation/nvidia/opaque';
 import { parseNvidiaReport } from '../../protocol/attestation/nvidia/spdm';
 import type { EvidenceItem, VerificationReport } from '../../protocol/attestation/types';
+import { checkOcspForChain } from '../../protocol/attestation/nvidia/ocsp';
+import { relaxationChecks } from '../../protocol/attestation/relax';
+import { parseCertificate } from '../../protocol/x509/index';
+import {
+  buildCertificate,
+  buildOcspResponse,
+  ext,
+} from '../../enclave-server/evidence/x509-writer';
 
 const sim = new SimulatedNvidiaProvider();
 const devPolicy: NvidiaPolicy = { ...DEFAULT_NVIDIA_POLICY, allowSimulated: true };
@@ -148,5 +156,125 @@ describe('SimulatedNvidiaProvider', () => {
       assert.deepEqual(failed(r), ['fwid'], chip);
       assert.match(r.checks.find((c) => c.id === 'fwid')!.message, /abababab/);
     }
+  });
+});
+
+describe('stapled OCSP (simulated provider and the response writer)', () => {
+  test('the provider staples device-chain and RIM-chain OCSP; each missing one is refused', async () => {
+    const b = binding();
+    const [item] = await sim.collect(b);
+    const ids = [...item!.parts.keys()].filter((k) => k.startsWith('ocsp.')).sort();
+    assert.deepEqual(ids, [
+      'ocsp.1',
+      'ocsp.2',
+      'ocsp.3',
+      'ocsp.rim.driver.0',
+      'ocsp.rim.driver.1',
+      'ocsp.rim.vbios.0',
+      'ocsp.rim.vbios.1',
+    ]);
+    const r = verify(item!, devPolicy, b.gpuNonce);
+    for (const id of ids)
+      assert.ok(
+        r.checks.some((c) => c.id === id && c.ok),
+        id,
+      );
+    for (const id of ['ocsp.2', 'ocsp.rim.vbios.1']) {
+      const parts = new Map(item!.parts);
+      parts.delete(id);
+      const m = verify({ ...item!, parts }, devPolicy, b.gpuNonce);
+      assert.deepEqual(failed(m), [id]);
+      assert.match(m.checks.find((c) => !c.ok)!.message, /refused because it is missing/);
+    }
+    // Swapped responses (right signer, wrong certificate) are refused too.
+    const parts = new Map(item!.parts);
+    parts.set('ocsp.1', item!.parts.get('ocsp.2')!);
+    assert.deepEqual(failed(verify({ ...item!, parts }, devPolicy, b.gpuNonce)), ['ocsp.1']);
+  });
+
+  test('a response without nextUpdate is refused unless allowOcspWithoutNextUpdate (RELAXED)', () => {
+    const key = () => generateKeyPairSync('ec', { namedCurve: 'P-384' });
+    const ca = key();
+    const sub = key();
+    const spki = (k: ReturnType<typeof key>): Uint8Array =>
+      new Uint8Array(k.publicKey.export({ type: 'spki', format: 'der' }));
+    const nb = new Date('2025-01-01T00:00:00Z');
+    const na = new Date('2035-01-01T00:00:00Z');
+    const sw = { keyObject: ca.privateKey, alg: 'ecdsa-sha384' as const };
+    const caDer = buildCertificate({
+      subject: [['CN', 'OCSP test CA']],
+      issuer: [['CN', 'OCSP test CA']],
+      serial: 1,
+      notBefore: nb,
+      notAfter: na,
+      publicKeyDer: spki(ca),
+      extensions: [ext.basicConstraints(true), ext.keyUsage([5, 6])],
+      signWith: sw,
+    });
+    const subDer = buildCertificate({
+      subject: [['CN', 'OCSP test leaf']],
+      issuer: [['CN', 'OCSP test CA']],
+      serial: 77,
+      notBefore: nb,
+      notAfter: na,
+      publicKeyDer: spki(sub),
+      extensions: [ext.basicConstraints(false), ext.keyUsage([0])],
+      signWith: sw,
+    });
+    const chain = [parseCertificate(subDer), parseCertificate(caDer)];
+    const at = new Date('2026-06-01T00:00:00Z');
+    const resp = (o: { nextUpdate?: Date; status?: 'good' | 'revoked' }): Map<string, Uint8Array> =>
+      new Map([
+        [
+          'ocsp.0',
+          buildOcspResponse({
+            cert: subDer,
+            issuer: caDer,
+            status: o.status ?? 'good',
+            thisUpdate: new Date(at.getTime() - 3_600_000),
+            ...(o.nextUpdate !== undefined ? { nextUpdate: o.nextUpdate } : {}),
+            signWith: sw,
+          }),
+        ],
+      ]);
+    const day = new Date(at.getTime() + 86_400_000);
+    const good = checkOcspForChain(nodeProvider, resp({ nextUpdate: day }), chain, at, true);
+    assert.deepEqual(
+      good.map((c) => c.ok),
+      [true],
+    );
+    const forever = checkOcspForChain(nodeProvider, resp({}), chain, at, true);
+    assert.equal(forever[0]!.ok, false);
+    assert.match(forever[0]!.message, /nextUpdate: expected a date, got none/);
+    const allowed = checkOcspForChain(nodeProvider, resp({}), chain, at, true, {
+      allowNoNextUpdate: true,
+    });
+    assert.equal(allowed[0]!.ok, true);
+    const stale = checkOcspForChain(
+      nodeProvider,
+      resp({ nextUpdate: day }),
+      chain,
+      new Date(day.getTime() + 1000),
+      true,
+    );
+    assert.match(stale[0]!.message, /stale/);
+    const revoked = checkOcspForChain(
+      nodeProvider,
+      resp({ nextUpdate: day, status: 'revoked' }),
+      chain,
+      at,
+      true,
+    );
+    assert.match(revoked[0]!.message, /certStatus: expected good, got revoked/);
+    // In a report, the relaxation is named.
+    const rc = relaxationChecks('nvidia', {
+      ...DEFAULT_NVIDIA_POLICY,
+      allowOcspWithoutNextUpdate: true,
+    });
+    assert.deepEqual(
+      rc.map((c) => [c.id, c.ok]),
+      [['relaxed.allowOcspWithoutNextUpdate', true]],
+    );
+    assert.match(rc[0]!.message, /^RELAXED nvidia\.allowOcspWithoutNextUpdate/);
   });
 });

@@ -8,7 +8,7 @@ import { nodeProvider } from '../../protocol-node/crypto-node';
 import { SnpConfigfsProvider, SnpEvidenceError } from '../../enclave-server/evidence/snp-configfs';
 import { tsmReport, TsmError } from '../../enclave-server/evidence/configfs-tsm';
 import type { TsmFs } from '../../enclave-server/evidence/configfs-tsm';
-import { SimulatedSnpProvider } from '../../enclave-server/evidence/simulated-snp';
+import { SimulatedSnpProvider, simulatedArkCrl } from '../../enclave-server/evidence/simulated-snp';
 import {
   CERT_TABLE_GUIDS,
   buildCertTable,
@@ -95,11 +95,39 @@ describe('configfs-tsm SEV-SNP provider', () => {
 
   test('report bound to REPORT_DATA, certificates from the auxblob table; verifies (simulated root allowed)', async () => {
     const fs = new FakeTsm(sim, 'sev_guest', table);
-    const p = new SnpConfigfsProvider({ fs, tsmRoot: '/cfg', privlevel: 0 });
+    // Without a CRL source the evidence goes out without one, and the client refuses it for that.
+    const bare = new SnpConfigfsProvider({ fs, tsmRoot: '/cfg', privlevel: 0 });
+    const [noCrl] = await bare.collect(binding(4));
+    assert.deepEqual([...noCrl!.parts.keys()].sort(), ['ark', 'ask', 'report', 'vcek']);
+    const refused = verifySnpEvidence(
+      noCrl!,
+      { crypto: nodeProvider, now: () => new Date() },
+      DEV,
+      binding(4),
+    );
+    assert.deepEqual(
+      refused.checks.filter((c) => !c.ok).map((c) => c.id),
+      ['crl'],
+    );
+    // With an (injected) KDS fetcher the ARK-signed CRL is stapled, cached, and re-fetched late.
+    const urls: string[] = [];
+    let clock = new Date();
+    let down = false;
+    const p = new SnpConfigfsProvider({
+      fs,
+      tsmRoot: '/cfg',
+      privlevel: 0,
+      now: () => clock,
+      fetch: (url) => {
+        urls.push(url);
+        if (down) return Promise.reject(new Error('offline'));
+        return Promise.resolve(simulatedArkCrl(sim.chain, [], clock));
+      },
+    });
     const [item] = await p.collect(binding(4));
-    assert.deepEqual([...item!.parts.keys()].sort(), ['ark', 'ask', 'report', 'vcek']);
-    assert.equal(fs.created, 1);
-    assert.equal(fs.removed, 1, 'the entry is removed');
+    assert.deepEqual([...item!.parts.keys()].sort(), ['ark', 'ask', 'crl', 'report', 'vcek']);
+    assert.deepEqual(urls, ['https://kdsintf.amd.com/vcek/v1/Milan/crl']);
+    assert.equal(fs.removed, fs.created, 'every entry is removed');
     const r = verifySnpEvidence(
       item!,
       { crypto: nodeProvider, now: () => new Date() },
@@ -108,6 +136,13 @@ describe('configfs-tsm SEV-SNP provider', () => {
     );
     assert.equal(r.ok, true, JSON.stringify(r.checks.filter((c) => !c.ok)));
     assert.equal(r.simulated, true);
+    await p.collect(binding(4));
+    assert.equal(urls.length, 1, 'served from the cache');
+    clock = new Date(clock.getTime() + 13 * 3_600_000);
+    down = true;
+    const [stale] = await p.collect(binding(4));
+    assert.equal(urls.length, 2, 're-fetched after 12 h');
+    assert.deepEqual(stale!.parts.get('crl'), item!.parts.get('crl'), 'KDS down: last copy');
   });
 
   test('a generation race is retried with a fresh entry; persistent races fail', async () => {
@@ -143,10 +178,19 @@ describe('configfs-tsm SEV-SNP provider', () => {
   test('no host certificates: cached files, else one KDS fetch cached on disk', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'teechat-snp-certs-'));
     try {
-      const urls: string[] = [];
+      const all: string[] = [];
       const fetch = async (u: string): Promise<Uint8Array> => {
-        urls.push(u);
-        return sim.chain.vcek;
+        all.push(u);
+        return u.endsWith('/crl') ? simulatedArkCrl(sim.chain, [], new Date()) : sim.chain.vcek;
+      };
+      // VCEK fetches (the CRL is fetched too, and stapled: see the test above).
+      const urls = {
+        get length(): number {
+          return all.filter((u) => !u.endsWith('/crl')).length;
+        },
+        get 0(): string | undefined {
+          return all.find((u) => !u.endsWith('/crl'));
+        },
       };
       const p = new SnpConfigfsProvider({
         fs: new FakeTsm(sim),
@@ -156,6 +200,7 @@ describe('configfs-tsm SEV-SNP provider', () => {
       });
       const [a] = await p.collect(binding(2));
       assert.deepEqual(a!.parts.get('vcek'), sim.chain.vcek);
+      assert.ok(a!.parts.has('crl'), 'the KDS CRL is stapled');
       assert.equal(urls.length, 1);
       assert.match(
         urls[0]!,

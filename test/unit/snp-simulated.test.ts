@@ -129,8 +129,39 @@ describe('simulated SEV-SNP provider', () => {
     const prod = verify(item!, DEFAULT_POLICY, binding(7));
     assert.equal(prod.ok, false);
     assert.equal(prod.simulated, false);
-    assert.deepEqual([...new Set(failed(prod))], ['cert_chain']);
+    // The stapled CRL is signed by the simulated ARK, so under the pinned ARK it fails too.
+    assert.deepEqual([...new Set(failed(prod))], ['cert_chain', 'crl']);
+    assert.ok(
+      dev.checks.some((c) => c.id === 'crl' && c.ok),
+      'the stapled CRL passes in dev',
+    );
+    // Without the stapled CRL the report is refused for that reason alone (fail closed).
+    const parts = new Map(item!.parts);
+    parts.delete('crl');
+    const noCrl = verify({ ...item!, parts }, DEV, binding(7));
+    assert.deepEqual(failed(noCrl), ['crl']);
+    assert.match(noCrl.checks.find((c) => !c.ok)!.message, /snp\.allowMissingCrl/);
     assert.ok(prod.checks.some((c) => /simulated roots need allowSimulated/.test(c.message)));
+  });
+
+  test('guest policy reserved bits 63:26 must be zero; firmware must meet the policy ABI', async () => {
+    const reserved = new SimulatedSnpProvider(sim.chain, { policy: 0x30000n | (1n << 30n) });
+    const [a] = await reserved.collect(binding(1));
+    const r = verify(a!, DEV, binding(1));
+    assert.deepEqual(failed(r), ['policy.reserved']);
+    assert.match(r.checks.find((c) => !c.ok)!.message, /policy\[63:26\]: expected 0, got 0x10/);
+    // ABI 2.0 in the guest policy, firmware 1.55 (the simulated firmware): refused.
+    const abi = new SimulatedSnpProvider(sim.chain, { policy: 0x30000n | 0x0200n });
+    const [b] = await abi.collect(binding(2));
+    const r2 = verify(b!, DEV, binding(2));
+    assert.deepEqual(failed(r2), ['policy.abi']);
+    assert.match(
+      r2.checks.find((c) => !c.ok)!.message,
+      /expected >= 2\.0 \(guest policy ABI\), got 1\.55/,
+    );
+    const fine = new SimulatedSnpProvider(sim.chain, { policy: 0x30000n | 0x0137n });
+    const [c] = await fine.collect(binding(3));
+    assert.deepEqual(failed(verify(c!, DEV, binding(3))), []);
   });
 
   test('REPORT_DATA is the binding value; byte-exact v5 layout', async () => {

@@ -5,8 +5,9 @@ import fc from 'fast-check';
 import { parseTdxQuote, QE_REPORT, HEADER, BODY } from '../../protocol/attestation/tdx/quote';
 import { verifyTdxQuote, verifyTdxEvidence } from '../../protocol/attestation/tdx/verify';
 import type { TdxCollateral, TdxVerifyResult } from '../../protocol/attestation/tdx/verify';
-import { tdxPolicy } from '../../protocol/attestation/tdx/policy';
-import { DEFAULT_POLICY, mergePolicy } from '../../protocol/attestation/policy';
+import { tdxPolicy as strictTdxPolicy } from '../../protocol/attestation/tdx/policy';
+import type { TdxPolicy } from '../../protocol/attestation/tdx/policy';
+import { DEFAULT_POLICY } from '../../protocol/attestation/policy';
 import { parseTdReport } from '../../protocol/attestation/tdx/tdreport';
 import { verifyAzureTdxHcl } from '../../protocol/attestation/tdx/azure-hcl';
 import { toHex } from '../../protocol/attestation/tdx/bytes';
@@ -31,8 +32,24 @@ const binding = (reportData: Uint8Array): BindingValues => ({
   cpuReportData: reportData,
   gpuNonce: new Uint8Array(32),
 });
+/**
+ * The suites below test the quote's own checks on quotes that come without collateral, so they
+ * relax the four collateral items, explicitly; the collateral suite and the fail-closed tests use
+ * the strict default (`strictTdxPolicy`).
+ */
+const NO_COLLATERAL: Partial<TdxPolicy> = {
+  allowMissingTcbInfo: true,
+  allowMissingQeIdentity: true,
+  allowMissingPckCrl: true,
+  allowMissingRootCaCrl: true,
+};
+/** No CRL in the vector set is current in the 2025-10 collateral window (trustee tcbInfo/QE identity). */
+const NO_CRLS: Partial<TdxPolicy> = { allowMissingPckCrl: true, allowMissingRootCaCrl: true };
+const tdxPolicy = (p: Partial<TdxPolicy> = {}): TdxPolicy =>
+  strictTdxPolicy({ ...NO_COLLATERAL, ...p });
 /** Policy used where only the cryptographic outcome is under test (several vectors are debug TDs). */
-const cryptoOnly = tdxPolicy({ allowDebug: true });
+// (SEPT_VE_DISABLE is not set by tdx_prod_quote_SPR_E4 nor by Azure's TD, so it is not required here.)
+const cryptoOnly = tdxPolicy({ allowDebug: true, requireSeptVeDisable: false });
 
 function quoteItem(path: string): ExpectedTdxQuote {
   const e = tdxExpected().tdx_quotes.find((q) => q.quote === path);
@@ -222,13 +239,30 @@ describe('TDX verify: tamper cases each fail their own check', { skip }, () => {
       ctx,
       tdxPolicy({
         mrSeam: ['33'.repeat(48)],
-        minQeSvn: parsed.header.qeSvn + 1,
-        minPceSvn: parsed.header.pceSvn,
+        minQeSvn: parsed.qeReport.isvSvn + 1,
+        minPceSvn: 1,
       }),
       rd,
     );
     assert.deepEqual(failed(r).sort(), ['mrseam', 'tcb']);
-    assert.match(r.checks.find((c) => c.id === 'tcb' && !c.ok)?.message ?? '', /header\.qe_svn/);
+    // The QE SVN is the QE report's ISVSVN (the header bytes are 0 on real quotes).
+    assert.equal(parsed.header.qeSvn, 0);
+    assert.match(
+      r.checks.find((c) => c.id === 'tcb' && !c.ok)?.message ?? '',
+      new RegExp(
+        `qe_report\\.isv_svn: expected >= ${parsed.qeReport.isvSvn + 1}, got ${parsed.qeReport.isvSvn}`,
+      ),
+    );
+    assert.ok(
+      r.checks.some(
+        (c) => c.id === 'tcb' && c.ok && /pck\.pcesvn \d+ >= policy minimum 1/.test(c.message),
+      ),
+    );
+    const pce = verifyTdxQuote({ quote: q() }, ctx, tdxPolicy({ minPceSvn: 65535 }), rd);
+    assert.match(
+      pce.checks.find((c) => !c.ok)?.message ?? '',
+      /pck\.pcesvn: expected >= 65535, got \d+/,
+    );
     const ok = verifyTdxQuote(
       { quote: q() },
       ctx,
@@ -304,7 +338,8 @@ describe('TDX verify: collateral (TCB info, QE identity, CRLs)', { skip }, () =>
   };
   // Inside tcbInfo (2025-10-27..11-26), QE identity (2025-10-28..11-27) and the PCK chain.
   const at = new Date('2025-11-10T00:00:00Z');
-  const anyStatus = tdxPolicy({
+  const anyStatus = strictTdxPolicy({
+    ...NO_CRLS,
     acceptedTcbStatuses: [
       'UpToDate',
       'SWHardeningNeeded',
@@ -321,7 +356,11 @@ describe('TDX verify: collateral (TCB info, QE identity, CRLs)', { skip }, () =>
     assert.ok(passed(r, 'collateral') && passed(r, 'tcb') && passed(r, 'qe_identity'));
     assert.equal(typeof r.fields['tcb_status'], 'string');
     // The same quote under the default policy: its status decides the tcb check (and only it).
-    const strict = verifyTdxQuote({ quote: vec(q6), collateral: trustee }, ctxAt(at), tdxPolicy());
+    const strict = verifyTdxQuote(
+      { quote: vec(q6), collateral: trustee },
+      ctxAt(at),
+      strictTdxPolicy(NO_CRLS),
+    );
     const okStatus = ['UpToDate', 'SWHardeningNeeded'].includes(String(r.fields['tcb_status']));
     assert.deepEqual(failed(strict), okStatus ? [] : ['tcb']);
   });
@@ -332,8 +371,36 @@ describe('TDX verify: collateral (TCB info, QE identity, CRLs)', { skip }, () =>
       ctxAt(new Date('2025-12-15T00:00:00Z')),
       anyStatus,
     );
+    // Past nextUpdate, and (issued 2025-10-27/28) older than the 31-day maximum age.
+    assert.deepEqual(failed(r), ['collateral', 'collateral', 'collateral', 'collateral']);
+    const msgs = r.checks.filter((c) => !c.ok).map((c) => c.message);
+    assert.equal(msgs.filter((m) => /nextUpdate/.test(m)).length, 2);
+    assert.ok(
+      msgs.some((m) =>
+        /tcb_info: expected at most 31 days old, got 48\.\d days \(issued 2025-10-27/.test(m),
+      ),
+    );
+  });
+
+  test('maximum age (policy maxCollateralAgeDays): inside nextUpdate but too old is refused, naming item and age', () => {
+    const t = new Date('2025-11-20T00:00:00Z');
+    const ok = verifyTdxQuote({ quote: vec(q6), collateral: trustee }, ctxAt(t), anyStatus);
+    assert.deepEqual(failed(ok), []);
+    const r = verifyTdxQuote(
+      { quote: vec(q6), collateral: trustee },
+      ctxAt(t),
+      strictTdxPolicy({ ...anyStatus, maxCollateralAgeDays: 10 }),
+    );
     assert.deepEqual(failed(r), ['collateral', 'collateral']);
-    assert.ok(r.checks.filter((c) => !c.ok).every((c) => /nextUpdate/.test(c.message)));
+    const msgs = r.checks.filter((c) => !c.ok).map((c) => c.message);
+    assert.ok(
+      msgs.some((m) => /tcb_info: expected at most 10 days old, got 23\.\d days/.test(m)),
+      msgs.join(),
+    );
+    assert.ok(
+      msgs.some((m) => /qe_identity: expected at most 10 days old, got 2\d\.\d days/.test(m)),
+      msgs.join(),
+    );
   });
 
   test('a tampered collateral byte breaks its signature (exact-bytes signing)', () => {
@@ -391,7 +458,7 @@ describe('TDX verify: collateral (TCB info, QE identity, CRLs)', { skip }, () =>
           },
         },
         ctxAt(t),
-        { ...anyStatus, allowDebug: true },
+        { ...anyStatus, allowDebug: true, requireSeptVeDisable: false },
       );
       const bad = r.checks.filter((c) => !c.ok);
       // Only TCB-level matching may fail (an old platform may match no level: "TCB unrecognized").
@@ -406,17 +473,61 @@ describe('TDX verify: collateral (TCB info, QE identity, CRLs)', { skip }, () =>
 
   test('stale CRL and a CRL whose issuer is not in the chain fail collateral', () => {
     const r = verifyTdxQuote(
-      { quote: vec(q6), collateral: { crls: new Map([['old', vec('tdx/go-tdx-guest/pckcrl')]]) } },
+      {
+        quote: vec(q6),
+        collateral: { ...trustee, crls: new Map([['old', vec('tdx/go-tdx-guest/pckcrl')]]) },
+      },
       ctxAt(at),
       anyStatus,
     );
-    assert.deepEqual(failed(r), ['collateral']);
-    assert.match(r.checks.find((c) => !c.ok)?.message ?? '', /thisUpdate/);
+    // Outside its window, and (2023-06) far older than the maximum age.
+    assert.deepEqual(failed(r), ['collateral', 'collateral']);
+    const msgs = r.checks.filter((c) => !c.ok).map((c) => c.message);
+    assert.ok(msgs.some((m) => /thisUpdate/.test(m)));
+    assert.ok(msgs.some((m) => /crl\.old \(PCK CRL\): expected at most 31 days old/.test(m)));
   });
 
-  test('requireCollateral rejects a bare quote', () => {
-    const r = verifyTdxQuote({ quote: vec(q6) }, ctxAt(at), tdxPolicy({ requireCollateral: true }));
-    assert.deepEqual(failed(r).sort(), ['collateral', 'qe_identity', 'tcb']);
+  test('a bare quote is refused by default, each missing item named; relaxations are reported', () => {
+    const r = verifyTdxQuote({ quote: vec(q6) }, ctxAt(at), strictTdxPolicy());
+    assert.deepEqual(failed(r).sort(), [
+      'collateral.pck_crl',
+      'collateral.qe_identity',
+      'collateral.root_ca_crl',
+      'collateral.tcb_info',
+      'qe_identity',
+      'tcb',
+    ]);
+    assert.ok(passed(r, 'quote_signature') && passed(r, 'qe_report') && passed(r, 'pck_chain'));
+    const relaxed = verifyTdxQuote(
+      { quote: vec(q6) },
+      ctxAt(at),
+      strictTdxPolicy({
+        allowMissingTcbInfo: true,
+        allowMissingQeIdentity: true,
+        allowMissingPckCrl: true,
+        allowMissingRootCaCrl: true,
+      }),
+    );
+    assert.deepEqual(failed(relaxed), []);
+    assert.deepEqual(
+      relaxed.checks.filter((c) => c.id.startsWith('relaxed.')).map((c) => c.id),
+      [
+        'relaxed.allowMissingTcbInfo',
+        'relaxed.allowMissingQeIdentity',
+        'relaxed.allowMissingPckCrl',
+        'relaxed.allowMissingRootCaCrl',
+      ],
+    );
+    assert.ok(
+      relaxed.checks.every((c) => !c.id.startsWith('relaxed.') || /^RELAXED/.test(c.message)),
+    );
+    // Each relaxation lifts only its own item.
+    const onlyCrls = verifyTdxQuote(
+      { quote: vec(q6), collateral: trustee },
+      ctxAt(at),
+      strictTdxPolicy({ ...anyStatus, allowMissingRootCaCrl: false }),
+    );
+    assert.deepEqual(failed(onlyCrls), ['collateral.root_ca_crl']);
   });
 });
 
@@ -480,21 +591,24 @@ describe('TDX verify: CCEL replay (EXPECTED.json tdx_ccel)', { skip }, () => {
 describe('verifyTdxEvidence (EvidenceItem parts)', { skip }, () => {
   if (skip) return;
   test('quote + collateral parts, and a missing quote', () => {
+    // Genuine and complete: the v5 sample quote with the 2026-03 PCS set (TCB info, TD_QE
+    // identity, PCK Platform CA CRL, root CA CRL), under the strict default policy.
+    const L = 'tdx/lunal-attestation-rs/collateral/';
     const parts = new Map([
-      ['quote', vec('tdx/trustee/tdx_quote_6.dat')],
-      ['collateral.tcb_info', vec('tdx/trustee/tcbInfo.json')],
-      ['collateral.qe_identity', vec('tdx/trustee/enclaveIdentity.json')],
+      ['quote', vec('tdx/go-tdx-guest/quote_v5_sample.dat')],
+      ['collateral.tcb_info', vec(`${L}tcb_info_90c06f000000.json`)],
+      ['collateral.qe_identity', vec(`${L}td_qe_identity.json`)],
+      ['collateral.crl.pck_platform', vec(`${L}pck_crl_platform.der`)],
+      ['collateral.crl.root', vec(`${L}root_ca_crl.der`)],
     ]);
     const item: EvidenceItem = { kind: 'tdx', label: '', parts };
-    const at = new Date('2025-11-10T00:00:00Z');
-    const r = verifyTdxEvidence(
-      item,
-      ctxAt(at),
-      mergePolicy(DEFAULT_POLICY, { tdx: { acceptedTcbStatuses: ['UpToDate', 'OutOfDate'] } }),
-    );
+    const at = new Date('2026-03-20T00:00:00Z');
+    const r = verifyTdxEvidence(item, ctxAt(at), DEFAULT_POLICY);
     assert.equal(r.kind, 'tdx');
     assert.ok(r.ok, JSON.stringify(r.checks.filter((c) => !c.ok)));
     assert.ok(r.checks.some((c) => c.id === 'collateral' && c.ok));
+    assert.equal(r.fields['tcb_status'], 'UpToDate');
+    assert.ok(!r.checks.some((c) => c.id.startsWith('relaxed.')));
     assert.equal(r.simulated, false);
     const none = verifyTdxEvidence(
       { kind: 'tdx', label: 'x', parts: new Map() },

@@ -158,7 +158,7 @@ function parseInner(der: Uint8Array): OcspResponse {
 }
 
 /** The subjectPublicKey BIT STRING contents of a certificate (what issuerKeyHash / byKey hash). */
-function publicKeyBits(cert: Certificate): Uint8Array {
+export function publicKeyBits(cert: Certificate): Uint8Array {
   const [, bits] = children(parseDer(cert.spki, 'spki', C), 'spki', C);
   return readBitString(bits, 'spki.subjectPublicKey', C).bytes;
 }
@@ -182,6 +182,7 @@ export function checkOcsp(
   cert: Certificate,
   issuer: Certificate,
   at: Date,
+  allowNoNextUpdate = false,
 ): string | null {
   const keyBits = publicKeyBits(issuer);
   const single = resp.responses.find(
@@ -212,14 +213,32 @@ export function checkOcsp(
   if (single.status !== 'good') return `certStatus: expected good, got ${single.status}`;
   if (at < single.thisUpdate)
     return `thisUpdate: expected <= ${at.toISOString()}, got ${single.thisUpdate.toISOString()}`;
+  if (single.nextUpdate === undefined && !allowNoNextUpdate)
+    return 'nextUpdate: expected a date, got none (a response without one never expires; relaxation nvidia.allowOcspWithoutNextUpdate)';
   if (single.nextUpdate !== undefined && at > single.nextUpdate)
     return `nextUpdate: expected >= ${at.toISOString()}, got ${single.nextUpdate.toISOString()} (stale)`;
   return null;
 }
 
+export interface OcspChainOptions {
+  /** Part name prefix (`ocsp` for the device chain, `ocsp.rim.<which>` for a RIM chain). */
+  readonly prefix?: string;
+  /**
+   * First certificate that must have a response. The device chain starts at 1: its leaf (the
+   * GSP/FSP FMC certificate) is made by the device at boot and is unknown to NVIDIA's OCSP
+   * responder (nvtrust skips it too). A response supplied for an earlier certificate is checked.
+   */
+  readonly start?: number;
+  /** Relaxation nvidia.allowOcspWithoutNextUpdate. Default false. */
+  readonly allowNoNextUpdate?: boolean;
+  /** The relaxation key named in a "missing" message. */
+  readonly relaxKey?: string;
+}
+
 /**
- * Checks parts `<prefix>.<n>` for every non-root certificate of `chain`. Missing responses fail
- * only when `required`. Never throws.
+ * Checks parts `<prefix>.<n>` for every non-root certificate of `chain` (from `start`). Missing
+ * responses fail only when `required` (fail closed: the callers pass true unless a relaxation is
+ * on). Never throws.
  */
 export function checkOcspForChain(
   crypto: CryptoProvider,
@@ -227,25 +246,35 @@ export function checkOcspForChain(
   chain: readonly Certificate[],
   at: Date,
   required: boolean,
-  prefix = 'ocsp',
+  o: OcspChainOptions | string = {},
 ): Check[] {
+  const opts: OcspChainOptions = typeof o === 'string' ? { prefix: o } : o;
+  const prefix = opts.prefix ?? 'ocsp';
+  const start = opts.start ?? 0;
   const checks: Check[] = [];
   for (let n = 0; n + 1 < chain.length; n++) {
     const id = `${prefix}.${n}`;
     const der = parts.get(id);
     const who = nameAttr(chain[n]!.subject) ?? chain[n]!.subject.toString();
     if (der === undefined) {
-      if (required)
+      if (required && n >= start)
         checks.push({
           id,
           ok: false,
-          message: `${id}: expected a cached OCSP response for "${who}", got none`,
+          message: `${id}: expected a cached OCSP response for "${who}"${opts.relaxKey !== undefined ? ` (required; relaxation nvidia.${opts.relaxKey})` : ''}, got none — refused because it is missing`,
         });
       continue;
     }
     let problem: string | null;
     try {
-      problem = checkOcsp(crypto, parseOcspResponse(der), chain[n]!, chain[n + 1]!, at);
+      problem = checkOcsp(
+        crypto,
+        parseOcspResponse(der),
+        chain[n]!,
+        chain[n + 1]!,
+        at,
+        opts.allowNoNextUpdate ?? false,
+      );
     } catch (e) {
       problem = `expected a well-formed OCSP response, got ${e instanceof Error ? e.message : String(e)}`;
     }

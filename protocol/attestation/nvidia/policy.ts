@@ -10,8 +10,11 @@ export interface NvidiaPolicy {
   readonly allowedVbiosVersions: readonly string[];
   /** Minimum driver version (dotted numeric comparison), or null for no floor. */
   readonly minDriverVersion: string | null;
-  /** GPUs: require signed driver + VBIOS RIMs and every active golden measurement to match. */
-  readonly requireRims: boolean;
+  /**
+   * Relaxation (relax.ts): accept a GPU report without signed driver + VBIOS RIMs. Default false:
+   * both RIMs are required and every active golden measurement must match.
+   */
+  readonly allowMissingRims: boolean;
   /** NVSwitches: require RIMs too (NVIDIA publishes none publicly yet; default false). */
   readonly requireSwitchRims: boolean;
   /**
@@ -24,8 +27,15 @@ export interface NvidiaPolicy {
   readonly rejectDevtools: boolean;
   /** With more than one GPU, require protected PCIe (PPCIe) in every signed GPU report. */
   readonly requirePpcieForMultiGpu: boolean;
-  /** Require a cached OCSP response with status good for every device-chain certificate below the root. */
-  readonly requireOcsp: boolean;
+  /**
+   * Relaxations (relax.ts), default false: a cached OCSP response with status good, current at
+   * the verification time and carrying a nextUpdate, is required for every device-chain
+   * certificate between the leaf and the root, and for every certificate below the root of both
+   * RIM signing chains.
+   */
+  readonly allowMissingDeviceOcsp: boolean;
+  readonly allowMissingRimOcsp: boolean;
+  readonly allowOcspWithoutNextUpdate: boolean;
   /** Development only: accept a chain / RIM root that the evidence itself supplies (simulated provider). */
   readonly allowSimulated: boolean;
 }
@@ -34,12 +44,14 @@ export const DEFAULT_NVIDIA_POLICY: NvidiaPolicy = {
   allowedDriverVersions: [],
   allowedVbiosVersions: [],
   minDriverVersion: null,
-  requireRims: true,
+  allowMissingRims: false,
   requireSwitchRims: false,
   requireCcMode: true,
   rejectDevtools: true,
   requirePpcieForMultiGpu: false,
-  requireOcsp: false,
+  allowMissingDeviceOcsp: false,
+  allowMissingRimOcsp: false,
+  allowOcspWithoutNextUpdate: false,
   allowSimulated: false,
 };
 

@@ -7,8 +7,8 @@
  *   rim.driver  driver RIM (signed SWID XML)          — GPUs
  *   rim.vbios   VBIOS RIM (signed SWID XML)           — GPUs
  *   cc          NVML CC status JSON (cc-status.ts)    — optional
- *   ocsp.<n>    cached DER OCSP response for chain[n] (ocsp.ts) — optional
- *   ocsp.rim.driver.<n> / ocsp.rim.vbios.<n>  the same for the RIM signing chains — optional
+ *   ocsp.<n>    cached DER OCSP response for chain[n], n >= 1 (ocsp.ts) — required unless relaxed
+ *   ocsp.rim.driver.<n> / ocsp.rim.vbios.<n>  the same for the RIM signing chains — required unless relaxed
  *   sim.root / sim.rim_root  simulated roots (DER), honoured only under policy.allowSimulated
  *
  * Check ids: parse, cert_chain.length, cert_chain, signature, fwid, nonce, rim.driver(.digest|
@@ -37,6 +37,7 @@ import { checkOcspForChain } from './ocsp';
 import { FEATURE_MPT, FEATURE_PPCIE, FEATURE_SPT, STATUS_DISABLED, STATUS_ENABLED } from './opaque';
 import { compareVersions, type NvidiaPolicy } from './policy';
 import { verifyRim, type Rim } from './rim';
+import { relaxationChecks } from '../relax';
 import { parseNvidiaReport, reportBytesFromInput, type NvidiaReport } from './spdm';
 
 /** Certificates in an NVIDIA device chain: leaf, BROM, Provisioner ICA, Identity, root. */
@@ -331,8 +332,19 @@ export function verifyNvidiaEvidence(
       }
     }
 
-    // ---- optional OCSP ----
-    const ocspChecks = checkOcspForChain(crypto, item.parts, chain, at, policy.requireOcsp);
+    // ---- OCSP for the device chain (required unless relaxed; the leaf is not in OCSP) ----
+    const ocspChecks = checkOcspForChain(
+      crypto,
+      item.parts,
+      chain,
+      at,
+      !policy.allowMissingDeviceOcsp,
+      {
+        start: 1,
+        allowNoNextUpdate: policy.allowOcspWithoutNextUpdate,
+        relaxKey: 'allowMissingDeviceOcsp',
+      },
+    );
     checks.push(...ocspChecks);
   } else {
     checks.push(
@@ -354,7 +366,8 @@ export function verifyNvidiaEvidence(
   fields['nonce_checked'] = binding !== undefined;
 
   // ---- verify + validate: RIMs ----
-  const needRims = isSwitch ? policy.requireSwitchRims : policy.requireRims;
+  const needRims = isSwitch ? policy.requireSwitchRims : !policy.allowMissingRims;
+  for (const r of relaxationChecks('nvidia', policy)) checks.push(r);
   const rims: { driver: Rim | null; vbios: Rim | null } = { driver: null, vbios: null };
   const rimAbsent: string[] = [];
   for (const which of ['driver', 'vbios'] as const) {
@@ -369,7 +382,11 @@ export function verifyNvidiaEvidence(
     // Cached OCSP responses for the RIM signing chain: parts `ocsp.rim.<which>.<n>`.
     if (v.chain.length > 0)
       checks.push(
-        ...checkOcspForChain(crypto, item.parts, v.chain, at, policy.requireOcsp, `ocsp.${id}`),
+        ...checkOcspForChain(crypto, item.parts, v.chain, at, !policy.allowMissingRimOcsp, {
+          prefix: `ocsp.${id}`,
+          allowNoNextUpdate: policy.allowOcspWithoutNextUpdate,
+          relaxKey: 'allowMissingRimOcsp',
+        }),
       );
     rims[which] = v.rim;
     if (v.rim) fields[`${id}.version`] = v.rim.colloquialVersion;
@@ -386,7 +403,12 @@ export function verifyNvidiaEvidence(
   if (rimAbsent.length === 2) {
     if (needRims) {
       for (const id of rimAbsent)
-        checks.push(failCheck(id, 'expected a signed RIM part, got none'));
+        checks.push(
+          failCheck(
+            id,
+            `expected a signed RIM part (required; relaxation nvidia.allowMissingRims), got none — refused because it is missing`,
+          ),
+        );
       checks.push(
         failCheck('measurements', 'expected a comparison with golden values, got no RIMs'),
       );
@@ -449,6 +471,11 @@ export function verifyNvidiaEvidence(
           ),
     );
   }
+  // The SPDM report has no CC-mode or devtools bit: these come from the unsigned NVML status made
+  // by the measured server inside the attested CVM. They can only refuse a session (a missing or
+  // "off" claim fails), never make one pass: every signed check must pass on its own.
+  const UNSIGNED =
+    ' [UNSIGNED NVML claim: the signed report has no CC/devtools bit; it can only refuse]';
   if (policy.requireCcMode) {
     checks.push(
       cc === null
@@ -457,21 +484,35 @@ export function verifyNvidiaEvidence(
             'expected the NVML CC status (part cc) with ccFeature on, got no status',
           )
         : cc.ccFeature === 'on'
-          ? pass('policy.cc_mode', 'CC feature on')
-          : failCheck('policy.cc_mode', `expected ccFeature on, got ${cc.ccFeature}`),
+          ? pass('policy.cc_mode', `CC feature on${UNSIGNED}`)
+          : failCheck('policy.cc_mode', `expected ccFeature on, got ${cc.ccFeature}${UNSIGNED}`),
+    );
+  }
+  if (policy.rejectDevtools && cc === null && policy.requireCcMode) {
+    checks.push(
+      failCheck(
+        'policy.devtools',
+        'expected the NVML CC status (part cc) with devToolsMode off, got no status',
+      ),
     );
   }
   if (policy.rejectDevtools && cc !== null) {
     checks.push(
       cc.devToolsMode === 'off'
-        ? pass('policy.devtools', 'developer-tools (debug) mode off')
-        : failCheck('policy.devtools', `expected devToolsMode off, got ${cc.devToolsMode}`),
+        ? pass('policy.devtools', `developer-tools (debug) mode off${UNSIGNED}`)
+        : failCheck(
+            'policy.devtools',
+            `expected devToolsMode off, got ${cc.devToolsMode}${UNSIGNED}`,
+          ),
     );
     if (!simulated) {
       checks.push(
         cc.environment === 'production'
-          ? pass('policy.cc_environment', 'CC environment production')
-          : failCheck('policy.cc_environment', `expected production, got ${cc.environment}`),
+          ? pass('policy.cc_environment', `CC environment production${UNSIGNED}`)
+          : failCheck(
+              'policy.cc_environment',
+              `expected production, got ${cc.environment}${UNSIGNED}`,
+            ),
       );
     }
   }

@@ -35,6 +35,7 @@ import {
 import type { Certificate } from '../../x509/index';
 import { findRevoked, parseCrl, verifyCrlSignedBy } from '../../x509/crl';
 import type { Crl } from '../../x509/crl';
+import { relaxationChecks } from '../relax';
 import { AMD_CA } from '../roots/amd';
 import type { AmdProduct } from '../roots/amd';
 import {
@@ -488,7 +489,7 @@ export function verifySnpCore(
     );
   }
 
-  // CRL (ARK-signed): optional unless required.
+  // CRL (ARK-signed): required unless policy snp.allowMissingCrl (relax.ts).
   if (certs.crl !== undefined && product !== null) {
     const ark = simulated && certs.root !== undefined ? certs.root : pinnedAmd(product).ark;
     const problems: string[] = [];
@@ -496,7 +497,13 @@ export function verifySnpCore(
       problems.push(
         `crl signature: expected valid by ${nameAttr(ark.subject) ?? 'ARK'}, got invalid`,
       );
-    if (certs.crl.nextUpdate !== undefined && certs.crl.nextUpdate.getTime() < at.getTime()) {
+    if (certs.crl.thisUpdate.getTime() > at.getTime())
+      problems.push(
+        `crl thisUpdate: expected <= ${at.toISOString()}, got ${certs.crl.thisUpdate.toISOString()}`,
+      );
+    if (certs.crl.nextUpdate === undefined)
+      problems.push('crl nextUpdate: expected a date, got none (a CRL without one never expires)');
+    else if (certs.crl.nextUpdate.getTime() < at.getTime()) {
       problems.push(
         `crl nextUpdate: expected >= ${at.toISOString()}, got ${certs.crl.nextUpdate.toISOString()} (stale)`,
       );
@@ -520,11 +527,15 @@ export function verifySnpCore(
           )
         : bad('crl', problems.join('; ')),
     );
-  } else if (sp.requireCrl) {
+  } else if (!sp.allowMissingCrl) {
     checks.push(
-      bad('crl', 'crl: expected an ARK-signed CRL in the evidence (policy requireCrl), got none'),
+      bad(
+        'crl',
+        'crl: expected an ARK-signed CRL in the evidence (required; relaxation snp.allowMissingCrl), got none — refused because it is missing',
+      ),
     );
   }
+  for (const r of relaxationChecks('snp', sp)) checks.push(r);
 
   // ----- validation against the policy -----
   const pol = report.policy;
@@ -557,6 +568,37 @@ export function verifySnpCore(
       ? ok('policy.single_socket', `single socket ${ss ? 'required by the guest' : 'not required'}`)
       : bad('policy.single_socket', 'policy.SINGLE_SOCKET: expected 1, got 0'),
   );
+  // Guest policy bits 63:26 are reserved and must be zero (SEV-SNP ABI spec, Guest Policy
+  // Structure; bits 21..25 are CXL_ALLOW, MEM_AES_256_XTS, RAPL_DIS, CIPHERTEXT_HIDING,
+  // PAGE_SWAP_DISABLE).
+  const reserved = pol >> BigInt(POLICY_BIT.PAGE_SWAP_DISABLE + 1);
+  checks.push(
+    reserved === 0n
+      ? ok('policy.reserved', 'guest policy reserved bits 63:26 are zero')
+      : bad(
+          'policy.reserved',
+          `policy[63:26]: expected 0, got 0x${reserved.toString(16)} (guest policy 0x${pol.toString(16)})`,
+        ),
+  );
+  // The guest policy's ABI_MAJOR.ABI_MINOR is the minimum firmware ABI the guest accepts: the
+  // running firmware (v3+ reports carry it) must be at least that.
+  const abiMajor = Number((pol >> 8n) & 0xffn);
+  const abiMinor = Number(pol & 0xffn);
+  if (report.version >= 3) {
+    const fw = report.currentVersion;
+    const okAbi = fw.major > abiMajor || (fw.major === abiMajor && fw.minor >= abiMinor);
+    checks.push(
+      okAbi
+        ? ok(
+            'policy.abi',
+            `firmware ${fw.major}.${fw.minor} >= the guest policy's minimum ABI ${abiMajor}.${abiMinor}`,
+          )
+        : bad(
+            'policy.abi',
+            `current firmware: expected >= ${abiMajor}.${abiMinor} (guest policy ABI), got ${fw.major}.${fw.minor}`,
+          ),
+    );
+  }
   checks.push(
     sp.vmpl === null || report.vmpl === sp.vmpl
       ? ok('policy.vmpl', `VMPL ${report.vmpl}${sp.vmpl === null ? ' (not constrained)' : ''}`)

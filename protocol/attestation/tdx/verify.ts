@@ -35,9 +35,18 @@ import type { PckExtension } from './pck';
 import { INTEL_QE_VENDOR_ID, parseTdxQuote } from './quote';
 import type { TdxQuote } from './quote';
 import type { TdxPolicy } from './policy';
+import { relaxationChecks } from '../relax';
 
 /** TD_ATTRIBUTES bit 0 (byte 0, LSB): the TD is debuggable (TDX Module ABI spec, TDINFO). */
 export const TD_ATTRIBUTES_DEBUG_BIT = 0;
+/** TD_ATTRIBUTES bit 28: SEPT_VE_DISABLE (EPT-violation #VE not delivered to the TD). */
+export const TD_ATTRIBUTES_SEPT_VE_DISABLE_BIT = 28;
+/** TCB statuses that a per-advisory allowlist may accept. */
+const ADVISORY_STATUSES: ReadonlySet<string> = new Set([
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+]);
 /** SGX ATTRIBUTES.FLAGS DEBUG (bit 1 of byte 0) in the QE's report. */
 export const SGX_ATTRIBUTES_DEBUG = 0x02;
 
@@ -95,6 +104,43 @@ function tcbSigningChain(c: TdxCollateral | undefined): Certificate[] {
     parseCertificate,
   );
   return knownTcbSigning;
+}
+
+/** The subject CN Intel's PCS signs TCB info and QE identity with (Intel QVL, go-tdx-guest). */
+export const INTEL_TCB_SIGNING_CN = 'Intel SGX TCB Signing';
+
+/**
+ * Problems with the collateral signer: its chain must verify to the pinned root at `now` AND its
+ * subject must be the Intel SGX TCB Signing certificate (issued directly by the root). Any other
+ * key chaining to the root (a PCK leaf, the PCK Platform CA) may not sign TCB info / QE identity.
+ */
+function tcbSignerProblems(
+  crypto: CryptoProvider,
+  sc: readonly Certificate[],
+  roots: readonly Certificate[],
+  now: Date,
+): string[] {
+  const problems: string[] = [];
+  for (const c of verifyChain(crypto, sc, roots, now))
+    if (!c.ok) problems.push(c.message.replace(/^cert_chain:/, 'tcb_signing_chain:'));
+  const signer = sc[0];
+  const cn = signer !== undefined ? nameAttr(signer.subject) : undefined;
+  if (cn !== INTEL_TCB_SIGNING_CN)
+    problems.push(
+      `tcb_signing_chain.subject: expected CN "${INTEL_TCB_SIGNING_CN}", got "${cn ?? 'none'}"`,
+    );
+  else if (signer !== undefined && !roots.some((r) => namesEqual(r.subject, signer.issuer)))
+    problems.push(
+      `tcb_signing_chain.issuer: expected the pinned root, got "${nameAttr(signer.issuer) ?? '?'}"`,
+    );
+  return problems;
+}
+
+/** "N days (issued ISO)" when `issued` is more than `maxDays` before `now` (0: no limit), else null. */
+function tooOld(now: Date, issued: Date, maxDays: number): string | null {
+  if (maxDays <= 0) return null;
+  const days = (now.getTime() - issued.getTime()) / 86_400_000;
+  return days > maxDays ? `${days.toFixed(1)} days (issued ${issued.toISOString()})` : null;
 }
 
 const errMsg = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -323,6 +369,7 @@ export function verifyTdxQuote(
   const col = input.collateral;
   let tcbInfo: SignedCollateral<TdxTcbInfo> | undefined;
   let qeId: SignedCollateral<QeIdentity> | undefined;
+  const seenCrl: { pck?: string; root?: string } = {};
   const hasCollateral =
     col?.tcbInfo !== undefined || col?.qeIdentity !== undefined || (col?.crls?.size ?? 0) > 0;
   if (hasCollateral && col !== undefined) {
@@ -332,8 +379,7 @@ export function verifyTdxQuote(
     try {
       const sc = tcbSigningChain(col);
       signer = sc[0];
-      for (const c of verifyChain(crypto, sc, roots, now))
-        if (!c.ok) problems.push(c.message.replace(/^cert_chain:/, 'tcb_signing_chain:'));
+      problems.push(...tcbSignerProblems(crypto, sc, roots, now));
     } catch (e) {
       problems.push(`tcb_signing_chain: ${errMsg(e)}`);
     }
@@ -355,6 +401,11 @@ export function verifyTdxQuote(
           `${what}: expected issueDate <= ${now.toISOString()} <= nextUpdate, got ${issue.toISOString()} .. ${next.toISOString()}`,
         );
       }
+      const age = tooOld(now, issue, policy.maxCollateralAgeDays);
+      if (age !== null)
+        problems.push(
+          `${what}: expected at most ${policy.maxCollateralAgeDays} days old, got ${age}`,
+        );
     };
     if (col.tcbInfo !== undefined) {
       try {
@@ -399,7 +450,8 @@ export function verifyTdxQuote(
           );
           continue;
         }
-        if (!verifyCrlSignedBy(crypto, crl, issuer))
+        const signedOk = verifyCrlSignedBy(crypto, crl, issuer);
+        if (!signedOk)
           problems.push(
             `crl.${name}: signature: expected valid by ${nameAttr(issuer.subject) ?? '?'}, got invalid`,
           );
@@ -411,6 +463,17 @@ export function verifyTdxQuote(
             `crl.${name}: expected thisUpdate <= ${now.toISOString()} <= nextUpdate, got ${crl.thisUpdate.toISOString()} .. ${crl.nextUpdate?.toISOString() ?? 'none'}`,
           );
         }
+        // Which required CRL this is, by its (signature-checked) issuer: the PCK leaf's issuer
+        // (Intel SGX PCK Platform/Processor CA) or a pinned root.
+        if (signedOk && leaf !== undefined && namesEqual(crl.issuer, leaf.issuer)) {
+          seenCrl.pck = name;
+          const age = tooOld(now, crl.thisUpdate, policy.maxCollateralAgeDays);
+          if (age !== null)
+            problems.push(
+              `crl.${name} (PCK CRL): expected at most ${policy.maxCollateralAgeDays} days old, got ${age}`,
+            );
+        }
+        if (signedOk && roots.some((r) => namesEqual(r.subject, crl.issuer))) seenCrl.root = name;
         for (const c of chain) {
           if (namesEqual(c.issuer, crl.issuer) && findRevoked(crl, c) !== undefined) {
             checks.fail(
@@ -429,12 +492,50 @@ export function verifyTdxQuote(
       problems,
       `collateral verified at ${now.toISOString()}: ${notes.join(', ')}`,
     );
-  } else if (policy.requireCollateral) {
-    checks.fail(
-      'collateral',
-      'collateral: expected TCB info and QE identity (policy requireCollateral), got none',
-    );
   }
+  // ---- fail closed: every collateral item is required unless its relaxation is on ----
+  for (const r of relaxationChecks('tdx', policy)) checks.pass(r.id, r.message);
+  const missing = (
+    id: string,
+    present: boolean,
+    relaxed: boolean,
+    what: string,
+    key: string,
+  ): void => {
+    if (present || relaxed) return;
+    checks.fail(
+      id,
+      `${id}: expected ${what} in the evidence (required; relaxation tdx.${key}), got none — refused because it is missing`,
+    );
+  };
+  missing(
+    'collateral.tcb_info',
+    col?.tcbInfo !== undefined,
+    policy.allowMissingTcbInfo,
+    'the PCS TCB info for the FMSPC',
+    'allowMissingTcbInfo',
+  );
+  missing(
+    'collateral.qe_identity',
+    col?.qeIdentity !== undefined,
+    policy.allowMissingQeIdentity,
+    'the PCS TD_QE identity',
+    'allowMissingQeIdentity',
+  );
+  missing(
+    'collateral.pck_crl',
+    seenCrl.pck !== undefined,
+    policy.allowMissingPckCrl,
+    `a CRL issued by ${leaf !== undefined ? `"${nameAttr(leaf.issuer) ?? '?'}"` : 'the PCK CA'} (PCK CRL)`,
+    'allowMissingPckCrl',
+  );
+  missing(
+    'collateral.root_ca_crl',
+    seenCrl.root !== undefined,
+    policy.allowMissingRootCaCrl,
+    'a CRL issued by the Intel SGX Root CA',
+    'allowMissingRootCaCrl',
+  );
 
   // ---- validate: TCB level ----
   if (tcbInfo !== undefined && pck !== undefined) {
@@ -452,21 +553,24 @@ export function verifyTdxQuote(
       fields['advisory_ids'] = ev.level.advisoryIds;
     }
     const problems = [...ev.problems];
-    if (ev.status !== null && !policy.acceptedTcbStatuses.includes(ev.status)) {
+    const advisories = ev.level?.advisoryIds ?? [];
+    const byAllowlist =
+      ev.status !== null &&
+      ADVISORY_STATUSES.has(ev.status) &&
+      advisories.length > 0 &&
+      advisories.every((a) => policy.allowedAdvisoryIds.includes(a));
+    if (ev.status !== null && !policy.acceptedTcbStatuses.includes(ev.status) && !byAllowlist) {
       problems.push(
-        `tcb status: expected one of [${policy.acceptedTcbStatuses.join(', ')}], got ${ev.status}`,
+        `tcb status: expected one of [${policy.acceptedTcbStatuses.join(', ')}]${ADVISORY_STATUSES.has(ev.status) ? ` or every advisory in policy allowedAdvisoryIds (missing: ${advisories.filter((a) => !policy.allowedAdvisoryIds.includes(a)).join(', ') || 'the level lists none'})` : ''}, got ${ev.status}`,
       );
     }
     checks.all(
       'tcb',
       problems,
-      `TCB status ${ev.status ?? '?'} (level ${ev.level?.tcbDate ?? '?'}) for FMSPC ${toHex(pck.fmspc)}`,
+      `TCB status ${ev.status ?? '?'} (level ${ev.level?.tcbDate ?? '?'}) for FMSPC ${toHex(pck.fmspc)}${byAllowlist ? `, accepted for advisories ${advisories.join(', ')} (policy allowedAdvisoryIds)` : ''}`,
     );
-  } else if (policy.requireCollateral) {
-    checks.fail(
-      'tcb',
-      'tcb: expected a TCB info evaluation (policy requireCollateral), got no usable TCB info',
-    );
+  } else if (col?.tcbInfo !== undefined || !policy.allowMissingTcbInfo) {
+    checks.fail('tcb', 'tcb: expected a TCB info evaluation, got no usable TCB info');
   }
 
   if (policy.minTeeTcbSvn !== '') {
@@ -486,13 +590,15 @@ export function verifyTdxQuote(
       );
   }
 
+  // The QE's SVN is the ISVSVN of its (PCK-signed) report, and the PCE's SVN is the PCESVN of
+  // the PCK certificate; the quote header's bytes 8..11 are zero on real quotes.
   for (const [name, have, min] of [
-    ['qe_svn', quote.header.qeSvn, policy.minQeSvn],
-    ['pce_svn', quote.header.pceSvn, policy.minPceSvn],
+    ['qe_report.isv_svn', quote.qeReport.isvSvn, policy.minQeSvn],
+    ['pck.pcesvn', pck?.pceSvn ?? -1, policy.minPceSvn],
   ] as const) {
     if (min <= 0) continue;
-    if (have >= min) checks.pass('tcb', `header.${name} ${have} >= policy minimum ${min}`);
-    else checks.fail('tcb', `header.${name}: expected >= ${min}, got ${have}`);
+    if (have >= min) checks.pass('tcb', `${name} ${have} >= policy minimum ${min}`);
+    else checks.fail('tcb', `${name}: expected >= ${min}, got ${have < 0 ? 'none' : have}`);
   }
 
   // ---- validate: QE identity ----
@@ -510,11 +616,8 @@ export function verifyTdxQuote(
       problems,
       `QE matches the TD_QE identity (isvsvn ${quote.qeReport.isvSvn}: ${ev.status ?? '?'})`,
     );
-  } else if (policy.requireCollateral) {
-    checks.fail(
-      'qe_identity',
-      'qe_identity: expected a TD_QE identity (policy requireCollateral), got none',
-    );
+  } else if (col?.qeIdentity !== undefined || !policy.allowMissingQeIdentity) {
+    checks.fail('qe_identity', 'qe_identity: expected a TD_QE identity evaluation, got none');
   }
 
   // ---- validate: TD attributes, measurements ----
@@ -529,6 +632,17 @@ export function verifyTdxQuote(
       'TD_ATTRIBUTES.DEBUG: expected 0 (debug forbidden by policy), got 1',
     );
 
+  const septVe = ((body.tdAttributes[3] ?? 0) >> (TD_ATTRIBUTES_SEPT_VE_DISABLE_BIT - 24)) & 1;
+  fields['sept_ve_disable'] = septVe === 1;
+  if (policy.requireSeptVeDisable) {
+    if (septVe === 1) checks.pass('policy.sept_ve_disable', 'TD_ATTRIBUTES.SEPT_VE_DISABLE is set');
+    else
+      checks.fail(
+        'policy.sept_ve_disable',
+        'TD_ATTRIBUTES.SEPT_VE_DISABLE: expected 1 (the host cannot inject #VE), got 0',
+      );
+  }
+  if (policy.xfam.length > 0) allowlist(checks, 'xfam', 'xfam', body.xfam, policy.xfam);
   allowlist(checks, 'measurement', 'mrtd', body.mrTd, policy.mrtd);
   body.rtmrs.forEach((r, i) => {
     const allowed = policy.rtmr[i] ?? [];
@@ -692,9 +806,16 @@ export function verifyPcsDocument(
     signer !== undefined &&
     signer.publicKey.kind === 'ec' &&
     ctx.crypto.ecdsaVerify(signer.publicKey, 'SHA-256', parsed.signedBytes, parsed.signature);
+  const roots = ctx.intelRoots ?? intelRootCertificates();
+  const identity = tcbSignerProblems(ctx.crypto, sc, roots, at).filter((m) =>
+    m.startsWith('tcb_signing_chain.'),
+  );
   return {
     signatureValid,
-    chain: verifyChain(ctx.crypto, sc, ctx.intelRoots ?? intelRootCertificates(), at),
+    chain: [
+      ...verifyChain(ctx.crypto, sc, roots, at),
+      ...identity.map((message) => ({ id: 'cert_chain', ok: false, message })),
+    ],
     issueDate: parsed.body.issueDate,
     nextUpdate: parsed.body.nextUpdate,
   };
