@@ -28,7 +28,10 @@ import { sampleManifest } from '../helpers/release-manifest';
 import { testSigstore, type TestSigstore } from '../helpers/test-sigstore';
 
 const DAY = 24 * 3600 * 1000;
-const T0 = Date.now() + 2 * DAY;
+// Signed just after the mock Sigstore root's start (its validity begins at the real now) and verified
+// an hour later: the simulated evidence's stapled CRL and OCSP responses are fresh for two days from
+// the providers' start, so the verification clock must stay inside that window.
+const T0 = Date.now() + 10 * 60 * 1000;
 const REPO = 'teechat/teechat';
 const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 const signer = releaseSigner({ repository: REPO });
@@ -105,7 +108,7 @@ describe('sessions against a signed release manifest', () => {
       policy: DEFAULT_CLIENT_POLICY,
       crypto: nodeProvider,
       allowSimulated: true,
-      now: () => new Date(T0 + DAY),
+      now: () => new Date(T0 + 3600 * 1000),
       release,
     })(items, binding);
 
