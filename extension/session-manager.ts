@@ -9,7 +9,7 @@ import { Emitter } from './emitter';
 import { classifyError, ExtensionError } from './errors';
 import type { ClassifiedError } from './errors';
 import { CONNECTING_STATUS, failedStatus, IDLE_STATUS, verifiedStatus } from './status-format';
-import { decideTrust, relaxedChecks } from './trust';
+import { decideTrust, ignoredTrustNotice, relaxedChecks } from './trust';
 import type { KnownMeasurementStore, MeasurementPrompt, TrustAnswer } from './trust';
 import type { AttestationView, ConnectFn, TeeSession, TrustSettings } from './types';
 
@@ -19,10 +19,16 @@ export interface SessionManagerOptions {
     readonly serverUrl: string;
     readonly trust: TrustSettings;
     readonly connectTimeoutMs: number;
+    /** The server URL was set by the workspace: a server never used before is always asked about. */
+    readonly serverUrlFromWorkspace?: boolean;
+    /** Trust settings a workspace set, ignored (extension/config.ts). */
+    readonly ignoredWorkspaceTrust?: readonly string[];
   };
   readonly store: KnownMeasurementStore;
   readonly askTrust: (p: MeasurementPrompt) => Promise<TrustAnswer>;
   readonly log?: (line: string) => void;
+  /** A visible notice (a warning message in VS Code); each distinct text is shown once. */
+  readonly notify?: (text: string) => void;
 }
 
 export interface SessionSnapshot {
@@ -39,6 +45,7 @@ export class SessionManager {
   private abort: AbortController | null = null;
   private generation = 0;
   private snap: SessionSnapshot;
+  private readonly notified = new Set<string>();
   private readonly changed = new Emitter<SessionSnapshot>();
   readonly onDidChange = this.changed.event;
 
@@ -99,7 +106,17 @@ export class SessionManager {
   }
 
   private async connectOnce(gen: number): Promise<TeeSession> {
-    const { serverUrl, trust, connectTimeoutMs } = this.opts.settings();
+    const settings = this.opts.settings();
+    const { serverUrl, trust, connectTimeoutMs } = settings;
+    const ignored = settings.ignoredWorkspaceTrust ?? [];
+    if (ignored.length > 0) {
+      const notice = ignoredTrustNotice(ignored);
+      this.opts.log?.(notice);
+      if (!this.notified.has(notice)) {
+        this.notified.add(notice);
+        this.opts.notify?.(notice);
+      }
+    }
     const abort = new AbortController();
     this.abort = abort;
     this.update({ status: CONNECTING_STATUS, serverUrl, lastError: null });
@@ -131,7 +148,9 @@ export class SessionManager {
     this.update({ attestation: view });
     let decision;
     try {
-      decision = await decideTrust(serverUrl, view, trust, this.opts.store, this.opts.askTrust);
+      decision = await decideTrust(serverUrl, view, trust, this.opts.store, this.opts.askTrust, {
+        serverUrlFromWorkspace: settings.serverUrlFromWorkspace === true,
+      });
     } catch (e) {
       await s.close().catch(() => undefined);
       throw e;

@@ -110,7 +110,10 @@ export const shim = {
   serializers: new Map<string, unknown>(),
   participants: [] as { id: string; handler: unknown; iconPath?: unknown; dispose(): void }[],
   lmProviders: [] as { vendor: string; provider: unknown }[],
+  /** User (global) settings, e.g. `teechat.serverUrl`. */
   config: {} as Record<string, unknown>,
+  /** Workspace settings (`.vscode/settings.json`); `get()` prefers them, as VS Code does. */
+  workspaceConfig: {} as Record<string, unknown>,
   messages: [] as { level: string; text: string }[],
   /** Answer for showWarningMessage/showInformationMessage/showErrorMessage prompts. */
   answer: undefined as string | undefined,
@@ -128,6 +131,7 @@ export function resetShim(): void {
   shim.participants.length = 0;
   shim.lmProviders.length = 0;
   shim.config = {};
+  shim.workspaceConfig = {};
   shim.messages.length = 0;
   shim.answer = undefined;
   shim.lmApi = true;
@@ -284,8 +288,17 @@ export const workspace = {
   getConfiguration(section: string) {
     return {
       get<T>(key: string, dflt?: T): T | undefined {
-        const v = shim.config[`${section}.${key}`];
+        const k = `${section}.${key}`;
+        const v = shim.workspaceConfig[k] ?? shim.config[k];
         return (v === undefined ? dflt : v) as T | undefined;
+      },
+      inspect<T>(key: string) {
+        const k = `${section}.${key}`;
+        return {
+          key: k,
+          globalValue: shim.config[k] as T | undefined,
+          workspaceValue: shim.workspaceConfig[k] as T | undefined,
+        };
       },
     };
   },
