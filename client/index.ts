@@ -280,6 +280,14 @@ export async function connect(url: string, opts: ConnectOptions): Promise<Sessio
   }
 }
 
+/** Errors the client established itself (verification, usage): retrying cannot change them. */
+const NO_RETRY: ReadonlySet<string> = new Set([
+  'evidence_rejected',
+  'evidence_missing',
+  'binding_mismatch',
+  'usage',
+]);
+
 export interface ReconnectOptions extends ConnectOptions {
   /** Attempts per (re)connect, with exponential backoff from 200 ms (default 5). */
   readonly attempts?: number;
@@ -341,12 +349,10 @@ export class ReconnectingClient {
         return s;
       } catch (e) {
         last = e;
-        // Verification failures are not transient: never retry them into acceptance.
-        if (
-          isProtocolError(e) &&
-          (e.code === 'evidence_rejected' || e.code === 'evidence_missing' || e.code === 'usage')
-        )
-          throw e;
+        // A verdict this client reached itself is not transient: never retry it into acceptance.
+        // (What a peer claims before the secure session, e.g. a 4400 close "evidence_rejected …",
+        // arrives as `transport_closed` and is retried like any other dropped connection.)
+        if (isProtocolError(e) && NO_RETRY.has(e.code)) throw e;
       }
     }
     throw last instanceof Error ? last : new ProtocolError('transport_error', 'reconnect failed');

@@ -4,7 +4,7 @@
  * object in this process's memory; nothing here persists or forwards them. The connect function is
  * injected (the real one wraps client/; tests inject a fake session).
  */
-import type { StatusView } from '../webview/messages';
+import { ERROR_TITLES, type StatusView } from '../webview/messages';
 import { Emitter } from './emitter';
 import { classifyError, ExtensionError } from './errors';
 import type { ClassifiedError } from './errors';
@@ -133,7 +133,7 @@ export class SessionManager {
       const c = classifyError(e);
       if (gen === this.generation) {
         this.update({
-          status: failedStatus(c.kind === 'verification' ? 'failed' : 'unreachable', c.message),
+          status: failedStatus(c.kind, c.message),
           lastError: c,
         });
       }
@@ -163,7 +163,7 @@ export class SessionManager {
       );
       if (gen === this.generation) {
         const c = classifyError(err);
-        this.update({ status: failedStatus('failed', c.message), lastError: c });
+        this.update({ status: failedStatus(c.kind, c.message), lastError: c });
       }
       throw err;
     }
@@ -180,9 +180,10 @@ export class SessionManager {
       );
       this.opts.log?.(`session closed: ${c.code ?? c.kind}`);
       this.update({
+        // The connection of a verified session is gone: "unreachable" until a reconnect says more.
         status: failedStatus(
-          'unreachable',
-          c.kind === 'session_lost' ? c.message : `Secure session lost: ${c.message}`,
+          'session_lost',
+          c.kind === 'session_lost' ? c.message : `${ERROR_TITLES.session_lost}: ${c.message}`,
         ),
         lastError: c,
       });
