@@ -208,6 +208,7 @@ export async function connect(url: string, opts: ConnectOptions): Promise<Sessio
   });
   const onAbort = (): void => transport.terminate();
   let lastVerdict: EvidenceVerdict | undefined;
+  let hs: ClientHandshake | undefined;
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const policy = opts.policy;
@@ -217,7 +218,7 @@ export async function connect(url: string, opts: ConnectOptions): Promise<Sessio
       allowSimulated: opts.allowSimulated === true,
       now,
     });
-    const hs = new ClientHandshake({
+    hs = new ClientHandshake({
       crypto,
       verifier: async (items, binding) => (lastVerdict = await verify(items, binding)),
       requiredEvidence: requiredKinds(policy),
@@ -263,6 +264,8 @@ export async function connect(url: string, opts: ConnectOptions): Promise<Sessio
     );
   } catch (e) {
     opts.signal?.removeEventListener('abort', onAbort);
+    // The connection failed before the handshake finished: wipe its key pairs now.
+    hs?.dispose();
     transport.terminate();
     if (opts.signal?.aborted) throw new ProtocolError('cancelled', 'connect cancelled');
     // The handshake's message abbreviates the verdict; give the user all of it.

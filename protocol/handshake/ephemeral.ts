@@ -18,11 +18,23 @@ import { wipe } from '../wire/bytes';
 
 export type RandomSource = (n: number) => Uint8Array;
 
-export function takeRandom(random: RandomSource, n: number, field: string): Uint8Array {
+/**
+ * `n` bytes from `random`, as a copy the caller owns (and wipes). `ownsSource`: the source's
+ * buffer is fresh and referenced nowhere else (crypto.randomBytes), so it is wiped here; an
+ * injected source (test vectors) keeps its buffers.
+ */
+export function takeRandom(
+  random: RandomSource,
+  n: number,
+  field: string,
+  ownsSource = false,
+): Uint8Array {
   const b = random(n);
   if (!(b instanceof Uint8Array) || b.length !== n)
     fail('usage', field, `${n} random bytes`, b?.length);
-  return b.slice();
+  const copy = b.slice();
+  if (ownsSource) wipe(b);
+  return copy;
 }
 
 export interface ClientKeyPairs {
@@ -45,11 +57,30 @@ export class ClientEphemeralKeys {
   /** Generates both pairs now. `random` defaults to crypto.randomBytes (inject for vectors). */
   static generate(
     crypto: CryptoProvider,
-    random: RandomSource = (n) => crypto.randomBytes(n),
+    random?: RandomSource,
     createdAt = 0,
   ): ClientEphemeralKeys {
-    const x25519 = crypto.x25519KeyPair(takeRandom(random, 32, 'random.x25519'));
-    const mlkem = crypto.mlkem768.keygen(takeRandom(random, 64, 'random.mlkem768'));
+    const own = random === undefined;
+    const src: RandomSource = random ?? ((n) => crypto.randomBytes(n));
+    // The X25519 secret and the ML-KEM seed d‖z are copied into the key pairs by the provider:
+    // the copies made here are wiped at once (as is the source's buffer when it is ours).
+    const xr = takeRandom(src, 32, 'random.x25519', own);
+    let x25519: KeyPair;
+    try {
+      x25519 = crypto.x25519KeyPair(xr);
+    } finally {
+      wipe(xr);
+    }
+    const seed = takeRandom(src, 64, 'random.mlkem768', own);
+    let mlkem: KeyPair;
+    try {
+      mlkem = crypto.mlkem768.keygen(seed);
+    } catch (e) {
+      wipe(x25519.secretKey);
+      throw e;
+    } finally {
+      wipe(seed);
+    }
     return new ClientEphemeralKeys({ x25519, mlkem }, createdAt);
   }
 
