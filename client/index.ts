@@ -268,10 +268,13 @@ export async function connect(url: string, opts: ConnectOptions): Promise<Sessio
     hs?.dispose();
     transport.terminate();
     if (opts.signal?.aborted) throw new ProtocolError('cancelled', 'connect cancelled');
-    // The handshake's message abbreviates the verdict; give the user all of it.
+    // The handshake's message abbreviates the verdict; give the user all of it. Evidence that is
+    // not bound to this handshake (a relay, swapped keys, a replay) is named binding_mismatch.
     if (isProtocolError(e) && e.code === 'evidence_rejected' && lastVerdict && !lastVerdict.ok)
       throw new ProtocolError(
-        'evidence_rejected',
+        lastVerdict.summary.includes('binding_mismatch in ')
+          ? 'binding_mismatch'
+          : 'evidence_rejected',
         `server evidence rejected: ${lastVerdict.summary}`,
         e.field,
       );

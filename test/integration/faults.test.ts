@@ -156,8 +156,8 @@ describe('a man-in-the-middle between client and server', () => {
     const r = await chatThrough(srv.url, (d, i, data) =>
       d === 's2c' && i === 0 ? [flip(data, 5 + 7)] : [data],
     );
-    assert.equal(r.error?.code, 'evidence_rejected');
-    assert.match(r.error?.message ?? '', /binding_mismatch/);
+    assert.equal(r.error?.code, 'binding_mismatch');
+    assert.match(r.error?.message ?? '', /binding_mismatch in sev-snp/);
     assert.equal(r.shown.length, 0);
   });
 
@@ -171,8 +171,8 @@ describe('a man-in-the-middle between client and server', () => {
     const r = await chatThrough(srv.url, (d, i, data) =>
       d === 's2c' && i === 0 ? [recorded!] : [data],
     );
-    assert.equal(r.error?.code, 'evidence_rejected');
-    assert.match(r.error?.message ?? '', /binding_mismatch/);
+    assert.equal(r.error?.code, 'binding_mismatch');
+    assert.match(r.error?.message ?? '', /binding_mismatch in sev-snp/);
   });
 
   test('handshake timeout: a silent client gets a typed close', async () => {
