@@ -85,6 +85,11 @@ export interface EnclaveServerOptions {
   /** Protocol limits for decoding application messages. */
   readonly protocolLimits: Limits;
   /**
+   * Clock for admission decisions (ms, monotonic): connection age and idle time. Default
+   * performance.now; tests inject one.
+   */
+  readonly clock?: () => number;
+  /**
    * Bench harness only (enclave-server/bench-harness.ts): skip the handshake and use this
    * channel. No flag, env or config key reaches it.
    */
@@ -119,7 +124,11 @@ export class EnclaveServer {
   private shuttingDown = false;
   url = '';
 
-  constructor(readonly opts: EnclaveServerOptions) {}
+  private readonly clock: () => number;
+
+  constructor(readonly opts: EnclaveServerOptions) {
+    this.clock = opts.clock ?? (() => performance.now());
+  }
 
   async listen(): Promise<string> {
     const o = this.opts;
@@ -237,7 +246,7 @@ export class EnclaveServer {
    * sockets that arrive after it.
    */
   private dropPending(among: readonly Connection[], newcomer: Connection, why: string): void {
-    const now = performance.now();
+    const now = this.clock();
     const victim =
       among.find((p) => p !== newcomer && p.silent && now - p.opened >= SILENT_GRACE_MS) ??
       among.find((p) => p !== newcomer && now - p.opened >= STALE_PENDING_MS) ??
@@ -268,7 +277,7 @@ export class EnclaveServer {
         this.opts.log.warn('session limit', { max });
         return false;
       }
-      const idleS = Math.round((performance.now() - victim.lastActive) / 1000);
+      const idleS = Math.round((this.clock() - victim.lastActive) / 1000);
       this.sessions.delete(victim);
       this.evicted++;
       this.opts.log.info('session evicted', { max, idle_s: idleS });
@@ -292,12 +301,12 @@ interface ConnectionHooks {
 
 class Connection {
   state: State = 'handshake-hello';
-  /** performance.now() of the last authenticated activity. */
-  lastActive = performance.now();
+  /** clock() of the last authenticated activity. */
+  lastActive: number;
   /** Nothing received yet. */
   silent = true;
-  /** performance.now() at the WebSocket upgrade. */
-  readonly opened = performance.now();
+  /** clock() at the WebSocket upgrade. */
+  readonly opened: number;
   readonly inflight = new Map<string, { readonly ac: AbortController; cancelled: boolean }>();
   private hs: ServerHandshakeLike | undefined;
   private channel: ChannelLike | undefined;
@@ -318,6 +327,7 @@ class Connection {
     readonly address: string,
     private readonly hooks: ConnectionHooks,
   ) {
+    this.opened = this.lastActive = o.clock?.() ?? performance.now();
     log.debug('connection');
     ws.on('message', (data, isBinary) => {
       this.silent = false;
@@ -625,7 +635,7 @@ class Connection {
   }
 
   private touch(): void {
-    this.lastActive = performance.now();
+    this.lastActive = this.o.clock?.() ?? performance.now();
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
       if (this.inflight.size > 0) return this.touch();

@@ -54,10 +54,14 @@ const LIMITS: ServerLimits = {
   shutdownTimeoutMs: 500,
 };
 
+/** The admission clock, advanced by the tests (ms). */
+const clock = { now: 0 };
+
 function server(limits: Partial<ServerLimits> = {}): EnclaveServer {
   return new EnclaveServer({
     host: '127.0.0.1',
     port: 0,
+    clock: () => clock.now,
     limits: { ...LIMITS, ...limits },
     engine,
     log: silentLogger,
@@ -118,7 +122,7 @@ test('silent sockets never block a newcomer: the pending budget closes the oldes
     assert.equal(peers[0]!.ws.readyState, WebSocket.OPEN, 'a young connection is kept');
     // Once they have been silent for the grace period, a newcomer pushes out the oldest silent
     // one and completes its handshake; sessions are counted only now.
-    await new Promise((r) => setTimeout(r, SILENT_GRACE_MS + 20));
+    clock.now += SILENT_GRACE_MS;
     const s = await session(url);
     assert.equal((await peers[0]!.closed).code, 4400, 'the oldest silent one made room');
     await until(() => srv.stats().established === 1, 'the newcomer is a session');
@@ -171,7 +175,7 @@ test('sessions full: the longest-idle session is closed with a sealed session_li
     for (let i = 0; i < 3; i++) s.push(await session(url));
     await until(() => srv.stats().established === 3, 'three sessions');
     // Sessions 0 and 2 are active (a ping each); session 1 is now the longest idle.
-    await new Promise((r) => setTimeout(r, 30));
+    clock.now += 30_000;
     for (const i of [0, 2])
       s[i]!.ws.send(Uint8Array.of(0, ...encodeAppMessage({ type: 'ping', nonce: 1 }, limits)));
     await until(() => s[0]!.frames.length >= 2 && s[2]!.frames.length >= 2, 'pongs');
@@ -186,7 +190,7 @@ test('sessions full: the longest-idle session is closed with a sealed session_li
     assert.ok(m.type === 'error' && m.code === 'session_limit');
     assert.match(
       m.type === 'error' ? m.message : '',
-      /limit of 3; this session, idle for \d+ s \(the longest\), was closed to admit a new one/,
+      /limit of 3; this session, idle for 30 s \(the longest\), was closed to admit a new one/,
     );
     await until(() => srv.stats().established === 3 && srv.stats().evicted === 1, 'evicted one');
     assert.equal(newcomer.ws.readyState, WebSocket.OPEN);
