@@ -356,6 +356,13 @@ async function main(): Promise<number> {
     String(Math.max(1024, o.sequences * 256)),
     '--max-sessions',
     String(o.sessions + 8),
+    // every simulated user connects from 127.0.0.1 (see test/integration/load.test.ts)
+    '--max-pending-per-address',
+    String(o.sessions),
+    // one client process opens all 64 connections at once and verifies 64 ServerHellos on a busy
+    // event loop: the later ClientHellos can take longer than the default 3 s hello timeout.
+    '--hello-timeout',
+    '30s',
   ]);
   try {
     console.error(`load: server ${srv.url} (pid ${srv.pid}); calibrating ${o.sessions} prompts …`);

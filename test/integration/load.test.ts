@@ -25,6 +25,14 @@ describe(`load: ${SESSIONS} concurrent sessions × ${TURNS} turns`, () => {
       '2048',
       '--max-sessions',
       String(SESSIONS + 8),
+      // 64 users connect at once, all from 127.0.0.1: in production they come from 64 addresses,
+      // so the per-address budget of unauthenticated connections (default 16) is raised here.
+      '--max-pending-per-address',
+      String(SESSIONS),
+      // one client process opens all 64 connections at once and verifies 64 ServerHellos on a busy
+      // event loop: the later ClientHellos can take longer than the default 3 s hello timeout.
+      '--hello-timeout',
+      '30s',
     ]);
   });
   after(async () => {
