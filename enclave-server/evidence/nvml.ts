@@ -261,7 +261,7 @@ export async function loadNvml(path = 'libnvidia-ml.so.1'): Promise<NvmlApi> {
 const ENV: Record<number, CcEnvironment> = { 0: 'unavailable', 1: 'simulation', 2: 'production' };
 const MGPU: Record<number, MultiGpuMode> = { 0: 'none', 1: 'protected-pcie' };
 
-/** Orders a chain leaf first (NVML may return it root first) and returns it as concatenated DER. */
+/** Orders a chain leaf first (NVML may return it root first); returns the parsed certificates. */
 export function normalizeChain(chain: readonly Certificate[]): Certificate[] {
   if (chain.length < 2) return [...chain];
   const first = chain[0]!;

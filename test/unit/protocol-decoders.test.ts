@@ -19,6 +19,7 @@ import { decodeEvidenceBundle, encodeEvidenceBundle } from '../../protocol/hands
 import type { EvidenceItem } from '../../protocol/attestation/types';
 import { Reader } from '../../protocol/wire/codec';
 import { utf8Decode, utf8Encode } from '../../protocol/wire/bytes';
+import { codeOf as code } from '../helpers/errors';
 
 const L = DEFAULT_LIMITS;
 const onlyProtocolErrors = (f: () => unknown): void => {
@@ -115,14 +116,6 @@ describe('decoders only throw ProtocolError', () => {
   });
 
   test('evidence bundle: each rule is enforced', () => {
-    const code = (f: () => unknown) => {
-      try {
-        f();
-        return 'no error';
-      } catch (e) {
-        return (e as ProtocolError).code;
-      }
-    };
     const enc = encodeEvidenceBundle(items, L);
     // duplicate (kind,label)
     assert.equal(

@@ -1,5 +1,5 @@
 /**
- * NVIDIA GPU / NVSwitch evidence verification: parse → verify → validate (DESIGN.md §5).
+ * NVIDIA GPU / NVSwitch evidence verification: parse → verify → validate (docs/attestation-nvidia.md).
  *
  * Evidence parts (EvidenceItem.parts):
  *   report      SPDM GET_MEASUREMENTS request ‖ MEASUREMENTS response (binary or hex text)
