@@ -27,8 +27,7 @@ import {
   type MultiGpuMode,
 } from '../../protocol/attestation/nvidia/cc-status';
 import { parseNvidiaReport } from '../../protocol/attestation/nvidia/spdm';
-import { parseCertChain } from '../../protocol/attestation/nvidia/verify';
-import { namesEqual, type Certificate } from '../../protocol/x509/index';
+import { namesEqual, parseCertChain, type Certificate } from '../../protocol/x509/index';
 import { readTlv } from '../../protocol/asn1/der';
 import { concat } from '../../protocol/wire/bytes';
 import { loadCachedRims, rimIdsFor, type RimIds } from './rims';

@@ -27,6 +27,7 @@ import {
   readSmallInteger,
   readString,
   readTime,
+  readTlv,
   readUnsignedInteger,
   seq,
 } from '../asn1/der';
@@ -431,6 +432,21 @@ export function parsePemOrDer(input: Uint8Array | string): Certificate[] {
   const blocks = pemBlocks(text);
   if (blocks.length === 0) bad('certificate', 'PEM CERTIFICATE blocks or DER', 'neither');
   return blocks.map(parseCertificate);
+}
+
+/** A chain as PEM blocks or as DER certificates back to back. ProtocolError('x509_parse') only. */
+export function parseCertChain(bytes: Uint8Array): Certificate[] {
+  if (bytes.length > 0 && bytes[0] === 0x30) {
+    const out: Certificate[] = [];
+    let off = 0;
+    while (off < bytes.length) {
+      const t = readTlv(bytes, off, `chain[${out.length}]`);
+      out.push(parseCertificate(t.raw));
+      off += t.raw.length;
+    }
+    return out;
+  }
+  return parsePemOrDer(bytes);
 }
 
 /** True when `issuer`'s key verifies `cert`'s signature over its tbsCertificate. Never throws. */
