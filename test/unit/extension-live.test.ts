@@ -17,7 +17,7 @@ import type { MeasurementPrompt } from '../../extension/trust';
 import type { TrustSettings } from '../../extension/types';
 import { buildEvidenceBundle, parseEvidenceItems } from '../../extension/evidence-export';
 import { renderAttestationDocument } from '../../extension/attestation-report';
-import type { HostEvent } from '../../webview/messages';
+import type { HostEvent } from '../../ui-contract/messages';
 import { sharedPath, skipUnlessShared } from '../helpers/shared';
 import { waitFor } from '../helpers/wait';
 
