@@ -4,7 +4,8 @@
 //   client/          may import protocol/, protocol-node/
 //   enclave-server/  may import protocol/, protocol-node/
 //   extension/       may import protocol/, protocol-node/, client/ (never enclave-server/)
-//   webview/         browser only: may import nothing from the Node layers (never keys)
+//   webview/         browser only: may import ui-contract/, nothing from the Node layers (never keys)
+//   ui-contract/     the host <-> webview message types, imported by extension/ and webview/; imports nothing
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
@@ -59,15 +60,26 @@ export default tseslint.config(
     { group: ['**/client/**', '**/extension/**', '**/webview/**'], message: 'enclave-server/ may import protocol/ and protocol-node/ only.' },
   ]),
   layer(['extension/**/*.ts'], [
-    { group: ['**/enclave-server/**', '**/webview/**', '!**/webview/messages'], message: 'extension/ talks to the webview by postMessage and to the server through client/.' },
+    { group: ['**/enclave-server/**', '**/webview/**'], message: 'extension/ talks to the webview by postMessage and to the server through client/.' },
   ]),
+  {
+    // Shared by the extension host (Node) and the webview (browser): no globals of either.
+    files: ['ui-contract/**/*.ts'],
+    languageOptions: { globals: {} },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['node:*', 'vscode', 'ws', 'node-llama-cpp', 'koffi'], message: 'ui-contract/ is plain data types for both sides.' },
+        { group: ['**/protocol/**', '**/protocol-node/**', '**/client/**', '**/enclave-server/**', '**/extension/**', '**/webview/**'], message: 'ui-contract/ imports nothing.' },
+      ] }],
+    },
+  },
   {
     files: ['webview/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {
       'no-restricted-imports': ['error', { patterns: [
         { group: ['node:*', 'vscode', 'ws', 'node-llama-cpp'], message: 'webview/ is a browser sandbox.' },
-        { group: ['**/protocol/**', '**/protocol-node/**', '**/client/**', '**/enclave-server/**', '**/extension/**'], message: 'webview/ never sees keys or protocol state; talk to the host by postMessage (shared message types live in webview/messages.ts).' },
+        { group: ['**/protocol/**', '**/protocol-node/**', '**/client/**', '**/enclave-server/**', '**/extension/**'], message: 'webview/ never sees keys or protocol state; talk to the host by postMessage (shared message types live in ui-contract/messages.ts).' },
       ] }],
     },
   },

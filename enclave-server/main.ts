@@ -6,7 +6,8 @@
 import { isProtocolError } from '../protocol/errors';
 import { parseServerArgs, serverHelp } from './config';
 import { createLogger } from './log';
-import { RIMS_FETCH_HELP, idsFromLocalNvml, rimsFetchCommand } from './evidence/rims';
+import { RIMS_FETCH_HELP, rimsFetchCommand } from './evidence/rims-cli';
+import { idsFromLocalNvml } from './evidence/nvml';
 import { startServer } from './start';
 
 export const EXIT = { ok: 0, other: 1, usage: 2, model: 3, attestation: 4 } as const;

@@ -90,7 +90,7 @@ export interface EnclaveServerOptions {
    */
   readonly clock?: () => number;
   /**
-   * Bench harness only (enclave-server/bench-harness.ts): skip the handshake and use this
+   * Bench harness only (bench/e2e-server.ts, through start.ts): skip the handshake and use this
    * channel. No flag, env or config key reaches it.
    */
   readonly benchPlaintextChannel?: () => ChannelLike;

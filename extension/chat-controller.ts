@@ -11,7 +11,7 @@ import type {
   InitState,
   MessageState,
   StatusView,
-} from '../webview/messages';
+} from '../ui-contract/messages';
 import { classifyError } from './errors';
 import type { HistoryStore } from './history';
 import { titleFrom } from './history';

@@ -12,8 +12,8 @@ import type {
   RequestMap,
   WebviewPersistedState,
   WebviewRequest,
-} from '../webview/messages';
-import { isWebviewRequest } from '../webview/messages';
+} from '../ui-contract/messages';
+import { isWebviewRequest } from '../ui-contract/messages';
 import { ChatController } from './chat-controller';
 import { chatHtml, makeNonce } from './chat-html';
 import type { Services } from './services';

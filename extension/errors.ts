@@ -3,7 +3,7 @@
  * shows distinctly from model output. ProtocolError instances are recognised by shape (`name` and
  * `code`) because the client may be bundled separately from this module.
  */
-import { ERROR_TITLES, type ErrorKind } from '../webview/messages';
+import { ERROR_TITLES, type ErrorKind } from '../ui-contract/messages';
 
 export interface ClassifiedError {
   readonly kind: ErrorKind;

@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import { IDLE_STATUS } from './status-format';
-import type { StatusView } from '../webview/messages';
+import type { StatusView } from '../ui-contract/messages';
 import type { Runtime } from './runtime-types';
 import type * as RuntimeModule from './runtime';
 import { registerLanguageModel } from './lm-register';

@@ -3,7 +3,7 @@
  * nothing at all (`teechat.history.storage: "none"`: conversations live only in memory until the
  * window closes). Never holds keys or evidence; only what the user typed and what the model said.
  */
-import type { Conversation, ConversationSummary } from '../webview/messages';
+import type { Conversation, ConversationSummary } from '../ui-contract/messages';
 
 /** The part of vscode.Memento used here. */
 export interface MementoLike {

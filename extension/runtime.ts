@@ -3,7 +3,7 @@
  * commands. Loaded by extension.ts through a dynamic import so activation does not pay for it.
  */
 import * as vscode from 'vscode';
-import type { StatusView } from '../webview/messages';
+import type { StatusView } from '../ui-contract/messages';
 import { renderAttestationDocument } from './attestation-report';
 import { ChatPanel } from './chat-panel';
 import { connectWithClient, setReleaseStore } from './client-adapter';

@@ -4,7 +4,7 @@
  * object in this process's memory; nothing here persists or forwards them. The connect function is
  * injected (the real one wraps client/; tests inject a fake session).
  */
-import { ERROR_TITLES, type StatusView } from '../webview/messages';
+import { ERROR_TITLES, type StatusView } from '../ui-contract/messages';
 import { Emitter } from './emitter';
 import { classifyError, ExtensionError } from './errors';
 import type { ClassifiedError } from './errors';

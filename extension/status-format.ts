@@ -2,7 +2,7 @@
  * Formatting of the connection state for the status bar, its tooltip and the webview header.
  * Pure functions: the status bar item (extension/status-bar.ts) only applies what these return.
  */
-import type { ErrorKind, StatusView } from '../webview/messages';
+import type { ErrorKind, StatusView } from '../ui-contract/messages';
 import type { AttestationView } from './types';
 
 /** "8f3a…c21d": first and last four hex digits. */

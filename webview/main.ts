@@ -1,6 +1,6 @@
 /**
  * The chat webview: renders the conversation the host owns, streams answers incrementally, and
- * sends the user's actions to the host as typed requests (webview/messages.ts). It never holds
+ * sends the user's actions to the host as typed requests (ui-contract/messages.ts). It never holds
  * keys, evidence or any protocol state; errors arrive as notices and are rendered as alerts,
  * visually and semantically distinct from model output.
  */
@@ -21,8 +21,8 @@ import type {
   StatusView,
   TranscriptEntry,
   WebviewPersistedState,
-} from './messages';
-import { ERROR_TITLES } from './messages';
+} from '../ui-contract/messages';
+import { ERROR_TITLES } from '../ui-contract/messages';
 import { StreamingMarkdown } from './markdown';
 import { STYLES } from './styles';
 

@@ -14,7 +14,7 @@ import type { Suite } from '../lib';
 import { buildExtensionBundle, loadExtension } from '../../test/helpers/load-extension';
 import { fakeContext, moduleObject, resetShim } from '../../test/helpers/vscode-shim';
 import { chromiumMissing, launch } from '../../test/helpers/webview-harness';
-import type { InitState } from '../../webview/messages';
+import type { InitState } from '../../ui-contract/messages';
 
 interface ExtModule {
   activate(ctx: unknown): unknown;

@@ -27,11 +27,10 @@ import {
   type MultiGpuMode,
 } from '../../protocol/attestation/nvidia/cc-status';
 import { parseNvidiaReport } from '../../protocol/attestation/nvidia/spdm';
-import { parseCertChain } from '../../protocol/attestation/nvidia/verify';
-import { namesEqual, type Certificate } from '../../protocol/x509/index';
+import { namesEqual, parseCertChain, type Certificate } from '../../protocol/x509/index';
 import { readTlv } from '../../protocol/asn1/der';
 import { concat } from '../../protocol/wire/bytes';
-import { loadCachedRims } from './rims';
+import { loadCachedRims, rimIdsFor, type RimIds } from './rims';
 
 export const NVML_SUCCESS = 0;
 export const CC_NONCE_SIZE = 32;
@@ -261,7 +260,7 @@ export async function loadNvml(path = 'libnvidia-ml.so.1'): Promise<NvmlApi> {
 const ENV: Record<number, CcEnvironment> = { 0: 'unavailable', 1: 'simulation', 2: 'production' };
 const MGPU: Record<number, MultiGpuMode> = { 0: 'none', 1: 'protected-pcie' };
 
-/** Orders a chain leaf first (NVML may return it root first) and returns it as concatenated DER. */
+/** Orders a chain leaf first (NVML may return it root first); returns the parsed certificates. */
 export function normalizeChain(chain: readonly Certificate[]): Certificate[] {
   if (chain.length < 2) return [...chain];
   const first = chain[0]!;
@@ -427,4 +426,28 @@ export function trimChain(b: Uint8Array): Uint8Array {
   }
   for (let k = off; k < b.length; k++) if (b[k] !== 0) return b; // not padding: let the parser report it
   return b.subarray(0, off);
+}
+
+/**
+ * RIM ids of the local GPUs: opens NVML (fails closed like the evidence provider), reads one report
+ * per GPU over a random nonce and derives the ids from its opaque fields.
+ */
+export async function idsFromLocalNvml(): Promise<
+  { ids: RimIds; driverVersion: string; vbiosVersion: string }[]
+> {
+  const provider = NvmlEvidenceProvider.open({ api: await loadNvml() });
+  try {
+    const out: { ids: RimIds; driverVersion: string; vbiosVersion: string }[] = [];
+    for (const item of await provider.probe()) {
+      const o = parseNvidiaReport(item.parts.get('report')!).opaque;
+      out.push({
+        ids: rimIdsFor(o),
+        driverVersion: o.driverVersion ?? '',
+        vbiosVersion: o.vbiosVersion ?? '',
+      });
+    }
+    return out;
+  } finally {
+    provider.close();
+  }
 }

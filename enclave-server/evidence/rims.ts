@@ -1,5 +1,6 @@
 /**
- * The GPU RIM cache and the `teechat-server rims fetch` step.
+ * The GPU RIM cache (fetch, verify, store, load); the `teechat-server rims fetch` command line is
+ * rims-cli.ts.
  *
  * The server ships the driver and VBIOS RIMs of its GPUs with every GPU evidence item, so the client
  * verifies fully offline. RIMs are fetched ahead of time (at image build or first boot) from NVIDIA's
@@ -16,7 +17,6 @@ import { join } from 'node:path';
 import { nodeProvider } from '../../protocol-node/crypto-node';
 import type { NvidiaOpaque } from '../../protocol/attestation/nvidia/opaque';
 import { verifyRim } from '../../protocol/attestation/nvidia/rim';
-import { parseNvidiaReport, reportBytesFromInput } from '../../protocol/attestation/nvidia/spdm';
 import { nvidiaRimRoots } from '../../protocol/attestation/nvidia/verify';
 
 export const NVIDIA_RIM_SERVICE = 'https://rim.attestation.nvidia.com/v1/rim/';
@@ -28,7 +28,7 @@ export interface RimIds {
   readonly vbios: string;
 }
 
-const ID_RE = /^[A-Za-z0-9_.-]{1,128}$/;
+export const ID_RE = /^[A-Za-z0-9_.-]{1,128}$/;
 
 /** The RIM ids for a report's opaque fields. Throws Error when a needed field is missing. */
 export function rimIdsFor(o: NvidiaOpaque): RimIds {
@@ -140,166 +140,4 @@ export function storeRim(dir: string, id: string, xml: Uint8Array): string {
   writeFileSync(tmp, xml);
   renameSync(tmp, p);
   return p;
-}
-
-export interface RimsIo {
-  readonly out: (text: string) => void;
-  readonly err: (text: string) => void;
-  /** Injected fetcher (tests); default httpFetcher. */
-  readonly fetch?: Fetcher;
-  readonly now?: () => Date;
-  /** Reads the RIM ids of the local GPUs (NVML); injected by the server CLI. */
-  readonly idsFromNvml?: () => Promise<
-    { ids: RimIds; driverVersion: string; vbiosVersion: string }[]
-  >;
-}
-
-export const RIMS_FETCH_HELP = `Usage: teechat-server rims fetch --cache DIR (--from-nvml | --report FILE... | --id ID...) [options]
-
-Downloads the NVIDIA driver and VBIOS RIMs the server ships with its GPU evidence, verifies each
-(XML-DSig, chain to the pinned NVIDIA CoRIM signing Root CA) and stores it as DIR/<id>.xml.
-
-Options:
-  --cache DIR        RIM cache directory (the server reads <--evidence-cache>/rims)
-  --from-nvml        read driver / VBIOS versions from the local GPUs (NVML)
-  --report FILE      derive the RIM ids from an attestation report (binary or hex); repeatable
-  --id ID            fetch this RIM id (e.g. NV_GPU_DRIVER_GH100_550.90.07); repeatable
-  --base-url URL     RIM service (default ${NVIDIA_RIM_SERVICE})
-  --force            re-fetch RIMs already in the cache
-  --json             one JSON object per RIM id on stdout: {"id", "status": "cached" | "stored" |
-                     "failed", "path"?, "error"?} (failures are also named on stderr)
-  -h, --help         this help
-
-Exit status: 0 all fetched and verified, 1 a fetch or verification failed, 2 usage error.
-`;
-
-/**
- * RIM ids of the local GPUs: opens NVML (fails closed like the evidence provider), reads one report
- * per GPU over a random nonce and derives the ids from its opaque fields.
- */
-export async function idsFromLocalNvml(): Promise<
-  { ids: RimIds; driverVersion: string; vbiosVersion: string }[]
-> {
-  // Imported lazily: nvml.ts imports this module (the RIM cache), and koffi is needed only here.
-  const { loadNvml, NvmlEvidenceProvider } = await import('./nvml');
-  const provider = NvmlEvidenceProvider.open({ api: await loadNvml() });
-  try {
-    const out: { ids: RimIds; driverVersion: string; vbiosVersion: string }[] = [];
-    for (const item of await provider.probe()) {
-      const o = parseNvidiaReport(item.parts.get('report')!).opaque;
-      out.push({
-        ids: rimIdsFor(o),
-        driverVersion: o.driverVersion ?? '',
-        vbiosVersion: o.vbiosVersion ?? '',
-      });
-    }
-    return out;
-  } finally {
-    provider.close();
-  }
-}
-
-/** `teechat-server rims fetch`. Returns the exit status. */
-export async function rimsFetchCommand(argv: readonly string[], io: RimsIo): Promise<number> {
-  let cache: string | undefined;
-  let fromNvml = false;
-  let force = false;
-  let json = false;
-  let baseUrl = NVIDIA_RIM_SERVICE;
-  const reports: string[] = [];
-  const ids: { id: string; version?: string }[] = [];
-  const usage = (msg: string): number => {
-    io.err(`teechat-server rims fetch: ${msg}\n\n${RIMS_FETCH_HELP}`);
-    return 2;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const f = argv[i]!;
-    const val = (): string | undefined => {
-      const v = argv[i + 1];
-      if (v === undefined || v.startsWith('--')) return undefined;
-      i++;
-      return v;
-    };
-    if (f === '-h' || f === '--help') {
-      io.out(RIMS_FETCH_HELP);
-      return 0;
-    } else if (f === '--cache') {
-      cache = val();
-      if (cache === undefined) return usage('--cache: expected a directory');
-    } else if (f === '--from-nvml') fromNvml = true;
-    else if (f === '--force') force = true;
-    else if (f === '--json') json = true;
-    else if (f === '--report') {
-      const v = val();
-      if (v === undefined) return usage('--report: expected a file');
-      reports.push(v);
-    } else if (f === '--id') {
-      const v = val();
-      if (v === undefined || !ID_RE.test(v))
-        return usage(`--id: expected a RIM id, got ${v ?? 'nothing'}`);
-      ids.push({ id: v });
-    } else if (f === '--base-url') {
-      const v = val();
-      if (v === undefined || !/^https?:\/\/\S+\/$/.test(v))
-        return usage('--base-url: expected an http(s) URL ending in /');
-      baseUrl = v;
-    } else return usage(`unknown option ${f}`);
-  }
-  if (cache === undefined) return usage('--cache: required');
-  if (!fromNvml && reports.length === 0 && ids.length === 0)
-    return usage('nothing to fetch: give --from-nvml, --report or --id');
-  try {
-    for (const r of reports) {
-      const rep = parseNvidiaReport(reportBytesFromInput(new Uint8Array(readFileSync(r))));
-      const x = rimIdsFor(rep.opaque);
-      ids.push(
-        { id: x.driver, version: rep.opaque.driverVersion },
-        { id: x.vbios, version: rep.opaque.vbiosVersion },
-      );
-    }
-    if (fromNvml) {
-      for (const g of await (io.idsFromNvml ?? idsFromLocalNvml)())
-        ids.push(
-          { id: g.ids.driver, version: g.driverVersion },
-          { id: g.ids.vbios, version: g.vbiosVersion },
-        );
-    }
-  } catch (e) {
-    io.err(`teechat-server rims fetch: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
-  }
-  const seen = new Set<string>();
-  let failures = 0;
-  const result = (
-    id: string,
-    status: 'cached' | 'stored' | 'failed',
-    detail: { path?: string; error?: string },
-  ): void => {
-    if (json) io.out(JSON.stringify({ id, status, ...detail }) + '\n');
-    else if (status === 'cached') io.out(`${id}: cached\n`);
-    else if (status === 'stored') io.out(`${id}: verified, stored ${detail.path ?? ''}\n`);
-    if (status === 'failed') io.err(`${id}: ${detail.error ?? ''}\n`);
-  };
-  for (const { id, version } of ids) {
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const cached = join(cache, `${id}.xml`);
-    if (!force && existsSync(cached)) {
-      result(id, 'cached', { path: cached });
-      continue;
-    }
-    try {
-      const xml = await fetchRim(id, {
-        fetch: io.fetch ?? httpFetcher,
-        baseUrl,
-        now: (io.now ?? (() => new Date()))(),
-        ...(version ? { expectVersion: version } : {}),
-      });
-      result(id, 'stored', { path: storeRim(cache, id, xml) });
-    } catch (e) {
-      failures++;
-      result(id, 'failed', { error: e instanceof Error ? e.message : String(e) });
-    }
-  }
-  return failures === 0 ? 0 : 1;
 }

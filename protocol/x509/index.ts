@@ -27,11 +27,14 @@ import {
   readSmallInteger,
   readString,
   readTime,
+  readTlv,
   readUnsignedInteger,
   seq,
 } from '../asn1/der';
 import type { Tlv } from '../asn1/der';
-import { bytesEqual, fromBase64, latin1Decode, toHex } from '../asn1/encoding';
+import { bytesEqual, latin1Decode, pemBlocks, toHex } from '../encoding';
+
+export { pemBlocks };
 
 export const OID = {
   // public keys
@@ -420,84 +423,6 @@ function issuerLooksSelf(issuer: Name, subject: Name): boolean {
   return issuer.der === subject.der || bytesEqual(issuer.der, subject.der);
 }
 
-const PEM_B64 = (() => {
-  const t = new Int8Array(128).fill(-1);
-  const a = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  for (let i = 0; i < a.length; i++) t[a.charCodeAt(i)] = i;
-  return t;
-})();
-
-/**
- * Fast path for the common PEM body: lines of standard base64 whose length is a multiple of 4
- * (LF or CRLF line ends), '=' padding only in the last quantum. Decodes a quantum per iteration
- * (the pinned AMD certificates are decoded on the cold verification path). Anything else returns
- * undefined and the caller uses the general decoder, so results never differ from `fromBase64`
- * (test/unit/x509-pem-fast.test.ts).
- */
-export function pemBase64Fast(body: string): Uint8Array | undefined {
-  const n = body.length;
-  const out = new Uint8Array(Math.floor((n * 3) / 4));
-  let o = 0;
-  let i = 0;
-  for (;;) {
-    let c = body.charCodeAt(i);
-    while (c === 10 || c === 13) c = body.charCodeAt(++i);
-    if (i >= n) break;
-    if (i + 4 > n) return undefined;
-    const c1 = body.charCodeAt(i + 1);
-    const c2 = body.charCodeAt(i + 2);
-    const c3 = body.charCodeAt(i + 3);
-    const a = c < 128 ? PEM_B64[c]! : -1;
-    const b = c1 < 128 ? PEM_B64[c1]! : -1;
-    if (a < 0 || b < 0) return undefined;
-    out[o++] = (a << 2) | (b >> 4);
-    i += 4;
-    if (c3 === 61) {
-      // '=' padding: the last quantum ('xy==' or 'xyz='), followed only by line ends.
-      if (c2 === 61) {
-        if (b & 0x0f) return undefined;
-      } else {
-        const d = c2 < 128 ? PEM_B64[c2]! : -1;
-        if (d < 0 || d & 0x03) return undefined;
-        out[o++] = ((b & 0x0f) << 4) | (d >> 2);
-      }
-      for (; i < n; i++) {
-        const e = body.charCodeAt(i);
-        if (e !== 10 && e !== 13) return undefined;
-      }
-      break;
-    }
-    const d = c2 < 128 ? PEM_B64[c2]! : -1;
-    const e = c3 < 128 ? PEM_B64[c3]! : -1;
-    if (d < 0 || e < 0) return undefined;
-    out[o++] = ((b & 0x0f) << 4) | (d >> 2);
-    out[o++] = ((d & 0x03) << 6) | e;
-  }
-  return o === out.length ? out : out.slice(0, o);
-}
-
-/** All `-----BEGIN <label>-----` blocks of a PEM text, decoded. */
-export function pemBlocks(text: string, label = 'CERTIFICATE'): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  // indexOf rather than a lazy regex: a fresh process runs a regex in V8's regexp interpreter
-  // first, which costs ~0.1 ms per pinned certificate on the cold verification path.
-  const begin = `-----BEGIN ${label}-----`;
-  const end = `-----END ${label}-----`;
-  for (let i = text.indexOf(begin); i !== -1;) {
-    const from = i + begin.length;
-    const j = text.indexOf(end, from);
-    if (j === -1) break;
-    try {
-      const body = text.slice(from, j);
-      out.push(pemBase64Fast(body) ?? fromBase64(body, `PEM ${label}`));
-    } catch {
-      bad(`PEM ${label}`, 'base64 contents', 'invalid characters');
-    }
-    i = text.indexOf(begin, j + end.length);
-  }
-  return out;
-}
-
 /** A PEM bundle (any number of CERTIFICATE blocks) or one DER certificate. */
 export function parsePemOrDer(input: Uint8Array | string): Certificate[] {
   let text: string | undefined;
@@ -507,6 +432,21 @@ export function parsePemOrDer(input: Uint8Array | string): Certificate[] {
   const blocks = pemBlocks(text);
   if (blocks.length === 0) bad('certificate', 'PEM CERTIFICATE blocks or DER', 'neither');
   return blocks.map(parseCertificate);
+}
+
+/** A chain as PEM blocks or as DER certificates back to back. ProtocolError('x509_parse') only. */
+export function parseCertChain(bytes: Uint8Array): Certificate[] {
+  if (bytes.length > 0 && bytes[0] === 0x30) {
+    const out: Certificate[] = [];
+    let off = 0;
+    while (off < bytes.length) {
+      const t = readTlv(bytes, off, `chain[${out.length}]`);
+      out.push(parseCertificate(t.raw));
+      off += t.raw.length;
+    }
+    return out;
+  }
+  return parsePemOrDer(bytes);
 }
 
 /** True when `issuer`'s key verifies `cert`'s signature over its tbsCertificate. Never throws. */

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import * as esbuild from 'esbuild';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chatHtml } from '../../extension/chat-html';
-import type { HostEvent, InitState, WebviewRequest } from '../../webview/messages';
+import type { HostEvent, InitState, WebviewRequest } from '../../ui-contract/messages';
 
 // Browser globals used inside page.evaluate callbacks (test files are type-checked without the DOM lib).
 declare const window: { postMessage(m: unknown, origin: string): void };

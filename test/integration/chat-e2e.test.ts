@@ -26,10 +26,10 @@ import {
   testServerArgs,
   type ServerProcess,
 } from '../helpers/server-process';
+import { isCode } from '../helpers/errors';
 
 const CANARY = 'CANARY-7f3a9c-plaintext-must-not-be-logged';
 const opts = { policy: DEFAULT_CLIENT_POLICY, allowSimulated: true };
-const isCode = (code: string) => (e: unknown) => e instanceof ProtocolError && e.code === code;
 /** A throw-away known enclaves file (the user's ~/.config is never touched by tests). */
 const knownDir = mkdtempSync(join(tmpdir(), 'teechat-known-'));
 const KNOWN = join(knownDir, 'known_enclaves');

@@ -2,10 +2,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { OpenAiEngine, checkUpstreamUrl, sseData } from '../../enclave-server/engine/openai';
 import { silentLogger } from '../../enclave-server/log';
-import { ProtocolError } from '../../protocol/errors';
 import { startOpenAiStandIn, type StandIn } from '../helpers/openai-standin';
-
-const isCode = (code: string) => (e: unknown) => e instanceof ProtocolError && e.code === code;
+import { isCode } from '../helpers/errors';
 
 describe('OpenAI-compatible upstream engine against a stand-in server', () => {
   let standin: StandIn;

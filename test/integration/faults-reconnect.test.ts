@@ -21,7 +21,7 @@ import { ChatController } from '../../extension/chat-controller';
 import { MemoryHistory } from '../../extension/history';
 import { connectWithClient } from '../../extension/client-adapter';
 import type { TeeSession, TrustSettings } from '../../extension/types';
-import type { HostEvent, StatusView } from '../../webview/messages';
+import type { HostEvent, StatusView } from '../../ui-contract/messages';
 import { IDLE_STATUS } from '../../extension/status-format';
 import { startLoadServer } from '../../bench/load';
 import type { LoadServer } from '../../bench/load';

@@ -14,7 +14,7 @@
  *  - CLI: a prompt given on stdin is in neither the CLI's argv nor its environment; when the
  *    server dies mid-answer the CLI reports a typed error and neither its output nor the server's
  *    log carries the prompt.
- *  - Webview: no property of any type in webview/messages.ts is named like key material or has a
+ *  - Webview: no property of any type in ui-contract/messages.ts is named like key material or has a
  *    binary type (static check with the TypeScript compiler API).
  */
 import { after, before, describe, test } from 'node:test';
@@ -194,8 +194,8 @@ describe('secrets', () => {
     ss.channel.zeroize();
   });
 
-  test('webview/messages.ts: no field is named like key material or has a binary type', () => {
-    const file = join(repoRoot, 'webview', 'messages.ts');
+  test('ui-contract/messages.ts: no field is named like key material or has a binary type', () => {
+    const file = join(repoRoot, 'ui-contract', 'messages.ts');
     const src = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
     const forbiddenName = /(key|secret|private|priv|seed|nonce|transcript|c2s|s2c|ikm|prk)/i;
     const allowedName = /^(kind)$/; // "kind" contains no forbidden word; listed for clarity

@@ -233,9 +233,16 @@ describe('Azure HCL: each check fails when it should', { skip }, () => {
       ),
       [],
     );
-    assert.deepEqual(failed(verify(p, mergePolicy(NO_CRL, { azure: { expectedNonce: '00' } }))), [
-      'report_data',
-    ]);
+    assert.deepEqual(
+      failed(verify(p, mergePolicy(NO_CRL, { azure: { expectedNonce: '00' } }))),
+      ['report_data'],
+    );
+    // the policy grammar's 0x prefix is accepted (the hex decoder itself is strict)
+    const x = `0x${Buffer.from('challenge').toString('hex')}`;
+    assert.deepEqual(
+      failed(verify(p, mergePolicy(NO_CRL, { azure: { expectedNonce: x } }))),
+      [],
+    );
   });
   test('missing quote, missing PCRs, wrong VCEK, expired VCEK', () => {
     const p = v1();

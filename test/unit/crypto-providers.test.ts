@@ -10,20 +10,12 @@ import type { JsonWebKey } from 'node:crypto';
 import { nobleProvider } from '../../protocol/crypto/noble';
 import { mlkemNativeCalls, nodeKem, nodeProvider } from '../../protocol-node/crypto-node';
 import type { AeadAlg, HashAlg } from '../../protocol/crypto/provider';
-import { ProtocolError } from '../../protocol/errors';
+import { codeOf as code } from '../helpers/errors';
 
 const a = nobleProvider;
 const b = nodeProvider;
 const hex = (x: Uint8Array): string => Buffer.from(x).toString('hex');
 const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max });
-const code = (f: () => unknown): string => {
-  try {
-    f();
-    return 'no error';
-  } catch (e) {
-    return e instanceof ProtocolError ? e.code : `non-ProtocolError ${String(e)}`;
-  }
-};
 
 describe('providers agree byte for byte', () => {
   for (const alg of ['aes-256-gcm', 'chacha20-poly1305'] as AeadAlg[]) {

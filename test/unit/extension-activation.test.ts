@@ -10,7 +10,7 @@ import {
   resetShim,
   shim,
 } from '../helpers/vscode-shim';
-import type { StatusView } from '../../webview/messages';
+import type { StatusView } from '../../ui-contract/messages';
 
 interface ExtModule {
   activate(ctx: unknown): { runtime: () => Promise<unknown> };

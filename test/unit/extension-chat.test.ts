@@ -4,8 +4,8 @@ import { ChatController } from '../../extension/chat-controller';
 import { MementoHistory, MemoryHistory, titleFrom } from '../../extension/history';
 import type { MementoLike } from '../../extension/history';
 import type { ChatEvent, TeeSession } from '../../extension/types';
-import type { HostEvent, StatusView } from '../../webview/messages';
-import { isWebviewRequest } from '../../webview/messages';
+import type { HostEvent, StatusView } from '../../ui-contract/messages';
+import { isWebviewRequest } from '../../ui-contract/messages';
 import { IDLE_STATUS } from '../../extension/status-format';
 import { FakeSession, fakeView, protocolError, words } from '../helpers/fake-session';
 

@@ -17,8 +17,9 @@ import type { MeasurementPrompt } from '../../extension/trust';
 import type { TrustSettings } from '../../extension/types';
 import { buildEvidenceBundle, parseEvidenceItems } from '../../extension/evidence-export';
 import { renderAttestationDocument } from '../../extension/attestation-report';
-import type { HostEvent } from '../../webview/messages';
+import type { HostEvent } from '../../ui-contract/messages';
 import { sharedPath, skipUnlessShared } from '../helpers/shared';
+import { waitFor } from '../helpers/wait';
 
 const skip = skipUnlessShared('models', 'stories260K.gguf');
 const TRUST: TrustSettings = {
@@ -127,7 +128,7 @@ describe('extension host logic against the real enclave server', { skip, timeout
       params: () => ({ maxTokens: 24, temperature: 0 }),
     });
     await c.send('Once upon a time');
-    for (let i = 0; i < 600 && c.isStreaming; i++) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => !c.isStreaming, 'the answer finished streaming', { timeoutMs: 30_000 });
     assert.equal(prompts.length, 1);
     assert.ok(
       prompts[0]?.measurement.startsWith(measurement),
@@ -162,7 +163,7 @@ describe('extension host logic against the real enclave server', { skip, timeout
     if (server?.pid !== undefined) process.kill(-server.pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 300));
     await c.send('Are you there?');
-    for (let i = 0; i < 400 && c.isStreaming; i++) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => !c.isStreaming, 'the failed turn ended', { timeoutMs: 20_000 });
     const last = c.conversation.entries.at(-1);
     assert.equal(last?.role, 'error');
     assert.ok(

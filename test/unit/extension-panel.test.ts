@@ -6,7 +6,7 @@ import type * as PanelModule from '../../extension/chat-panel';
 import type { Services } from '../../extension/services';
 import { MemoryHistory } from '../../extension/history';
 import { IDLE_STATUS } from '../../extension/status-format';
-import type { InitState } from '../../webview/messages';
+import type { InitState } from '../../ui-contract/messages';
 import { FakeSession, fakeView, words } from '../helpers/fake-session';
 
 register('../helpers/vscode-hooks.mjs', import.meta.url);

@@ -13,18 +13,15 @@ import { nodeProvider } from '../../protocol-node/crypto-node';
 import {
   NvmlEvidenceProvider,
   NvmlError,
+  idsFromLocalNvml,
   loadNvml,
   normalizeChain,
   trimChain,
   type NvmlApi,
   type NvmlCcState,
 } from '../../enclave-server/evidence/nvml';
-import {
-  rimIdsFor,
-  rimsFetchCommand,
-  storeRim,
-  loadCachedRims,
-} from '../../enclave-server/evidence/rims';
+import { rimIdsFor, storeRim, loadCachedRims } from '../../enclave-server/evidence/rims';
+import { rimsFetchCommand } from '../../enclave-server/evidence/rims-cli';
 import { SimulatedNvidiaProvider } from '../../enclave-server/evidence/simulated-nvidia';
 import { verifyNvidiaEvidence, parseCertChain } from '../../protocol/attestation/nvidia/verify';
 import { DEFAULT_NVIDIA_POLICY } from '../../protocol/attestation/nvidia/policy';
@@ -240,6 +237,7 @@ describe('teechat-server rims fetch', { skip }, () => {
         err: (t: string) => (o.err += t),
         fetch: fetcher,
         now: () => new Date(now),
+        idsFromNvml: () => Promise.reject(new Error('test: NVML not expected')),
       },
     });
   };
@@ -367,6 +365,7 @@ describe('teechat-server rims fetch', { skip }, () => {
       const code = await rimsFetchCommand(['--cache', '/tmp/x', '--from-nvml'], {
         out: x.io.out,
         err: x.io.err,
+        idsFromNvml: idsFromLocalNvml,
       });
       assert.equal(code, 1);
       assert.match(x.err, /cannot load libnvidia-ml\.so\.1/);

@@ -9,6 +9,7 @@ import { FRAME_HEADER_LEN, SecureChannel } from '../../protocol/channel/channel'
 import { paddedLength, isBucketLength, unpad } from '../../protocol/channel/padding';
 import { ClientHandshake, ServerHandshake } from '../../protocol/handshake/handshake';
 import type { Limits } from '../../protocol/limits';
+import { codeOf as code } from '../helpers/errors';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -24,15 +25,6 @@ function pair(
     client: new SecureChannel({ crypto, aead, role: 'client', sendKey: c2s, recvKey: s2c, limits }),
     server: new SecureChannel({ crypto, aead, role: 'server', sendKey: s2c, recvKey: c2s, limits }),
   };
-}
-
-function code(f: () => unknown): string {
-  try {
-    f();
-    return 'no error';
-  } catch (e) {
-    return e instanceof ProtocolError ? e.code : `non-ProtocolError ${String(e)}`;
-  }
 }
 
 describe('padding', () => {

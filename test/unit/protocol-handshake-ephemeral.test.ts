@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { nodeProvider } from '../../protocol-node/crypto-node';
 import { nobleProvider } from '../../protocol/crypto/noble';
 import type { CryptoProvider } from '../../protocol/crypto/provider';
-import { ProtocolError } from '../../protocol/errors';
 import { ClientHandshake, ServerHandshake } from '../../protocol/handshake/handshake';
 import { ClientEphemeralKeys, ClientEphemeralPool } from '../../protocol/handshake/ephemeral';
+import { codeOf as code } from '../helpers/errors';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const allZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
@@ -39,15 +39,6 @@ async function handshake(crypto: CryptoProvider, client: ClientHandshake) {
 }
 
 const verifier = async () => ({ ok: true, reports: [], summary: 'ok' });
-
-function code(f: () => unknown): string {
-  try {
-    f();
-    return 'no error';
-  } catch (e) {
-    return e instanceof ProtocolError ? e.code : `non-ProtocolError ${String(e)}`;
-  }
-}
 
 describe('pre-generated client ephemeral keys', () => {
   for (const crypto of [nodeProvider, nobleProvider]) {

@@ -16,6 +16,7 @@ import type { EstablishedSession } from '../../protocol/handshake/handshake';
 import { SUITE_AES_256_GCM, SUITE_CHACHA20_POLY1305 } from '../../protocol/handshake/messages';
 import type { SuiteId } from '../../protocol/handshake/messages';
 import { cpuReportData, gpuNonce } from '../../protocol/handshake/keys';
+import { codeOfAsync as errCode } from '../helpers/errors';
 
 const enc = new TextEncoder();
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -42,16 +43,6 @@ const bindingVerifier: EvidenceVerifier = async (items, b) => {
   );
   return { ok, reports: [], summary: ok ? 'bound' : 'binding mismatch' } satisfies EvidenceVerdict;
 };
-
-async function errCode(p: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    if (typeof p === 'function') p();
-    else await p;
-    return 'no error';
-  } catch (e) {
-    return e instanceof ProtocolError ? e.code : `non-ProtocolError ${String(e)}`;
-  }
-}
 
 interface Pair {
   client: EstablishedSession;

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { decodeAppMessage, encodeAppMessage, MESSAGE_TYPE } from '../../protocol/messages/messages';
 import type { AppMessage } from '../../protocol/messages/messages';
 import { ProtocolError } from '../../protocol/errors';
+import { codeOf as code } from '../helpers/errors';
 
 const samples: AppMessage[] = [
   {
@@ -53,15 +54,6 @@ const samples: AppMessage[] = [
     limits: { max_output_tokens: 4096, max_queue: 16, max_request_bytes: 16777216 },
   },
 ];
-
-function code(f: () => unknown): string {
-  try {
-    f();
-    return 'no error';
-  } catch (e) {
-    return e instanceof ProtocolError ? e.code : `non-ProtocolError ${String(e)}`;
-  }
-}
 
 describe('application messages', () => {
   test('every message type round-trips', () => {

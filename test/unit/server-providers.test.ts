@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BindingValues, EvidenceProvider } from '../../protocol/attestation/types';
-import { ProtocolError } from '../../protocol/errors';
 import {
   AZURE_MARKER,
   CONFIGFS_TSM,
@@ -14,6 +13,7 @@ import {
   selectGpuProvider,
 } from '../../enclave-server/providers';
 import { createLogger } from '../../enclave-server/log';
+import { isCode } from '../helpers/errors';
 
 const lines: string[] = [];
 const log = createLogger('debug', (l) => lines.push(l));
@@ -22,7 +22,6 @@ const binding: BindingValues = {
   gpuNonce: new Uint8Array(32).fill(2),
 };
 const none = { exists: () => false };
-const isCode = (code: string) => (e: unknown) => e instanceof ProtocolError && e.code === code;
 
 test('auto with no attestation hardware fails closed with evidence_missing and says what was probed', async () => {
   assert.equal(probeCpu(none).choice, null);

@@ -454,6 +454,13 @@ describe('SEV-SNP: each check fails when it should', { skip }, () => {
       failed(verify(partsOf(it), pinnedTime(it), permissive({ expectedReportData: '0102030406' }))),
       ['report_data'],
     );
+    // the policy grammar's 0x prefix is accepted (the hex decoder itself is strict)
+    assert.deepEqual(
+      failed(
+        verify(partsOf(it), pinnedTime(it), permissive({ expectedReportData: '0x0102030405' })),
+      ),
+      [],
+    );
   });
   test('measurement allowlist', () => {
     const it = gsg();

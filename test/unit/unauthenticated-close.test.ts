@@ -17,7 +17,7 @@ import { classifyError } from '../../extension/errors';
 import { failedStatus } from '../../extension/status-format';
 import { SessionManager } from '../../extension/session-manager';
 import { MemoryMeasurementStore } from '../../extension/trust';
-import { ERROR_TITLES } from '../../webview/messages';
+import { ERROR_TITLES } from '../../ui-contract/messages';
 import { connectReturning, protocolError } from '../helpers/fake-session';
 
 describe('closeError: unauthenticated close codes are information only', () => {

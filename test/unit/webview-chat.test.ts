@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChatMessage, InitState, StatusView } from '../../webview/messages';
+import type { ChatMessage, InitState, StatusView } from '../../ui-contract/messages';
 import { chromiumMissing, launch } from '../helpers/webview-harness';
 import type { Harness, WebviewPage } from '../helpers/webview-harness';
 

@@ -6,7 +6,11 @@
  * Throws only ProtocolError.
  */
 import { ProtocolError } from '../../errors';
-import { concatBytes, fromBase64, fromHex, utf8Encode } from '../../asn1/encoding';
+import { concatBytes, fromBase64, fromBase64url, fromHex, utf8Encode } from '../../encoding';
+
+/** The tools write base64url; a text with '+' or '/' is standard base64 (never both alphabets). */
+const base64Either = (v: string, field: string): Uint8Array =>
+  /[+/]/.test(v) ? fromBase64(v, field) : fromBase64url(v, field);
 
 type Json = { readonly [k: string]: unknown };
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -22,7 +26,7 @@ function bytesOf(v: unknown, field: string, text: 'hex' | 'base64'): Uint8Array 
     }
     return Uint8Array.from(v as number[]);
   }
-  if (typeof v === 'string') return text === 'hex' ? fromHex(v, field) : fromBase64(v, field);
+  if (typeof v === 'string') return text === 'hex' ? fromHex(v, field) : base64Either(v, field);
   throw new ProtocolError(
     'malformed',
     `${field}: expected bytes (list, hex or base64), got ${typeof v}`,
@@ -69,7 +73,7 @@ export function azureEvidenceFromJson(doc: unknown): Map<string, Uint8Array> {
   if (typeof vcek === 'string')
     parts.set(
       'vcek',
-      vcek.includes('-----BEGIN') ? utf8Encode(vcek) : fromBase64(vcek, 'evidence.vcek'),
+      vcek.includes('-----BEGIN') ? utf8Encode(vcek) : base64Either(vcek, 'evidence.vcek'),
     );
   const td = e['td_quote'];
   if (td !== undefined) parts.set('td_quote', bytesOf(td, 'evidence.td_quote', 'base64'));

@@ -13,7 +13,7 @@
  */
 import { ProtocolError } from '../../errors';
 import type { RsaPublicKey } from '../../crypto/provider';
-import { fromBase64, isAllZero, toHex, utf8Decode } from '../../asn1/encoding';
+import { fromBase64url, isAllZero, toHex, utf8Decode } from '../../encoding';
 
 export const HCL = {
   MAGIC: 0x414c4348, // "HCLA" little-endian
@@ -107,8 +107,8 @@ export function parseRuntimeClaims(varData: Uint8Array): RuntimeClaims {
       }
       akPub = {
         kind: 'rsa',
-        n: fromBase64(jwk['n'] as string, 'HCLAkPub.n'),
-        e: fromBase64(jwk['e'] as string, 'HCLAkPub.e'),
+        n: fromBase64url(jwk['n'] as string, 'HCLAkPub.n'),
+        e: fromBase64url(jwk['e'] as string, 'HCLAkPub.e'),
       };
     }
   }

@@ -212,7 +212,8 @@ export function verifyAzureHclEvidence(
       let want: Uint8Array | null = null;
       if (binding !== undefined) want = binding.cpuReportData;
       else if (policy.azure.expectedNonce !== null)
-        want = fromHex(policy.azure.expectedNonce, 'policy.azure.expectedNonce');
+        // the policy grammar allows a 0x prefix (policy.ts); the decoder is strict hex
+        want = fromHex(policy.azure.expectedNonce.replace(/^0x/, ''), 'policy.azure.expectedNonce');
       if (want === null)
         checks.push(
           ok(

@@ -26,6 +26,7 @@ import {
 import { checkEnvelopedSignature, parseEnvelopedSignature } from '../../xml/dsig';
 import { nameAttr, parseCertificate, type Certificate } from '../../x509/index';
 import { rimCache, verifyChainCached } from './cache';
+import { toHex as hex } from './bytes';
 
 export const SWID_NS = 'http://standards.iso.org/iso/19770/-2/2015/schema.xsd';
 export const SHA384_ATTR_NS = 'http://www.w3.org/2001/04/xmlenc#sha384';
@@ -259,10 +260,4 @@ function rimCore(crypto: CryptoProvider, bytes: Uint8Array): RimCore {
   }
   rimCache.set(key, core);
   return core;
-}
-
-function hex(b: Uint8Array): string {
-  let s = '';
-  for (const x of b) s += x.toString(16).padStart(2, '0');
-  return s;
 }

@@ -1,5 +1,5 @@
 /**
- * NVIDIA GPU / NVSwitch evidence verification: parse → verify → validate (DESIGN.md §5).
+ * NVIDIA GPU / NVSwitch evidence verification: parse → verify → validate (docs/attestation-nvidia.md).
  *
  * Evidence parts (EvidenceItem.parts):
  *   report      SPDM GET_MEASUREMENTS request ‖ MEASUREMENTS response (binary or hex text)
@@ -25,9 +25,17 @@ import type {
   VerificationReport,
   VerifyContext,
 } from '../types';
-import { nameAttr, parseCertificate, parsePemOrDer, type Certificate } from '../../x509/index';
+import {
+  nameAttr,
+  parseCertChain,
+  parseCertificate,
+  parsePemOrDer,
+  type Certificate,
+} from '../../x509/index';
+
+/** Moved to protocol/x509 (#17); re-exported for the importers of this module. */
+export { parseCertChain };
 import { verifyChainCached } from './cache';
-import { readTlv } from '../../asn1/der';
 import { NVIDIA_CORIM_ROOT_PEM, NVIDIA_DEVICE_IDENTITY_ROOT_PEM } from '../roots/nvidia';
 import { bytesEqual, toHex } from './bytes';
 import { parseCcStatus, type CcStatus } from './cc-status';
@@ -56,21 +64,6 @@ export function nvidiaDeviceRoots(): Certificate[] {
 /** The pinned NVIDIA CoRIM signing Root CA (parsed once). */
 export function nvidiaRimRoots(): Certificate[] {
   return (pinnedRim ??= parsePemOrDer(NVIDIA_CORIM_ROOT_PEM));
-}
-
-/** A chain as PEM blocks or as DER certificates back to back. ProtocolError('x509_parse') only. */
-export function parseCertChain(bytes: Uint8Array): Certificate[] {
-  if (bytes.length > 0 && bytes[0] === 0x30) {
-    const out: Certificate[] = [];
-    let off = 0;
-    while (off < bytes.length) {
-      const t = readTlv(bytes, off, `chain[${out.length}]`);
-      out.push(parseCertificate(t.raw));
-      off += t.raw.length;
-    }
-    return out;
-  }
-  return parsePemOrDer(bytes);
 }
 
 function errMsg(e: unknown): string {

@@ -774,7 +774,11 @@ function expectedReportData(
 ): Uint8Array | null {
   if (binding !== undefined) return binding.cpuReportData;
   if (policy.snp.expectedReportData !== null) {
-    const v = fromHex(policy.snp.expectedReportData, 'policy.snp.expectedReportData');
+    // the policy grammar allows a 0x prefix (policy.ts); the decoder is strict hex
+    const v = fromHex(
+      policy.snp.expectedReportData.replace(/^0x/, ''),
+      'policy.snp.expectedReportData',
+    );
     if (v.length > 64)
       throw new ProtocolError(
         'usage',

@@ -1,40 +1,19 @@
 /**
- * Byte helpers for the TDX parsers: the shared encoders of protocol/asn1/encoding.ts, plus a
- * PEM splitter and a bounds-checked little-endian reader. Every failure is a ProtocolError
- * naming the field.
+ * Byte helpers for the TDX parsers: the shared encoders of protocol/encoding.ts (PEM included),
+ * plus a bounds-checked little-endian reader. Every failure is a ProtocolError naming the field.
  */
 import { fail } from '../../errors';
-import { fromBase64 } from '../../asn1/encoding';
 
 export {
   bytesEqual,
   concatBytes,
   fromHex,
   isAllZero,
+  pemBlocks,
   toHex,
   utf8Decode,
   utf8Encode,
-} from '../../asn1/encoding';
-
-/**
- * Splits PEM text into the DER bodies of its `-----BEGIN <label>-----` blocks (in order).
- * Text outside the blocks (and a trailing NUL, which DCAP quotes carry) is ignored.
- */
-export function pemBlocks(text: string, label: string, field: string): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  const begin = `-----BEGIN ${label}-----`;
-  const end = `-----END ${label}-----`;
-  let pos = 0;
-  for (;;) {
-    const b = text.indexOf(begin, pos);
-    if (b < 0) break;
-    const e = text.indexOf(end, b + begin.length);
-    if (e < 0) fail('malformed', field, end, 'end of text');
-    out.push(fromBase64(text.slice(b + begin.length, e), field));
-    pos = e + end.length;
-  }
-  return out;
-}
+} from '../../encoding';
 
 /** Bounds-checked little-endian reader over a byte string. */
 export class ByteReader {

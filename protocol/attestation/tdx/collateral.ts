@@ -7,7 +7,7 @@
  * This module parses and evaluates (pure functions); signatures and chains are checked in verify.ts.
  */
 import { fail } from '../../errors';
-import { fromHex } from './bytes';
+import { fromHex, toHex } from './bytes';
 import { parseJsonBytes, topLevelSpans } from './json-span';
 
 export type TcbStatus =
@@ -314,10 +314,8 @@ export function evaluateTdxTcb(
   const moduleVersion = tee[1] ?? 0;
   const moduleSvn = tee[0] ?? 0;
   let moduleStatus: TcbStatus | null = null;
-  const masked = (v: Uint8Array, m: Uint8Array): string =>
-    Array.from(v, (x, i) => (x & (m[i] ?? 0)).toString(16).padStart(2, '0')).join('');
-  const hexOf = (b: Uint8Array): string =>
-    Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  const masked = (v: Uint8Array, m: Uint8Array): string => toHex(v.map((x, i) => x & (m[i] ?? 0)));
+  const hexOf = toHex;
   let expectSigner = info.tdxModule.mrSigner;
   let expectAttrs = info.tdxModule.attributes;
   let attrMask = info.tdxModule.attributesMask;
@@ -378,8 +376,7 @@ export function evaluateQeIdentity(
   },
 ): QeIdentityEvaluation {
   const problems: string[] = [];
-  const hexOf = (b: Uint8Array): string =>
-    Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  const hexOf = toHex;
   // The JSON hex strings are the report's bytes (MISCSELECT is a little-endian u32 there), so
   // both MISCSELECT and ATTRIBUTES are masked and compared byte by byte, as Intel's QVL does.
   const qeMisc = Uint8Array.of(
