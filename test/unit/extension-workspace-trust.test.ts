@@ -32,6 +32,7 @@ const TRUST: TrustSettings = {
   requireGpuEvidence: true,
   allowDebug: false,
   allowSimulated: false,
+  releaseRepository: '',
 };
 
 interface Prop {
@@ -60,11 +61,14 @@ describe('package.json declares the trust settings user-only', () => {
         `teechat.${k}: scope ${p.scope}`,
       );
     }
-    const trustKeys = Object.keys(props).filter((k) => k.startsWith('teechat.trust.'));
+    // Every trust.* setting, and the release repository (it decides which values need no prompt).
+    const trustKeys = Object.keys(props).filter(
+      (k) => k.startsWith('teechat.trust.') || k.startsWith('teechat.release.'),
+    );
     assert.deepEqual(
       trustKeys.sort(),
       config.TRUST_SETTING_KEYS.map((k) => `teechat.${k}`).sort(),
-      'a new trust.* setting must be added to TRUST_SETTING_KEYS',
+      'a new trust.* or release.* setting must be added to TRUST_SETTING_KEYS',
     );
   });
   test('untrusted workspaces: limited support, the server URL and every trust setting restricted', () => {
@@ -90,6 +94,7 @@ describe('readSettings ignores trust settings set by a workspace', () => {
     shim.shim.workspaceConfig['teechat.trust.requireGpuEvidence'] = false;
     shim.shim.workspaceConfig['teechat.trust.allowedMeasurements'] = [MEASUREMENT];
     shim.shim.workspaceConfig['teechat.trust.minimumTcb'] = { snp: 0 };
+    shim.shim.workspaceConfig['teechat.release.repository'] = 'evil/releases';
     shim.shim.workspaceConfig['teechat.serverUrl'] = 'wss://evil.example/';
     const s = config.readSettings();
     assert.deepEqual(s.trust, TRUST);
