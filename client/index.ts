@@ -14,6 +14,7 @@ import type {
   EvidenceKind,
   EvidenceVerdict,
   ReleaseSummary,
+  TrustAnchors,
   VerificationReport,
 } from '../protocol/attestation/types';
 import type { CryptoProvider } from '../protocol/crypto/provider';
@@ -67,6 +68,12 @@ export interface ConnectOptions {
   readonly ephemeralPool?: ClientEphemeralPool;
   /** Signed release checking (docs/RELEASES.md): verify the server's (or a pinned) manifest first. */
   readonly release?: ReleaseSessionOptions;
+  /**
+   * Extra pinned roots, treated exactly like the compiled-in vendor roots (the session is NOT
+   * simulated). For tests (the production trust path against `teechat-server
+   * --simulated-roots-out`) and embedders only: no VS Code setting, config file or CLI flag sets it.
+   */
+  readonly trustAnchors?: TrustAnchors;
 }
 
 /** A pool that refills in idle time on Node (one ready pair; wiped after 10 minutes unused). */
@@ -231,6 +238,7 @@ export async function connect(url: string, opts: ConnectOptions): Promise<Sessio
       allowSimulated: opts.allowSimulated === true,
       now,
       ...(opts.release !== undefined ? { release: opts.release } : {}),
+      ...(opts.trustAnchors !== undefined ? { trustAnchors: opts.trustAnchors } : {}),
     });
     hs = new ClientHandshake({
       crypto,

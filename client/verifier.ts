@@ -14,6 +14,7 @@ import type {
   EvidenceKind,
   EvidenceVerdict,
   EvidenceVerifier,
+  TrustAnchors,
   VerificationReport,
 } from '../protocol/attestation/types';
 import type { AttestationPolicy } from '../protocol/attestation/policy';
@@ -71,6 +72,12 @@ export interface VerifierOptions {
    * expected values replace the policy's allowlists (floors only rise). Absent: no release checks.
    */
   readonly release?: ReleaseSessionOptions;
+  /**
+   * Extra pinned roots (AMD ARK per product, NVIDIA device and RIM roots), treated exactly like
+   * the compiled-in ones: NOT simulated. Tests and embedders only; never read from VS Code
+   * settings, config files or CLI flags (docs/ATTESTATION.md "Injected test roots").
+   */
+  readonly trustAnchors?: TrustAnchors;
 }
 
 export type ItemVerifier = (
@@ -116,7 +123,12 @@ export function createVerifier(o: VerifierOptions): EvidenceVerifier {
     const reports: VerificationReport[] = [];
     for (const item of items)
       reports.push(
-        verifyItem(item, { crypto: o.crypto, now, policy: sessionPolicy }, binding, o.extra),
+        verifyItem(
+          item,
+          { crypto: o.crypto, now, policy: sessionPolicy, trustAnchors: o.trustAnchors },
+          binding,
+          o.extra,
+        ),
       );
     const verdict = verdictOf(reports, require, policy.allowSimulated);
     if (release === null || o.release === undefined || rs === undefined) return verdict;
@@ -136,11 +148,20 @@ export function createVerifier(o: VerifierOptions): EvidenceVerifier {
 
 function verifyItem(
   item: EvidenceItem,
-  ctx: { readonly crypto: CryptoProvider; readonly now: () => Date; readonly policy: Policy },
+  ctx: {
+    readonly crypto: CryptoProvider;
+    readonly now: () => Date;
+    readonly policy: Policy;
+    readonly trustAnchors: TrustAnchors | undefined;
+  },
   binding: BindingValues,
   extra: VerifierOptions['extra'],
 ): VerificationReport {
-  const vctx = { crypto: ctx.crypto, now: ctx.now };
+  const vctx = {
+    crypto: ctx.crypto,
+    now: ctx.now,
+    ...(ctx.trustAnchors !== undefined ? { trustAnchors: ctx.trustAnchors } : {}),
+  };
   try {
     const custom = extra?.[item.kind];
     if (custom) return custom(item, ctx, binding);

@@ -56,6 +56,13 @@ export interface ServerConfig {
   /** Signed release manifest and its Sigstore bundle sent with the evidence (docs/RELEASES.md); '' = none. */
   readonly releaseManifest: string;
   readonly releaseBundle: string;
+  /**
+   * Development only: write the roots the simulated providers generated at start to this file (a
+   * JSON TrustAnchors object of PEM certificates) so that a test can pin them with the client's
+   * `trustAnchors` and run the production trust path. '' = not written; refused without a
+   * simulated provider.
+   */
+  readonly simulatedRootsOut: string;
 }
 
 /** Every default in one place (documented in --help and docs/DEPLOY.md). */
@@ -91,6 +98,7 @@ export const DEFAULTS: ServerConfig = Object.freeze({
   logLevel: 'info',
   releaseManifest: '',
   releaseBundle: '',
+  simulatedRootsOut: '',
 });
 
 type Kind =
@@ -308,6 +316,13 @@ export const OPTION_SPECS: readonly Spec[] = [
     { t: 'string' },
     'FILE',
     'Sigstore bundle of --release-manifest (teechat-release.sigstore.json)',
+  ),
+  S(
+    'simulatedRootsOut',
+    'simulated-roots-out',
+    { t: 'string' },
+    'FILE',
+    'development only: write the roots the simulated providers generated (JSON, PEM) for tests that pin them',
   ),
 ];
 

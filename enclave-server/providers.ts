@@ -121,6 +121,8 @@ export async function selectGpuProvider(
   log: Logger,
   probe: ProviderProbe = defaultProbe,
   cacheDir = '',
+  /** --simulated-roots-out is set: a test pins the generated roots (simulated GPU claims production CC). */
+  simulatedRootsPinned = false,
 ): Promise<EvidenceProvider | null> {
   const nvml = async (): Promise<EvidenceProvider> => {
     try {
@@ -141,7 +143,9 @@ export async function selectGpuProvider(
     case 'none':
       return null;
     case 'simulated':
-      return new SimulatedNvidiaProvider();
+      return new SimulatedNvidiaProvider(
+        simulatedRootsPinned ? { ccEnvironment: 'production' } : {},
+      );
     case 'nvidia':
       return nvml();
     case 'auto':

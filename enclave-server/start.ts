@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { EvidenceProvider } from '../protocol/attestation/types';
+import { writeSimulatedRoots } from './evidence/simulated-roots';
 import type { CryptoProvider } from '../protocol/crypto/provider';
 import { ProtocolError } from '../protocol/errors';
 import { ServerHandshake } from '../protocol/handshake/handshake';
@@ -151,9 +152,12 @@ export async function startServer(
       log,
       undefined,
       config.evidenceCache,
+      config.simulatedRootsOut !== '',
     );
     providers = gpu ? [cpu, gpu] : [cpu];
   }
+  if (config.simulatedRootsOut !== '')
+    writeSimulatedRoots(config.simulatedRootsOut, providers, log);
   const engine = o.engine ?? (await loadEngine(config, log));
   const serverInfo = buildServerInfo(engine, config);
   const protocolLimits = protocolLimitsFor(config);

@@ -59,6 +59,12 @@ export interface SimulatedNvidiaOptions {
   readonly chip?: 'GH100' | 'GB100';
   /** Simulation of a firmware/certificate mismatch: the report carries this FWID instead of the leaf's. */
   readonly reportFwidOverride?: Uint8Array;
+  /**
+   * The NVML CC environment claimed (default 'simulation'). A server whose generated roots a test
+   * pins (`--simulated-roots-out`) claims 'production', as a real CC GPU does, so that the test
+   * runs the production environment check too (it is skipped only for simulated roots).
+   */
+  readonly ccEnvironment?: 'simulation' | 'production';
   readonly now?: () => Date;
 }
 
@@ -163,6 +169,7 @@ export class SimulatedNvidiaProvider implements EvidenceProvider {
       nvdec0Enabled: options.nvdec0Enabled ?? false,
       chip: options.chip ?? 'GH100',
       reportFwidOverride: options.reportFwidOverride,
+      ccEnvironment: options.ccEnvironment ?? 'simulation',
       now: options.now ?? ((): Date => new Date()),
     };
     this.driverVersion = this.opts.driverVersion;
@@ -382,7 +389,7 @@ export class SimulatedNvidiaProvider implements EvidenceProvider {
     return {
       ccFeature: 'on',
       devToolsMode: 'off',
-      environment: 'simulation',
+      environment: this.opts.ccEnvironment,
       multiGpuMode: this.opts.ppcie ? 'protected-pcie' : 'none',
       gpuCount: this.opts.gpuCount,
     };

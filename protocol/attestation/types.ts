@@ -34,7 +34,8 @@ export interface Check {
 }
 
 /** Decoded fields shown to the user (hex strings, numbers, booleans, nested objects). */
-export type FieldValue = string | number | boolean | null | readonly FieldValue[] | { readonly [k: string]: FieldValue };
+export type FieldValue =
+  string | number | boolean | null | readonly FieldValue[] | { readonly [k: string]: FieldValue };
 export type Fields = { readonly [k: string]: FieldValue };
 
 export interface VerificationReport {
@@ -113,4 +114,29 @@ export interface VerifyContext {
   readonly now: () => Date;
   /** Optional network fetcher (AMD KDS, NVIDIA RIM service); never required in tests. */
   readonly fetch?: (url: string) => Promise<Uint8Array>;
+  /**
+   * Extra pinned roots (tests and embedders only). Treated exactly like the roots compiled into
+   * protocol/attestation/roots: same checks, reports name them as pinned test roots, the session
+   * is NOT marked simulated. Never reachable from VS Code settings, config files or CLI flags.
+   */
+  readonly trustAnchors?: TrustAnchors;
+}
+
+/** A certificate as DER bytes or PEM text. */
+export type AnchorCertificate = Uint8Array | string;
+
+/**
+ * Programmatic trust-anchor injection (docs/ATTESTATION.md "Injected test roots"): extra pinned
+ * roots per vendor, for tests that run the production trust path against the simulated providers
+ * (`teechat-server --simulated-roots-out`) and for embedders with their own roots. It is an API
+ * only: no VS Code setting, config file or CLI flag of TEEChat ever fills it. The evidence's own
+ * copy of a root is never trusted unless it equals a compiled-in or injected one.
+ */
+export interface TrustAnchors {
+  /** AMD ARKs per product (SEV-SNP and the SNP core of Azure HCL evidence). */
+  readonly amdArk?: Partial<Record<'milan' | 'genoa' | 'turin', readonly AnchorCertificate[]>>;
+  /** NVIDIA Device Identity roots (GPU / NVSwitch device certificate chains). */
+  readonly nvidiaDevice?: readonly AnchorCertificate[];
+  /** NVIDIA CoRIM / RIM signing roots. */
+  readonly nvidiaRim?: readonly AnchorCertificate[];
 }

@@ -9,8 +9,12 @@
  * authenticated close frame and close 1008 after it), the connection closes cleanly (close frame,
  * not a reset), and the server keeps serving: a bystander session opened before the matrix still
  * chats afterwards, and a fresh connection works. Client side: the chat fails with the typed code
- * and no text from an unauthenticated or out-of-order frame is ever yielded.
+ * and no text from an unauthenticated or out-of-order frame is ever yielded. The client runs the
+ * production trust path (the server's roots injected as pinned trust anchors, allowSimulated off).
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
@@ -28,9 +32,19 @@ import { requiredKinds } from '../../client/index';
 import { startLoadServer } from '../../bench/load';
 import type { LoadServer } from '../../bench/load';
 import { tinyChatModelPath } from '../helpers/tiny-model';
+import type { TrustAnchors } from '../../protocol/attestation/types';
 
 const crypto = nodeProvider;
-const clientOpts = { policy: DEFAULT_CLIENT_POLICY, allowSimulated: true } as const;
+/**
+ * The production trust path: the server's generated roots (--simulated-roots-out) injected as
+ * pinned trust anchors, allowSimulated off (test/helpers/test-roots.ts). Set once the server runs.
+ */
+let trustAnchors: TrustAnchors;
+const clientOpts = (): {
+  policy: typeof DEFAULT_CLIENT_POLICY;
+  allowSimulated: false;
+  trustAnchors: TrustAnchors;
+} => ({ policy: DEFAULT_CLIENT_POLICY, allowSimulated: false, trustAnchors });
 const MAX_FRAME = 65_536;
 
 interface Closed {
@@ -91,7 +105,12 @@ async function rawSession(
   const raw = await Raw.open(url);
   const hs = new ClientHandshake({
     crypto,
-    verifier: createVerifier({ policy: DEFAULT_CLIENT_POLICY, crypto, allowSimulated: true }),
+    verifier: createVerifier({
+      policy: DEFAULT_CLIENT_POLICY,
+      crypto,
+      allowSimulated: false,
+      trustAnchors,
+    }),
     requiredEvidence: requiredKinds(DEFAULT_CLIENT_POLICY),
   });
   raw.send(hs.clientHello());
@@ -162,17 +181,26 @@ describe('bad-input matrix against the real server', () => {
   let srv: LoadServer;
   let bystander: Session;
   before(async () => {
-    srv = await startLoadServer(tinyChatModelPath(), [
-      '--sequences',
-      '2',
-      '--context-size',
-      '1024',
-      '--max-frame-bytes',
-      String(MAX_FRAME),
-      '--handshake-timeout',
-      '1500ms',
-    ]);
-    bystander = await connect(srv.url, clientOpts);
+    const rootsDir = mkdtempSync(join(tmpdir(), 'teechat-test-roots-'));
+    try {
+      srv = await startLoadServer(tinyChatModelPath(), [
+        '--sequences',
+        '2',
+        '--context-size',
+        '1024',
+        '--max-frame-bytes',
+        String(MAX_FRAME),
+        '--handshake-timeout',
+        '1500ms',
+        '--simulated-roots-out',
+        join(rootsDir, 'roots.json'),
+      ]);
+      trustAnchors = JSON.parse(readFileSync(join(rootsDir, 'roots.json'), 'utf8')) as TrustAnchors;
+    } finally {
+      rmSync(rootsDir, { recursive: true, force: true });
+    }
+    bystander = await connect(srv.url, clientOpts());
+    assert.equal(bystander.summary.simulated, false, bystander.summary.verdict);
     assert.ok(
       (await collect(bystander.chat([{ role: 'user', content: 'before' }], { maxTokens: 2 })))
         .length > 0,
@@ -257,7 +285,12 @@ describe('bad-input matrix against the real server', () => {
       const raw = await Raw.open(srv.url);
       const hs = new ClientHandshake({
         crypto,
-        verifier: createVerifier({ policy: DEFAULT_CLIENT_POLICY, crypto, allowSimulated: true }),
+        verifier: createVerifier({
+          policy: DEFAULT_CLIENT_POLICY,
+          crypto,
+          allowSimulated: false,
+          trustAnchors,
+        }),
         requiredEvidence: requiredKinds(DEFAULT_CLIENT_POLICY),
       });
       const h = hs.clientHello();
@@ -405,7 +438,7 @@ describe('bad-input matrix against the real server', () => {
       (await collect(bystander.chat([{ role: 'user', content: 'after' }], { maxTokens: 2 })))
         .length > 0,
     );
-    const fresh = await connect(srv.url, clientOpts);
+    const fresh = await connect(srv.url, clientOpts());
     assert.ok(
       (await collect(fresh.chat([{ role: 'user', content: 'fresh' }], { maxTokens: 2 }))).length >
         0,
@@ -509,7 +542,7 @@ describe('bad-input matrix against the real server', () => {
       test(`${name} → the client fails with ${[code].flat().join(' or ')}, no forged text`, async () => {
         const proxy = await mitm(srv.url, mutate);
         try {
-          const s = await connect(proxy.url, clientOpts);
+          const s = await connect(proxy.url, clientOpts());
           const deltas: string[] = [];
           await assert.rejects(
             (async () => {

@@ -3,30 +3,36 @@
  * with, replays, reorders, drops or truncates WebSocket messages, swaps the server's key, or
  * replays a whole ServerHello; plus the server's limits (handshake timeout, oversized and
  * malformed frames, session limit, idle timeout). Each is detected with a typed error and nothing
- * after the fault is ever shown as model output.
+ * after the fault is ever shown as model output. The client runs the production trust path: the
+ * server's generated roots are injected as pinned trust anchors, allowSimulated is off, and every
+ * session is checked to be NOT simulated (test/helpers/test-roots.ts).
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { connect, DEFAULT_CLIENT_POLICY, type ChatEvent, type Session } from '../../client/index';
+import { connect, type ChatEvent, type Session } from '../../client/index';
 import { ProtocolError } from '../../protocol/errors';
 import { tinyChatModelPath } from '../helpers/tiny-model';
-import { startServerProcess, testServerArgs, type ServerProcess } from '../helpers/server-process';
+import { testServerArgs } from '../helpers/server-process';
+import { pinnedOptions, startPinnedServer, type PinnedServer } from '../helpers/test-roots';
 import { startProxy, type Hook } from '../helpers/ws-proxy';
 
-const opts = { policy: DEFAULT_CLIENT_POLICY, allowSimulated: true, timeoutMs: 10_000 };
+/** Set once the server has started: its roots pinned, allowSimulated false. */
+let opts: ReturnType<typeof pinnedOptions>;
 
 /** Runs one chat through a proxy; returns the deltas shown before the error and the error. */
 async function chatThrough(
   url: string,
   hook: Hook,
-): Promise<{ shown: string[]; error: ProtocolError | undefined }> {
+): Promise<{ shown: string[]; error: ProtocolError | undefined; simulated?: boolean }> {
   const proxy = await startProxy(url, hook);
   const shown: string[] = [];
   let error: ProtocolError | undefined;
   let s: Session | undefined;
   try {
     s = await connect(proxy.url, opts);
+    // The production trust path: pinned (injected) roots, never a simulated session.
+    assert.equal(s.summary.simulated, false, s.summary.verdict);
     for await (const ev of s.chat([{ role: 'user', content: 'tell me' }], {
       maxTokens: 40,
     }) as AsyncIterable<ChatEvent>) {
@@ -39,7 +45,7 @@ async function chatThrough(
     await s?.close().catch(() => {});
     await proxy.close();
   }
-  return { shown, error };
+  return { shown, error, ...(s !== undefined ? { simulated: s.summary.simulated } : {}) };
 }
 
 const flip = (b: Uint8Array, at: number): Uint8Array => {
@@ -49,9 +55,9 @@ const flip = (b: Uint8Array, at: number): Uint8Array => {
 };
 
 describe('a man-in-the-middle between client and server', () => {
-  let srv: ServerProcess;
+  let srv: PinnedServer;
   before(async () => {
-    srv = await startServerProcess(
+    srv = await startPinnedServer(
       testServerArgs(tinyChatModelPath(), [
         '--max-frame-bytes',
         '65536',
@@ -63,15 +69,39 @@ describe('a man-in-the-middle between client and server', () => {
         '1500ms',
       ]),
     );
+    opts = pinnedOptions(srv, { timeoutMs: 10_000 });
+    // Warm-up: the first handshake (cold server evidence caches, cold client modules) can exceed
+    // the 500 ms handshake timeout on a loaded machine; the tests below measure faults, not that.
+    // Its own outcome is not asserted (the control tests below are).
+    await connect(srv.url, opts).then(
+      (s) => s.close(),
+      () => {},
+    );
   });
   after(async () => {
     await srv?.stop();
   });
 
-  test('control: the proxy alone changes nothing', async () => {
+  test('control: the proxy alone changes nothing (pinned test roots, not simulated)', async () => {
     const r = await chatThrough(srv.url, (_d, _i, data) => [data]);
     assert.equal(r.error, undefined);
+    assert.equal(r.simulated, false);
     assert.ok(r.shown.length > 0);
+  });
+
+  test('control: without the pinned test roots and without allowSimulated the server is refused', async () => {
+    const { trustAnchors: _pinned, ...unpinned } = opts;
+    const err = await connect(srv.url, unpinned).then(
+      async (s) => {
+        await s.close();
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ProtocolError, String(err));
+    assert.equal(err.code, 'evidence_rejected');
+    assert.match(err.message, /cert_chain/);
+    assert.doesNotMatch(err.message, /binding_mismatch/);
   });
 
   test('a tampered server frame: decrypt_failed, nothing from it or after it is shown', async () => {

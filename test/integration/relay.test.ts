@@ -9,12 +9,14 @@
  * (b) ClientHello-side key substitution: a relay that replaces the client's X25519 and ML-KEM keys
  *     with its own before the server sees them (so it could compute the server's keys): the
  *     evidence is bound to the substituted hello, and the client refuses with binding_mismatch.
+ * The client runs the production trust path (the server's generated roots injected as pinned trust
+ * anchors, allowSimulated off): the evidence's chains pass, so the refusal is the binding alone.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
-import { connect, DEFAULT_CLIENT_POLICY } from '../../client/index';
+import { connect } from '../../client/index';
 import { ProtocolError } from '../../protocol/errors';
 import { ClientHandshake, ServerHandshake } from '../../protocol/handshake/handshake';
 import {
@@ -25,10 +27,15 @@ import {
 import { resolveLimits } from '../../protocol/limits';
 import { nodeProvider } from '../../protocol-node/crypto-node';
 import { tinyChatModelPath } from '../helpers/tiny-model';
-import { startServerProcess, testServerArgs, type ServerProcess } from '../helpers/server-process';
+import { testServerArgs } from '../helpers/server-process';
+import { pinnedOptions, startPinnedServer, type PinnedServer } from '../helpers/test-roots';
 import { startProxy } from '../helpers/ws-proxy';
 
-const opts = { policy: DEFAULT_CLIENT_POLICY, allowSimulated: true, timeoutMs: 15_000 };
+/** Set once the server has started: its roots pinned, allowSimulated false. */
+let opts: ReturnType<typeof pinnedOptions>;
+/** Only binding checks failed: the pinned chains, signatures and policy all passed. */
+const bindingOnly = (m: string): boolean =>
+  !/cert_chain|signature|simulated|crl|ocsp/.test(m);
 const limits = resolveLimits({});
 
 function next(ws: WebSocket): Promise<Uint8Array> {
@@ -95,14 +102,25 @@ async function startKeyedRelay(target: string): Promise<{
 }
 
 describe('keyed man-in-the-middle relays are refused before the prompt leaves', () => {
-  let srv: ServerProcess;
+  let srv: PinnedServer;
   before(async () => {
-    srv = await startServerProcess(testServerArgs(tinyChatModelPath(), ['--log-level', 'debug']));
+    srv = await startPinnedServer(testServerArgs(tinyChatModelPath(), ['--log-level', 'debug']));
+    opts = pinnedOptions(srv, { timeoutMs: 15_000 });
   });
   after(async () => {
     await srv?.stop();
   });
   const requests = (): number => (srv.stderr().match(/chat request/g) ?? []).length;
+
+  test('control: direct, with the pinned test roots, the session is verified and not simulated', async () => {
+    const s = await connect(srv.url, opts);
+    try {
+      assert.equal(s.summary.simulated, false);
+      assert.doesNotMatch(s.summary.verdict, /SIMULATED/);
+    } finally {
+      await s.close();
+    }
+  });
 
   test('(a) a relay with valid server_finished under its own keys: binding_mismatch, nothing sent after the ClientHello', async () => {
     const relay = await startKeyedRelay(srv.url);
@@ -128,7 +146,8 @@ describe('keyed man-in-the-middle relays are refused before the prompt leaves', 
         (e: unknown) =>
           e instanceof ProtocolError &&
           e.code === 'binding_mismatch' &&
-          /binding_mismatch in sev-snp .*report_data/.test(e.message),
+          /binding_mismatch in sev-snp .*report_data/.test(e.message) &&
+          bindingOnly(e.message),
       );
       assert.equal(relay.relayed.serverFinished, 2);
       await new Promise((r) => setTimeout(r, 100));
@@ -165,7 +184,8 @@ describe('keyed man-in-the-middle relays are refused before the prompt leaves', 
         (e: unknown) =>
           e instanceof ProtocolError &&
           e.code === 'binding_mismatch' &&
-          /binding_mismatch in sev-snp/.test(e.message),
+          /binding_mismatch in sev-snp/.test(e.message) &&
+          bindingOnly(e.message),
       );
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(c2s.length, 1, 'only the ClientHello was sent');

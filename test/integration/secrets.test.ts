@@ -35,7 +35,7 @@ import type {
 } from '../../protocol/crypto/provider';
 import { SecureChannel } from '../../protocol/channel/channel';
 import { ClientHandshake, ServerHandshake } from '../../protocol/handshake/handshake';
-import type { EvidenceVerdict } from '../../protocol/attestation/types';
+import type { EvidenceVerdict, TrustAnchors } from '../../protocol/attestation/types';
 import { connect, DEFAULT_CLIENT_POLICY } from '../../client/index';
 import { startLoadServer } from '../../bench/load';
 import type { LoadServer } from '../../bench/load';
@@ -242,15 +242,27 @@ describe('secrets', () => {
   describe('real server and client', () => {
     const CANARY = 'CANARY-secrets-5b1e-do-not-log';
     let srv: LoadServer;
+    /** The production trust path: the server's generated roots pinned, allowSimulated off. */
+    let trustAnchors: TrustAnchors;
     before(async () => {
-      srv = await startLoadServer(tinyChatModelPath(), [
-        '--log-level',
-        'debug',
-        '--sequences',
-        '2',
-        '--context-size',
-        '1024',
-      ]);
+      const rootsDir = mkdtempSync(join(tmpdir(), 'teechat-test-roots-'));
+      try {
+        srv = await startLoadServer(tinyChatModelPath(), [
+          '--log-level',
+          'debug',
+          '--sequences',
+          '2',
+          '--context-size',
+          '1024',
+          '--simulated-roots-out',
+          join(rootsDir, 'roots.json'),
+        ]);
+        trustAnchors = JSON.parse(
+          readFileSync(join(rootsDir, 'roots.json'), 'utf8'),
+        ) as TrustAnchors;
+      } finally {
+        rmSync(rootsDir, { recursive: true, force: true });
+      }
     });
     after(async () => {
       await srv?.stop(2000);
@@ -260,9 +272,11 @@ describe('secrets', () => {
       const rec = recording(nodeProvider);
       const s = await connect(srv.url, {
         policy: DEFAULT_CLIENT_POLICY,
-        allowSimulated: true,
+        allowSimulated: false,
+        trustAnchors,
         crypto: rec.provider,
       });
+      assert.equal(s.summary.simulated, false);
       let text = '';
       for await (const ev of s.chat([{ role: 'user', content: `Repeat ${CANARY}` }], {
         maxTokens: 6,
@@ -276,9 +290,11 @@ describe('secrets', () => {
       // a second session is cut by SIGKILL of the server mid-answer (crash output)
       const s2 = await connect(srv.url, {
         policy: DEFAULT_CLIENT_POLICY,
-        allowSimulated: true,
+        allowSimulated: false,
+        trustAnchors,
         crypto: rec.provider,
       });
+      assert.equal(s2.summary.simulated, false);
       const cmdline = readFileSync(`/proc/${srv.pid}/cmdline`, 'latin1');
       const environ = readFileSync(`/proc/${srv.pid}/environ`, 'latin1');
       const stream = s2.chat([{ role: 'user', content: `${CANARY} again` }], { maxTokens: 100000 });

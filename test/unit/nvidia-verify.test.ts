@@ -212,9 +212,15 @@ describe('NVIDIA verification: positive and tamper cases', { skip }, () => {
   });
 
   test('a simulated root supplied in the evidence is refused without policy.allowSimulated', () => {
-    const root = parsePemOrDer(vec('nvidia/nvtrust/certs/verifier_device_root.pem'))[0]!;
-    const r = run(sampleItem({ 'sim.root': root.der }));
+    // Any root that is not pinned (here NVIDIA's RIM root offered as the device root) is refused.
+    const other = parsePemOrDer(vec('nvidia/nvtrust/certs/verifier_RIM_root.pem'))[0]!;
+    const r = run(sampleItem({ 'sim.root': other.der }));
     assert.deepEqual(failed(r), ['simulated']);
+    // The evidence's copy of the pinned root itself adds nothing and takes nothing away.
+    const root = parsePemOrDer(vec('nvidia/nvtrust/certs/verifier_device_root.pem'))[0]!;
+    const same = run(sampleItem({ 'sim.root': root.der }));
+    assert.deepEqual(failed(same), []);
+    assert.equal(same.simulated, false);
   });
 });
 

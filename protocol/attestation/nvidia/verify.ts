@@ -9,7 +9,9 @@
  *   cc          NVML CC status JSON (cc-status.ts)    — optional
  *   ocsp.<n>    cached DER OCSP response for chain[n], n >= 1 (ocsp.ts) — required unless relaxed
  *   ocsp.rim.driver.<n> / ocsp.rim.vbios.<n>  the same for the RIM signing chains — required unless relaxed
- *   sim.root / sim.rim_root  simulated roots (DER), honoured only under policy.allowSimulated
+ *   sim.root / sim.rim_root  simulated roots (DER), honoured only under policy.allowSimulated, or
+ *                            ignored when equal to a pinned root (compiled-in or injected through
+ *                            ctx.trustAnchors: tests and embedders only)
  *
  * Check ids: parse, cert_chain.length, cert_chain, signature, fwid, nonce, rim.driver(.digest|
  * .signature|.cert_chain|.version), rim.vbios(…), rim.overlap, measurements, ocsp.*, policy.*,
@@ -76,6 +78,28 @@ function pass(id: string, message: string): Check {
 }
 function failCheck(id: string, message: string): Check {
   return { id, ok: false, message: `${id}: ${message}` };
+}
+
+/** Names a chain that ends in an injected trust anchor as such (it is pinned, not simulated). */
+export function namedInjected(
+  checks: readonly Check[],
+  top: Certificate,
+  injected: readonly Certificate[],
+): Check[] {
+  const a = injected.find(
+    (r) => bytesEqual(r.der, top.der) || bytesEqual(r.subject.der, top.issuer.der),
+  );
+  return checks.map((c) =>
+    a !== undefined && c.ok && c.message.includes('(trusted root)')
+      ? {
+          ...c,
+          message: c.message.replace(
+            '(trusted root)',
+            `(pinned test root "${a.subject.toString()}", injected trust anchor)`,
+          ),
+        }
+      : c,
+  );
 }
 
 function featureName(f: number | undefined): string | null {
@@ -220,9 +244,13 @@ export function verifyNvidiaEvidence(
     }
   }
 
-  // ---- simulated roots (development only) ----
-  const deviceRoots = [...nvidiaDeviceRoots()];
-  const rimRoots = [...nvidiaRimRoots()];
+  // ---- pinned roots: compiled in, plus injected test roots (ctx.trustAnchors; never from
+  // settings, config files or flags), treated the same; then simulated roots (development only) ----
+  const injectedDevice = (ctx.trustAnchors?.nvidiaDevice ?? []).flatMap((a) => parsePemOrDer(a));
+  const injectedRim = (ctx.trustAnchors?.nvidiaRim ?? []).flatMap((a) => parsePemOrDer(a));
+  const deviceRoots = [...nvidiaDeviceRoots(), ...injectedDevice];
+  const rimRoots = [...nvidiaRimRoots(), ...injectedRim];
+  const injectedRoots = [...injectedDevice, ...injectedRim];
   const simRoots: Certificate[] = [];
   for (const [part, roots] of [
     ['sim.root', deviceRoots],
@@ -230,11 +258,13 @@ export function verifyNvidiaEvidence(
   ] as const) {
     const b = item.parts.get(part);
     if (b === undefined) continue;
+    // The evidence's copy of a root that is pinned anyway adds nothing: not a simulated root.
+    if (roots.some((r) => bytesEqual(r.der, b))) continue;
     if (!policy.allowSimulated) {
       checks.push(
         failCheck(
           'simulated',
-          `expected vendor-rooted evidence (policy.allowSimulated is false), got a simulated root in part ${part}`,
+          `expected vendor-rooted evidence or a pinned test root (policy.allowSimulated is false, no injected trust anchor equals it), got a simulated root in part ${part}`,
         ),
       );
       continue;
@@ -264,8 +294,10 @@ export function verifyNvidiaEvidence(
             `expected ${DEVICE_CHAIN_LEN} certificates, got ${chain.length}`,
           ),
     );
-    checks.push(...verifyChainCached(crypto, chain, deviceRoots, at));
     const top = chain[chain.length - 1]!;
+    checks.push(
+      ...namedInjected(verifyChainCached(crypto, chain, deviceRoots, at), top, injectedRoots),
+    );
     if (
       simRoots.some((s) => bytesEqual(s.der, top.der) || bytesEqual(s.subject.der, top.issuer.der))
     )
@@ -371,7 +403,11 @@ export function verifyNvidiaEvidence(
       continue;
     }
     const v = verifyRim(crypto, bytes, { roots: rimRoots, at }, id);
-    checks.push(...v.checks);
+    checks.push(
+      ...(v.chain.length > 0
+        ? namedInjected(v.checks, v.chain[v.chain.length - 1]!, injectedRoots)
+        : v.checks),
+    );
     // Cached OCSP responses for the RIM signing chain: parts `ocsp.rim.<which>.<n>`.
     if (v.chain.length > 0)
       checks.push(

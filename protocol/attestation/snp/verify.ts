@@ -14,6 +14,7 @@ import type {
   FieldValue,
   Fields,
   VerificationReport,
+  TrustAnchors,
   VerifyContext,
 } from '../types';
 import type { AttestationPolicy, SnpPolicy, TcbFloor } from '../policy';
@@ -108,6 +109,53 @@ export function pinnedAmd(product: AmdProduct): Pinned {
       return get('asvk');
     },
   };
+}
+
+/**
+ * The ARKs of a product injected through `VerifyContext.trustAnchors` (tests and embedders only;
+ * never from settings, config files or flags). They are pinned roots like the compiled-in ARK.
+ */
+export function injectedAmdArks(
+  anchors: TrustAnchors | undefined,
+  product: AmdProduct,
+): Certificate[] {
+  return (anchors?.amdArk?.[product] ?? []).flatMap((a) => parsePemOrDer(a));
+}
+
+/**
+ * Chain [leaf, intermediate] to the compiled-in ARK or, failing that, to an injected one (named as
+ * a pinned test root in the message; `anchor` is set to it).
+ */
+function chainToArk(
+  crypto: CryptoProvider,
+  chain: Certificate[],
+  ark: Certificate,
+  injected: readonly Certificate[],
+  at: Date,
+  product: AmdProduct,
+): Check[] & { anchor?: Certificate } {
+  const res = verifyChain(crypto, chain, [ark], at);
+  if (injected.length === 0 || res.every((c) => c.ok))
+    return res.map((c) => ({
+      ...c,
+      message: c.message.replace('(trusted root)', `(pinned ARK-${product})`),
+    }));
+  for (const a of injected) {
+    const r = verifyChain(crypto, chain, [a], at);
+    if (r.every((c) => c.ok))
+      return Object.assign(
+        r.map((c) => ({
+          ...c,
+          message: c.message.replace(
+            '(trusted root)',
+            `(pinned test root "${a.subject.toString()}" for ARK-${product}, injected trust anchor)`,
+          ),
+        })),
+        { anchor: a },
+      );
+  }
+  // Neither: report against every pinned root, compiled-in and injected.
+  return verifyChain(crypto, chain, [ark, ...injected], at);
 }
 
 const ok = (id: string, message: string): Check => ({ id, ok: true, message });
@@ -318,8 +366,11 @@ export function verifySnpCore(
     );
   }
 
-  // Certificate chain: leaf → ASK/ASVK → pinned ARK of the product (or a supplied root when simulated roots are allowed).
+  // Certificate chain: leaf → ASK/ASVK → pinned ARK of the product (compiled in, or injected through
+  // ctx.trustAnchors), or a supplied root when simulated roots are allowed.
   let simulated = false;
+  /** The pinned ARK the chain ends in when it is an injected one (it then signs the CRL). */
+  let injectedArk: Certificate | undefined;
   const keyKind = report.signingKey;
   if (leaf === undefined) {
     checks.push(
@@ -330,10 +381,13 @@ export function verifySnpCore(
     );
   } else if (product !== null) {
     const pinned = pinnedAmd(product);
+    const injected = injectedAmdArks(ctx.trustAnchors, product);
+    // The evidence's own root is trusted only when it equals a pinned (compiled-in or injected) ARK.
     const suppliedRootUnpinned =
       certs.root !== undefined &&
       certs.root.der !== pinned.ark.der &&
-      !bytesEqual(certs.root.der, pinned.ark.der);
+      !bytesEqual(certs.root.der, pinned.ark.der) &&
+      !injected.some((a) => bytesEqual(a.der, certs.root!.der));
     if (suppliedRootUnpinned && policy.allowSimulated) {
       simulated = true;
       const chain = certs.intermediate !== undefined ? [leaf, certs.intermediate] : [leaf];
@@ -350,7 +404,7 @@ export function verifySnpCore(
       // The ASK/ASVK shipped in the code is a trust anchor in its own right (exact DER; its ARK
       // signature is checked by the unit tests), so the chain stops there and saves one RSA-4096
       // verification. Any other intermediate must chain to the pinned ARK.
-      const res =
+      const res: Check[] & { anchor?: Certificate } =
         intermediate === pinnedIntermediate || bytesEqual(intermediate.der, pinnedIntermediate.der)
           ? verifyChain(ctx.crypto, [leaf, intermediate], [pinnedIntermediate], at).map((c) =>
               c.ok
@@ -363,15 +417,13 @@ export function verifySnpCore(
                   }
                 : c,
             )
-          : verifyChain(ctx.crypto, [leaf, intermediate], [pinned.ark], at).map((c) => ({
-              ...c,
-              message: c.message.replace('(trusted root)', `(pinned ARK-${product})`),
-            }));
+          : chainToArk(ctx.crypto, [leaf, intermediate], pinned.ark, injected, at, product);
+      injectedArk = res.anchor;
       if (suppliedRootUnpinned) {
         res.push(
           bad(
             'cert_chain',
-            `cert_chain: expected the evidence's root to be the pinned ARK-${product} (sha256 ${AMD_CA[product].sha256.ark.slice(0, 16)}…), got "${certs.root!.subject.toString()}" (simulated roots need allowSimulated)`,
+            `cert_chain: expected the evidence's root to be the pinned ARK-${product} (sha256 ${AMD_CA[product].sha256.ark.slice(0, 16)}…), got "${certs.root!.subject.toString()}" (simulated roots need allowSimulated, test roots an injected trust anchor)`,
           ),
         );
       }
@@ -491,7 +543,8 @@ export function verifySnpCore(
 
   // CRL (ARK-signed): required unless policy snp.allowMissingCrl (relax.ts).
   if (certs.crl !== undefined && product !== null) {
-    const ark = simulated && certs.root !== undefined ? certs.root : pinnedAmd(product).ark;
+    const ark =
+      simulated && certs.root !== undefined ? certs.root : (injectedArk ?? pinnedAmd(product).ark);
     const problems: string[] = [];
     if (!verifyCrlSignedBy(ctx.crypto, certs.crl, ark))
       problems.push(
