@@ -5,50 +5,13 @@
  * and reported as information only (`transport_closed`), never as a verdict or as model output.
  */
 import WebSocket from 'ws';
-import { ProtocolError } from '../protocol/errors';
+import { CLOSE_PROTOCOL_ERROR, PROTOCOL_ERROR_CODES, ProtocolError } from '../protocol/errors';
 import { printable } from './text';
 
-export const CLOSE_PROTOCOL_ERROR = 4400;
+export { CLOSE_PROTOCOL_ERROR };
 
-export const KNOWN_CODES: ReadonlySet<string> = new Set<string>([
-  'truncated',
-  'trailing_bytes',
-  'malformed',
-  'bad_length',
-  'bad_magic',
-  'unsupported_version',
-  'unknown_type',
-  'reserved_nonzero',
-  'too_large',
-  'handshake_state',
-  'version_mismatch',
-  'bad_key',
-  'key_confirmation_failed',
-  'evidence_rejected',
-  'evidence_missing',
-  'binding_mismatch',
-  'handshake_timeout',
-  'decrypt_failed',
-  'replay',
-  'reorder',
-  'gap',
-  'wrong_direction',
-  'wrong_epoch',
-  'truncation',
-  'channel_closed',
-  'rekey_required',
-  'bad_padding',
-  'server_error',
-  'cancelled',
-  'busy',
-  'session_limit',
-  'model_error',
-  'idle_timeout',
-  'shutting_down',
-  'transport_closed',
-  'transport_error',
-  'crypto_internal',
-]);
+/** The codes a 4400 close reason may carry (protocol/errors.ts PROTOCOL_ERROR_CODES, the one list). */
+export const KNOWN_CODES: ReadonlySet<string> = new Set<string>(PROTOCOL_ERROR_CODES);
 
 /** The `field` of an error for a close received before the secure session existed. */
 export const CLOSED_BEFORE_SESSION = 'close.before_session';

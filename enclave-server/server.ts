@@ -19,7 +19,12 @@ import {
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ProtocolError, isProtocolError, type ProtocolErrorCode } from '../protocol/errors';
+import {
+  CLOSE_PROTOCOL_ERROR,
+  ProtocolError,
+  closeReason,
+  isProtocolError,
+} from '../protocol/errors';
 import {
   decodeAppMessage,
   encodeAppMessage,
@@ -40,7 +45,6 @@ export const SILENT_GRACE_MS = 250;
 export const STALE_PENDING_MS = 2_000;
 
 /** WebSocket close code carrying a typed, unauthenticated error before the channel exists. */
-export const CLOSE_PROTOCOL_ERROR = 4400;
 
 /** The channel as the connection uses it (protocol/channel SecureChannel). */
 export interface ChannelLike {
@@ -661,13 +665,6 @@ export function closeWithError(ws: WebSocket, e: ProtocolError): void {
   if (ws.readyState !== ws.OPEN && ws.readyState !== ws.CONNECTING) return;
   ws.close(CLOSE_PROTOCOL_ERROR, closeReason(e.code, e.message));
   setTimeout(() => ws.terminate(), 2000).unref();
-}
-
-/** "<code> <message>" truncated to the 123-byte limit of a WebSocket close reason. */
-export function closeReason(code: ProtocolErrorCode, message: string): string {
-  let r = `${code} ${message}`;
-  while (Buffer.byteLength(r) > 123) r = r.slice(0, -2) + '…';
-  return r;
 }
 
 function toBytes(data: unknown): Uint8Array {

@@ -2,59 +2,92 @@
  * The one error type of the protocol layer. Every parser, codec, handshake step and channel
  * operation throws only `ProtocolError` (property-tested), with a stable string `code` and a
  * message that names the field and both the expected and the actual value.
+ *
+ * Every error code is listed once, here: the union type, the transport's set of codes a close reason may carry and
+ * the extension's classification (`satisfies Record<ProtocolErrorCode, …>`) all derive from it.
  */
-export type ProtocolErrorCode =
+export const PROTOCOL_ERROR_CODES = [
   // generic decoding
-  | 'truncated' // input ended before a field was complete
-  | 'trailing_bytes' // bytes left after a complete message where none are allowed
-  | 'malformed' // a field has a value outside its domain
-  | 'bad_length' // a length field disagrees with the data or a limit
-  | 'bad_magic'
-  | 'unsupported_version'
-  | 'unknown_type'
-  | 'reserved_nonzero' // a reserved field is not zero
-  | 'too_large' // exceeds a configured limit (frame, message, bundle)
+  'truncated', // input ended before a field was complete
+  'trailing_bytes', // bytes left after a complete message where none are allowed
+  'malformed', // a field has a value outside its domain
+  'bad_length', // a length field disagrees with the data or a limit
+  'bad_magic',
+  'unsupported_version',
+  'unknown_type',
+  'reserved_nonzero', // a reserved field is not zero
+  'too_large', // exceeds a configured limit (frame, message, bundle)
   // handshake
-  | 'handshake_state' // message arrived in the wrong state
-  | 'version_mismatch'
-  | 'bad_key' // a public key is invalid (wrong length, low order, ...)
-  | 'key_confirmation_failed'
-  | 'evidence_rejected' // attestation verification said no
-  | 'evidence_missing' // a required evidence kind is absent
-  | 'binding_mismatch' // evidence is not bound to this transcript
-  | 'not_pinned' // the verified launch identity is pinned by nothing the user set (CLI)
-  | 'identity_changed' // a known server presented another launch identity (CLI known enclaves)
-  | 'handshake_timeout'
+  'handshake_state', // message arrived in the wrong state
+  'version_mismatch',
+  'bad_key', // a public key is invalid (wrong length, low order, ...)
+  'key_confirmation_failed',
+  'evidence_rejected', // attestation verification said no
+  'evidence_missing', // a required evidence kind is absent
+  'binding_mismatch', // evidence is not bound to this transcript
+  'not_pinned', // the verified launch identity is pinned by nothing the user set (CLI)
+  'identity_changed', // a known server presented another launch identity (CLI known enclaves)
+  'handshake_timeout',
   // secure channel
-  | 'decrypt_failed' // AEAD tag invalid (tampered, wrong key)
-  | 'replay' // sequence number already seen
-  | 'reorder' // sequence number lower than expected
-  | 'gap' // sequence number higher than expected (frame dropped)
-  | 'wrong_direction'
-  | 'wrong_epoch'
-  | 'truncation' // the stream ended without an authenticated close
-  | 'channel_closed'
-  | 'rekey_required'
-  | 'bad_padding'
+  'decrypt_failed', // AEAD tag invalid (tampered, wrong key)
+  'replay', // sequence number already seen
+  'reorder', // sequence number lower than expected
+  'gap', // sequence number higher than expected (frame dropped)
+  'wrong_direction',
+  'wrong_epoch',
+  'truncation', // the stream ended without an authenticated close
+  'channel_closed',
+  'rekey_required',
+  'bad_padding',
   // application
-  | 'server_error'
-  | 'cancelled'
-  | 'busy'
-  | 'session_limit'
-  | 'model_error'
-  | 'idle_timeout'
-  | 'shutting_down'
-  | 'transport_closed'
-  | 'transport_error'
+  'server_error',
+  'cancelled',
+  'busy',
+  'session_limit',
+  'model_error',
+  'idle_timeout',
+  'shutting_down',
+  'transport_closed',
+  'transport_error',
   // attestation parsing (verification verdicts are reported as checks, see attestation/types.ts)
-  | 'attestation_parse'
-  | 'x509_parse'
-  | 'xml_parse'
-  | 'crypto_unsupported'
-  | 'crypto_internal' // the crypto library failed in an unexpected way (names the step and cause)
+  'attestation_parse',
+  'x509_parse',
+  'xml_parse',
+  'crypto_unsupported',
+  'crypto_internal', // the crypto library failed in an unexpected way (names the step and cause)
   // signed releases (client/release/): a Sigstore bundle or release manifest refused
-  | 'release_rejected'
-  | 'usage';
+  'release_rejected',
+  'usage',
+] as const;
+
+export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];
+
+const CODE_SET: ReadonlySet<string> = new Set(PROTOCOL_ERROR_CODES);
+
+/** Whether a string (e.g. the first word of a close reason) is one of the codes. */
+export function isProtocolErrorCode(s: string): s is ProtocolErrorCode {
+  return CODE_SET.has(s);
+}
+
+/** WebSocket close code for a typed error before the secure channel exists (PROTOCOL.md §2). */
+export const CLOSE_PROTOCOL_ERROR = 4400;
+
+/** "<code> <message>" truncated to the 123-byte limit of a WebSocket close reason (UTF-8). */
+export function closeReason(code: ProtocolErrorCode, message: string): string {
+  let r = `${code} ${message}`;
+  while (utf8Length(r) > 123) r = r.slice(0, -2) + '…';
+  return r;
+}
+
+/** UTF-8 length of a string (a lone surrogate counts as U+FFFD, 3 bytes, as encoders write it). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+  }
+  return n;
+}
 
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
@@ -69,12 +102,13 @@ export class ProtocolError extends Error {
 }
 
 /** Throws a ProtocolError naming the field with both values. */
-export function fail(code: ProtocolErrorCode, field: string, expected: unknown, actual: unknown): never {
-  throw new ProtocolError(
-    code,
-    `${field}: expected ${show(expected)}, got ${show(actual)}`,
-    field,
-  );
+export function fail(
+  code: ProtocolErrorCode,
+  field: string,
+  expected: unknown,
+  actual: unknown,
+): never {
+  throw new ProtocolError(code, `${field}: expected ${show(expected)}, got ${show(actual)}`, field);
 }
 
 /** Short, log-safe rendering of a value for an error message (never dumps big buffers). */

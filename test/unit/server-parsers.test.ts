@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseServerArgs, parseDuration } from '../../enclave-server/config';
 import { sseData, checkUpstreamUrl } from '../../enclave-server/engine/openai';
-import { closeReason } from '../../enclave-server/server';
+import { closeReason } from '../../protocol/errors';
 import { closeError } from '../../client/transport';
 import { parseFlags } from '../../client/cli/chat';
 import { isRemoteModelSpec } from '../../enclave-server/engine/model';
