@@ -11,6 +11,7 @@ import { ProtocolError, isProtocolError } from '../../protocol/errors';
 import { connect, type ChatMessage, type Session, type VerifiedSummary } from '../index';
 import { DEFAULT_CLIENT_POLICY, type Policy } from '../verifier';
 import { printable } from '../text';
+import { numberIn, parseCli, type OptionSpec } from './args';
 import {
   appendKnownEnclave,
   decideKnown,
@@ -104,109 +105,55 @@ interface Flags {
   allowDowngrade: boolean;
 }
 
+/** `teechat chat` / `attest show --server` options (node:util parseArgs through cli/args.ts). */
+const CHAT_OPTIONS = {
+  server: { type: 'string' },
+  'allow-simulated': { type: 'boolean' },
+  policy: { type: 'string' },
+  'known-enclaves': { type: 'string' },
+  'trust-on-first-use': { type: 'boolean' },
+  system: { type: 'string' },
+  'max-tokens': { type: 'string' },
+  temperature: { type: 'string' },
+  timeout: { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  'release-repository': { type: 'string' },
+  'release-manifest': { type: 'string' },
+  'release-bundle': { type: 'string' },
+  'release-state': { type: 'string' },
+  'allow-downgrade': { type: 'boolean' },
+} as const satisfies OptionSpec;
+
 export function parseFlags(argv: readonly string[]): Flags {
-  const f: Flags = {
-    server: '',
-    allowSimulated: false,
-    policyFile: '',
-    knownFile: '',
-    tofu: false,
-    system: '',
-    maxTokens: undefined,
-    temperature: undefined,
-    timeoutMs: 30_000,
-    json: false,
-    quiet: false,
-    help: false,
-    positional: [],
-    releaseRepository: '',
-    releaseManifest: '',
-    releaseBundle: '',
-    releaseState: '',
-    allowDowngrade: false,
+  const { values: v, positionals } = parseCli(argv, CHAT_OPTIONS);
+  const num = (name: keyof typeof CHAT_OPTIONS, min: number, max: number): number | undefined => {
+    const raw = v[name];
+    return typeof raw === 'string' ? numberIn(name, raw, min, max) : undefined;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] ?? '';
-    const eq = a.indexOf('=');
-    const name = a.startsWith('--') ? (eq > 0 ? a.slice(2, eq) : a.slice(2)) : '';
-    const value = (): string => {
-      const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
-      if (v === undefined)
-        throw new ProtocolError('usage', `--${name}: expected a value, got nothing`, name);
-      return v;
-    };
-    const num = (min: number, max: number): number => {
-      const raw = value();
-      const n = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max)
-        throw new ProtocolError(
-          'usage',
-          `--${name}: expected a number in [${min}, ${max}], got ${JSON.stringify(raw)}`,
-          name,
-        );
-      return n;
-    };
-    switch (name) {
-      case '':
-        if (a === '-h') f.help = true;
-        else f.positional.push(a);
-        break;
-      case 'server':
-        f.server = value();
-        break;
-      case 'allow-simulated':
-        f.allowSimulated = true;
-        break;
-      case 'policy':
-        f.policyFile = value();
-        break;
-      case 'known-enclaves':
-        f.knownFile = value();
-        break;
-      case 'trust-on-first-use':
-        f.tofu = true;
-        break;
-      case 'system':
-        f.system = value();
-        break;
-      case 'max-tokens':
-        f.maxTokens = Math.floor(num(1, 1 << 20));
-        break;
-      case 'temperature':
-        f.temperature = num(0, 2);
-        break;
-      case 'timeout':
-        f.timeoutMs = Math.round(num(0.001, 3600) * 1000);
-        break;
-      case 'json':
-        f.json = true;
-        break;
-      case 'quiet':
-        f.quiet = true;
-        break;
-      case 'help':
-        f.help = true;
-        break;
-      case 'release-repository':
-        f.releaseRepository = value();
-        break;
-      case 'release-manifest':
-        f.releaseManifest = value();
-        break;
-      case 'release-bundle':
-        f.releaseBundle = value();
-        break;
-      case 'release-state':
-        f.releaseState = value();
-        break;
-      case 'allow-downgrade':
-        f.allowDowngrade = true;
-        break;
-      default:
-        throw new ProtocolError('usage', `--${name}: unknown option (see --help)`, name);
-    }
-  }
-  return f;
+  const maxTokens = num('max-tokens', 1, 1 << 20);
+  const timeout = num('timeout', 0.001, 3600);
+  return {
+    server: v.server ?? '',
+    allowSimulated: v['allow-simulated'] ?? false,
+    policyFile: v.policy ?? '',
+    knownFile: v['known-enclaves'] ?? '',
+    tofu: v['trust-on-first-use'] ?? false,
+    system: v.system ?? '',
+    maxTokens: maxTokens === undefined ? undefined : Math.floor(maxTokens),
+    temperature: num('temperature', 0, 2),
+    timeoutMs: timeout === undefined ? 30_000 : Math.round(timeout * 1000),
+    json: v.json ?? false,
+    quiet: v.quiet ?? false,
+    help: v.help ?? false,
+    positional: positionals,
+    releaseRepository: v['release-repository'] ?? '',
+    releaseManifest: v['release-manifest'] ?? '',
+    releaseBundle: v['release-bundle'] ?? '',
+    releaseState: v['release-state'] ?? '',
+    allowDowngrade: v['allow-downgrade'] ?? false,
+  };
 }
 
 function loadPolicy(file: string): Policy {
