@@ -125,7 +125,9 @@ export async function selectGpuProvider(
   const nvml = async (): Promise<EvidenceProvider> => {
     try {
       return await NvmlEvidenceProvider.create(
-        cacheDir ? { rimCacheDir: join(cacheDir, 'rims') } : {},
+        cacheDir
+          ? { rimCacheDir: join(cacheDir, 'rims'), ocspCacheDir: join(cacheDir, 'ocsp') }
+          : {},
       );
     } catch (e) {
       throw new ProtocolError(

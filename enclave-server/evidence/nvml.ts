@@ -32,6 +32,7 @@ import { namesEqual, type Certificate } from '../../protocol/x509/index';
 import { readTlv } from '../../protocol/asn1/der';
 import { concat } from '../../protocol/wire/bytes';
 import { loadCachedRims } from './rims';
+import { rimChainOf, stapleOcsp } from './collateral';
 
 export const NVML_SUCCESS = 0;
 export const CC_NONCE_SIZE = 32;
@@ -273,6 +274,14 @@ export interface NvmlProviderOptions {
   readonly api: NvmlApi;
   /** Directory with RIMs from `teechat-server rims fetch` (rims.ts naming). */
   readonly rimCacheDir?: string;
+  /**
+   * Directory with OCSP responses from `teechat-server collateral fetch --nvidia` (collateral.ts
+   * naming). Responses that still verify are stapled as `ocsp.1..3` (device chain) and
+   * `ocsp.rim.{driver,vbios}.<n>` (RIM signing chains); the client requires them by default.
+   */
+  readonly ocspCacheDir?: string;
+  /** Clock for the OCSP freshness of what is stapled (tests). Default: the system clock. */
+  readonly now?: () => Date;
   /** Accept CC developer-tools mode (development only; the client's policy still rejects it by default). */
   readonly allowDevtools?: boolean;
   readonly log?: (msg: string) => void;
@@ -368,9 +377,10 @@ export class NvmlEvidenceProvider implements EvidenceProvider {
       // Parse locally before shipping: a malformed report is a server-side failure, reported clearly.
       let report;
       let chainDer: Uint8Array;
+      let chain: Certificate[];
       try {
         report = parseNvidiaReport(rep.report);
-        const chain = normalizeChain(parseCertChain(trimChain(cert.chain)));
+        chain = normalizeChain(parseCertChain(trimChain(cert.chain)));
         chainDer = concat(...chain.map((c) => c.der));
       } catch (e) {
         throw new NvmlError(
@@ -389,6 +399,24 @@ export class NvmlEvidenceProvider implements EvidenceProvider {
         if (!rims.driver || !rims.vbios)
           this.opts.log?.(
             `GPU ${i}: RIM cache lacks ${[!rims.driver ? rims.ids.driver : '', !rims.vbios ? rims.ids.vbios : ''].filter(Boolean).join(', ')} (run: teechat-server rims fetch)`,
+          );
+      }
+      if (this.opts.ocspCacheDir !== undefined) {
+        const now = (this.opts.now ?? (() => new Date()))();
+        const missing: string[] = [];
+        const staple = (c: readonly Certificate[], prefix: string, start: number): void => {
+          const s = stapleOcsp(this.opts.ocspCacheDir!, c, prefix, start, now);
+          for (const [k, v] of s.parts) parts.set(k, v);
+          missing.push(...s.missing);
+        };
+        staple(chain, 'ocsp', 1);
+        for (const which of ['driver', 'vbios'] as const) {
+          const xml = parts.get(`rim.${which}`);
+          if (xml !== undefined) staple(rimChainOf(xml, now), `ocsp.rim.${which}`, 0);
+        }
+        if (missing.length > 0)
+          this.opts.log?.(
+            `GPU ${i}: no fresh OCSP response for ${missing.join(', ')} (run: teechat-server collateral fetch --nvidia)`,
           );
       }
       items.push({ kind: 'nvidia-gpu', label: `gpu${i}`, parts });

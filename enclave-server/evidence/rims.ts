@@ -303,3 +303,14 @@ export async function rimsFetchCommand(argv: readonly string[], io: RimsIo): Pro
   }
   return failures === 0 ? 0 : 1;
 }
+
+/** The device certificate chains of the local GPUs (for `collateral fetch --from-nvml`). */
+export async function chainsFromLocalNvml(): Promise<Uint8Array[]> {
+  const { loadNvml, NvmlEvidenceProvider } = await import('./nvml');
+  const provider = NvmlEvidenceProvider.open({ api: await loadNvml() });
+  try {
+    return (await provider.probe()).map((item) => item.parts.get('chain')!);
+  } finally {
+    provider.close();
+  }
+}
