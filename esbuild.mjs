@@ -58,6 +58,15 @@ const targets = [
     external: nodeExternals,
     banner: { js: '#!/usr/bin/env node' },
   },
+  {
+    // Evidence collection off the event loop (enclave-server/evidence/worker-provider.ts).
+    entryPoints: ['enclave-server/evidence/evidence-worker.ts'],
+    outfile: 'dist/teechat-evidence-worker.mjs',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: nodeExternals,
+  },
 ];
 
 mkdirSync('dist', { recursive: true });

@@ -221,6 +221,7 @@ export async function connect(url: string, opts: ConnectOptions): Promise<Sessio
   });
   const onAbort = (): void => transport.terminate();
   let lastVerdict: EvidenceVerdict | undefined;
+  let hs: ClientHandshake | undefined;
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const policy = opts.policy;
@@ -231,7 +232,7 @@ export async function connect(url: string, opts: ConnectOptions): Promise<Sessio
       now,
       ...(opts.release !== undefined ? { release: opts.release } : {}),
     });
-    const hs = new ClientHandshake({
+    hs = new ClientHandshake({
       crypto,
       verifier: async (items, binding) => (lastVerdict = await verify(items, binding)),
       requiredEvidence: requiredKinds(policy),
@@ -288,12 +289,17 @@ export async function connect(url: string, opts: ConnectOptions): Promise<Sessio
     );
   } catch (e) {
     opts.signal?.removeEventListener('abort', onAbort);
+    // The connection failed before the handshake finished: wipe its key pairs now.
+    hs?.dispose();
     transport.terminate();
     if (opts.signal?.aborted) throw new ProtocolError('cancelled', 'connect cancelled');
-    // The handshake's message abbreviates the verdict; give the user all of it.
+    // The handshake's message abbreviates the verdict; give the user all of it. Evidence that is
+    // not bound to this handshake (a relay, swapped keys, a replay) is named binding_mismatch.
     if (isProtocolError(e) && e.code === 'evidence_rejected' && lastVerdict && !lastVerdict.ok)
       throw new ProtocolError(
-        'evidence_rejected',
+        lastVerdict.summary.includes('binding_mismatch in ')
+          ? 'binding_mismatch'
+          : 'evidence_rejected',
         `server evidence rejected: ${lastVerdict.summary}`,
         e.field,
       );
@@ -304,6 +310,14 @@ export async function connect(url: string, opts: ConnectOptions): Promise<Sessio
     );
   }
 }
+
+/** Errors the client established itself (verification, usage): retrying cannot change them. */
+const NO_RETRY: ReadonlySet<string> = new Set([
+  'evidence_rejected',
+  'evidence_missing',
+  'binding_mismatch',
+  'usage',
+]);
 
 export interface ReconnectOptions extends ConnectOptions {
   /** Attempts per (re)connect, with exponential backoff from 200 ms (default 5). */
@@ -366,12 +380,10 @@ export class ReconnectingClient {
         return s;
       } catch (e) {
         last = e;
-        // Verification failures are not transient: never retry them into acceptance.
-        if (
-          isProtocolError(e) &&
-          (e.code === 'evidence_rejected' || e.code === 'evidence_missing' || e.code === 'usage')
-        )
-          throw e;
+        // A verdict this client reached itself is not transient: never retry it into acceptance.
+        // (What a peer claims before the secure session, e.g. a 4400 close "evidence_rejected …",
+        // arrives as `transport_closed` and is retried like any other dropped connection.)
+        if (isProtocolError(e) && NO_RETRY.has(e.code)) throw e;
       }
     }
     throw last instanceof Error ? last : new ProtocolError('transport_error', 'reconnect failed');

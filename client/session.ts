@@ -100,7 +100,7 @@ export class ChannelSession<Summary, Info> {
                 )
               : new ProtocolError(
                   err.code === 'transport_closed' ? 'truncation' : err.code,
-                  `${err.message}; the stream ended without the server's authenticated close`,
+                  `${err.code === 'transport_closed' ? `connection closed (code ${code})` : err.message}; the stream ended without the server's authenticated close`,
                 ),
         );
       }

@@ -2,10 +2,10 @@
  * The client's WebSocket transport: binary messages in order, a pull API for the handshake
  * (`next()` with a deadline) and a push API afterwards (`onMessage`). A close before the channel
  * exists with code 4400 carries the server's typed error "<code> <message>"; it is unauthenticated
- * and reported as such (never as model output).
+ * and reported as information only (`transport_closed`), never as a verdict or as model output.
  */
 import WebSocket from 'ws';
-import { ProtocolError, type ProtocolErrorCode } from '../protocol/errors';
+import { ProtocolError } from '../protocol/errors';
 import { printable } from './text';
 
 export const CLOSE_PROTOCOL_ERROR = 4400;
@@ -50,24 +50,25 @@ export const KNOWN_CODES: ReadonlySet<string> = new Set<string>([
   'crypto_internal',
 ]);
 
-/** Maps a WebSocket close (code, reason) to the error it carries. */
+/** The `field` of an error for a close received before the secure session existed. */
+export const CLOSED_BEFORE_SESSION = 'close.before_session';
+
+/**
+ * Maps a WebSocket close (code, reason) to an error. Nothing about a close is authenticated: the
+ * server's typed 4400 "<code> <message>" is shown as information ("the connection was closed
+ * before a secure session existed: 4400 evidence_rejected …"), never as a verdict. The error's
+ * code is always `transport_closed` (or `too_large` for the local 1009), so that no peer can make
+ * the client report a verification failure or change its retry policy.
+ */
 export function closeError(code: number, reason: string): ProtocolError {
-  if (code === CLOSE_PROTOCOL_ERROR) {
-    const sp = reason.indexOf(' ');
-    const c = sp > 0 ? reason.slice(0, sp) : reason;
-    // Unauthenticated peer text: made printable (it may end up on a terminal).
-    const msg = sp > 0 ? printable(reason.slice(sp + 1)) : '';
-    if (KNOWN_CODES.has(c))
-      return new ProtocolError(
-        c as ProtocolErrorCode,
-        `server (unauthenticated, before the secure channel): ${msg}`,
-      );
-  }
   if (code === 1009)
     return new ProtocolError('too_large', 'server closed the connection: message too big (1009)');
+  // Unauthenticated peer text: made printable (it may end up on a terminal), bounded.
+  const text = printable(reason).slice(0, 200);
   return new ProtocolError(
     'transport_closed',
-    `connection closed (code ${code}${reason ? `, ${JSON.stringify(reason.slice(0, 80))}` : ''})`,
+    `the connection was closed before a secure session existed: ${code}${text ? ` ${text}` : ''} (unauthenticated)`,
+    CLOSED_BEFORE_SESSION,
   );
 }
 
@@ -137,8 +138,9 @@ export class Transport {
       const timer = setTimeout(() => {
         ws.terminate();
         reject(
+          // A network failure (nothing answered), not a handshake fault.
           new ProtocolError(
-            'handshake_timeout',
+            'transport_error',
             `connect: expected to connect within ${o.timeoutMs} ms`,
           ),
         );

@@ -37,6 +37,16 @@ export interface ServerConfig {
   readonly tlsCert: string;
   readonly tlsKey: string;
   readonly maxSessions: number;
+  /** Connections still in the handshake (unauthenticated), all addresses together. */
+  readonly maxPendingHandshakes: number;
+  /** Connections still in the handshake from one remote address. */
+  readonly maxPendingPerAddress: number;
+  /** Deadline for a new connection's ClientHello. */
+  readonly helloTimeoutMs: number;
+  /** Evidence collections running at once; more wait in a bounded queue. */
+  readonly evidenceConcurrency: number;
+  /** Evidence collections waiting; more are refused with `busy`. */
+  readonly evidenceQueue: number;
   readonly maxFrameBytes: number;
   readonly maxTokens: number;
   readonly idleTimeoutMs: number;
@@ -68,6 +78,11 @@ export const DEFAULTS: ServerConfig = Object.freeze({
   tlsCert: '',
   tlsKey: '',
   maxSessions: 64,
+  maxPendingHandshakes: 64,
+  maxPendingPerAddress: 16,
+  helloTimeoutMs: 3_000,
+  evidenceConcurrency: 2,
+  evidenceQueue: 16,
   maxFrameBytes: 1024 * 1024,
   maxTokens: 4096,
   idleTimeoutMs: 10 * 60_000,
@@ -201,7 +216,42 @@ export const OPTION_SPECS: readonly Spec[] = [
     'max-sessions',
     { t: 'int', min: 1, max: 1_000_000 },
     'N',
-    'concurrent connections; more get a session_limit error',
+    'established (attested) sessions; when full, the longest-idle one is closed with a sealed notice to admit a new one',
+  ),
+  S(
+    'maxPendingHandshakes',
+    'max-pending-handshakes',
+    { t: 'int', min: 1, max: 1_000_000 },
+    'N',
+    'unauthenticated connections (before the handshake finished); more close the oldest (silent ones first)',
+  ),
+  S(
+    'maxPendingPerAddress',
+    'max-pending-per-address',
+    { t: 'int', min: 1, max: 1_000_000 },
+    'N',
+    "unauthenticated connections from one address; more close that address's oldest",
+  ),
+  S(
+    'helloTimeoutMs',
+    'hello-timeout',
+    { t: 'duration' },
+    'DURATION',
+    'deadline for a new connection to send its ClientHello',
+  ),
+  S(
+    'evidenceConcurrency',
+    'evidence-concurrency',
+    { t: 'int', min: 1, max: 64 },
+    'N',
+    'hardware evidence collections at once (off the event loop)',
+  ),
+  S(
+    'evidenceQueue',
+    'evidence-queue',
+    { t: 'int', min: 0, max: 10_000 },
+    'N',
+    'evidence collections waiting; more are refused with busy',
   ),
   S(
     'maxFrameBytes',

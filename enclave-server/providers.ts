@@ -17,7 +17,7 @@ import { ProtocolError } from '../protocol/errors';
 import type { AttestationChoice, GpuAttestationChoice } from './config';
 import { AzureVtpmProvider, THIM_URL } from './evidence/azure-vtpm';
 import { CONFIGFS_TSM_ROOT } from './evidence/configfs-tsm';
-import { NvmlEvidenceProvider } from './evidence/nvml';
+import { WorkerEvidenceProvider } from './evidence/worker-provider';
 import { SimulatedNvidiaProvider } from './evidence/simulated-nvidia';
 import { SimulatedSnpProvider } from './evidence/simulated-snp';
 import { SnpConfigfsProvider } from './evidence/snp-configfs';
@@ -124,11 +124,13 @@ export async function selectGpuProvider(
 ): Promise<EvidenceProvider | null> {
   const nvml = async (): Promise<EvidenceProvider> => {
     try {
-      return await NvmlEvidenceProvider.create(
-        cacheDir
+      // NVML's calls are synchronous FFI: they run in a worker thread, off the event loop.
+      return await WorkerEvidenceProvider.start({
+        type: 'nvml',
+        ...(cacheDir
           ? { rimCacheDir: join(cacheDir, 'rims'), ocspCacheDir: join(cacheDir, 'ocsp') }
-          : {},
-      );
+          : {}),
+      });
     } catch (e) {
       throw new ProtocolError(
         'evidence_missing',
@@ -209,4 +211,39 @@ function withRelease(item: EvidenceItem, r: ReleaseParts): EvidenceItem {
   parts.set(RELEASE_MANIFEST_PART, r.manifest);
   parts.set(RELEASE_BUNDLE_PART, r.bundle);
   return { ...item, parts };
+}
+
+/**
+ * Bounds hardware evidence collection: at most `concurrency` collections run at once and at most
+ * `queue` wait; one more is refused at once with `busy` (the connection gets a 4400 close), so a
+ * flood of anonymous handshakes costs a bounded amount of hardware time and memory.
+ */
+export function limitConcurrency<A extends unknown[], R>(
+  fn: (...a: A) => Promise<R>,
+  o: { readonly concurrency: number; readonly queue: number },
+): ((...a: A) => Promise<R>) & { readonly stats: () => { running: number; queued: number } } {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const next = (): void => {
+    running--;
+    waiting.shift()?.();
+  };
+  const run = async (...a: A): Promise<R> => {
+    if (running >= o.concurrency) {
+      if (waiting.length >= o.queue)
+        throw new ProtocolError(
+          'busy',
+          `evidence: expected at most ${o.queue} collections waiting, got ${waiting.length + 1}; try again`,
+          'evidence',
+        );
+      await new Promise<void>((r) => waiting.push(r));
+    }
+    running++;
+    try {
+      return await fn(...a);
+    } finally {
+      next();
+    }
+  };
+  return Object.assign(run, { stats: () => ({ running, queued: waiting.length }) });
 }

@@ -11,7 +11,11 @@
  *      the others.
  * Nothing from a decrypted frame is ever logged.
  */
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -30,6 +34,11 @@ import type { Logger } from './log';
 /** Minimum spacing of delta frames of one answer (see startChat). */
 export const DELTA_INTERVAL_MS = 1;
 
+/** A connection that has sent nothing for this long may be closed to admit a newcomer. */
+export const SILENT_GRACE_MS = 250;
+/** A handshake unfinished after this long may be closed to admit a newcomer. */
+export const STALE_PENDING_MS = 2_000;
+
 /** WebSocket close code carrying a typed, unauthenticated error before the channel exists. */
 export const CLOSE_PROTOCOL_ERROR = 4400;
 
@@ -46,12 +55,17 @@ export interface ChannelLike {
 export interface ServerHandshakeLike {
   onClientHello(msg: Uint8Array): Promise<Uint8Array>;
   onClientFinished(msg: Uint8Array): { readonly channel: ChannelLike };
+  /** Abandon: wipe the pending keys now (the connection ended before the ClientFinished). */
+  dispose?(): void;
 }
 
 /** The limits the server enforces, as configured (config.ts). */
 export type ServerLimits = Pick<
   ServerConfig,
   | 'maxSessions'
+  | 'maxPendingHandshakes'
+  | 'maxPendingPerAddress'
+  | 'helloTimeoutMs'
   | 'maxFrameBytes'
   | 'maxTokens'
   | 'idleTimeoutMs'
@@ -71,6 +85,11 @@ export interface EnclaveServerOptions {
   /** Protocol limits for decoding application messages. */
   readonly protocolLimits: Limits;
   /**
+   * Clock for admission decisions (ms, monotonic): connection age and idle time. Default
+   * performance.now; tests inject one.
+   */
+  readonly clock?: () => number;
+  /**
    * Bench harness only (enclave-server/bench-harness.ts): skip the handshake and use this
    * channel. No flag, env or config key reaches it.
    */
@@ -79,8 +98,14 @@ export interface EnclaveServerOptions {
 
 export interface ServerStats {
   readonly connections: number;
+  /** Unauthenticated connections (handshake not finished). */
+  readonly pending: number;
   readonly established: number;
   readonly generating: number;
+  /** Sessions closed to admit a new one since start. */
+  readonly evicted: number;
+  /** Unauthenticated connections closed to make room since start. */
+  readonly pendingDropped: number;
 }
 
 type State = 'handshake-hello' | 'handshake-finished' | 'open' | 'closing' | 'closed';
@@ -89,11 +114,21 @@ export class EnclaveServer {
   private http: HttpServer | undefined;
   private wss: WebSocketServer | undefined;
   private readonly conns = new Set<Connection>();
+  /** Unauthenticated connections, oldest first (insertion order). */
+  private readonly pending = new Set<Connection>();
+  /** Established sessions: only these count against maxSessions. */
+  private readonly sessions = new Set<Connection>();
+  private evicted = 0;
+  private pendingDropped = 0;
   private nextConnId = 1;
   private shuttingDown = false;
   url = '';
 
-  constructor(readonly opts: EnclaveServerOptions) {}
+  private readonly clock: () => number;
+
+  constructor(readonly opts: EnclaveServerOptions) {
+    this.clock = opts.clock ?? (() => performance.now());
+  }
 
   async listen(): Promise<string> {
     const o = this.opts;
@@ -111,7 +146,7 @@ export class EnclaveServer {
       maxPayload: o.limits.maxFrameBytes + 64 * 1024,
       perMessageDeflate: false,
     });
-    this.wss.on('connection', (ws) => this.accept(ws));
+    this.wss.on('connection', (ws, req) => this.accept(ws, req));
     await new Promise<void>((resolve, reject) => {
       this.http!.once('error', reject);
       this.http!.listen(o.port, o.host, () => {
@@ -126,13 +161,16 @@ export class EnclaveServer {
   }
 
   stats(): ServerStats {
-    let established = 0;
     let generating = 0;
-    for (const c of this.conns) {
-      if (c.state === 'open') established++;
-      generating += c.inflight.size;
-    }
-    return { connections: this.conns.size, established, generating };
+    for (const c of this.conns) generating += c.inflight.size;
+    return {
+      connections: this.conns.size,
+      pending: this.pending.size,
+      established: this.sessions.size,
+      generating,
+      evicted: this.evicted,
+      pendingDropped: this.pendingDropped,
+    };
   }
 
   /**
@@ -156,31 +194,119 @@ export class EnclaveServer {
     await o.engine.close();
   }
 
-  private accept(ws: WebSocket): void {
+  /**
+   * Admission, in two budgets. An unauthenticated connection (before its handshake finished)
+   * counts against --max-pending-handshakes and --max-pending-per-address, and must send its
+   * ClientHello within --hello-timeout; when a budget is full, a connection that stayed silent
+   * (or a stale handshake) is closed to make room, else the newcomer is refused (`dropPending`),
+   * so silent or slow sockets cannot keep a client out. Only a finished handshake counts against
+   * --max-sessions (`admit`).
+   */
+  private accept(ws: WebSocket, req: IncomingMessage): void {
     const id = this.nextConnId++;
     const log = this.opts.log.child({ conn: id });
     if (this.shuttingDown) {
       closeWithError(ws, new ProtocolError('shutting_down', 'server is shutting down'));
       return;
     }
-    if (this.conns.size >= this.opts.limits.maxSessions) {
-      log.warn('session limit', { max: this.opts.limits.maxSessions });
-      closeWithError(
-        ws,
+    const address = req.socket.remoteAddress ?? '';
+    const c: Connection = new Connection(ws, this.opts, log, address, {
+      gone: () => {
+        this.conns.delete(c);
+        this.pending.delete(c);
+        this.sessions.delete(c);
+      },
+      admit: (): boolean => this.admit(c),
+    });
+    this.conns.add(c);
+    if (c.state !== 'open') {
+      this.pending.add(c);
+      const lim = this.opts.limits;
+      const fromAddress = [...this.pending].filter((p) => p.address === address);
+      if (fromAddress.length > lim.maxPendingPerAddress)
+        this.dropPending(
+          fromAddress,
+          c,
+          `unauthenticated connections from this address: expected at most ${lim.maxPendingPerAddress}, got ${fromAddress.length}`,
+        );
+      if (this.pending.has(c) && this.pending.size > lim.maxPendingHandshakes)
+        this.dropPending(
+          [...this.pending],
+          c,
+          `unauthenticated connections: expected at most ${lim.maxPendingHandshakes}, got ${this.pending.size}`,
+        );
+    } else this.sessions.add(c);
+  }
+
+  /**
+   * Makes room in a full unauthenticated budget. The victim is the oldest connection of `among`
+   * that has sent nothing for SILENT_GRACE_MS, else the oldest one still unfinished after
+   * STALE_PENDING_MS, else the newcomer itself (refused at once). A client that speaks at once
+   * (its ClientHello follows the WebSocket upgrade) is therefore never pushed out by a flood of
+   * sockets that arrive after it.
+   */
+  private dropPending(among: readonly Connection[], newcomer: Connection, why: string): void {
+    const now = this.clock();
+    const victim =
+      among.find((p) => p !== newcomer && p.silent && now - p.opened >= SILENT_GRACE_MS) ??
+      among.find((p) => p !== newcomer && now - p.opened >= STALE_PENDING_MS) ??
+      newcomer;
+    this.pending.delete(victim);
+    this.pendingDropped++;
+    this.opts.log.warn('unauthenticated connection dropped', {
+      budget: why.split(':')[0],
+      newcomer: victim === newcomer,
+    });
+    victim.fail(new ProtocolError('busy', why));
+  }
+
+  /**
+   * A handshake finished: the connection becomes a session. When --max-sessions are established,
+   * the longest-idle session with no answer in flight is closed with a sealed `session_limit`
+   * notice to make room; when every session is generating, the newcomer gets that notice instead.
+   */
+  private admit(c: Connection): boolean {
+    this.pending.delete(c);
+    const max = this.opts.limits.maxSessions;
+    if (this.sessions.size >= max) {
+      let victim: Connection | undefined;
+      for (const s of this.sessions)
+        if (s.inflight.size === 0 && (victim === undefined || s.lastActive < victim.lastActive))
+          victim = s;
+      if (victim === undefined) {
+        this.opts.log.warn('session limit', { max });
+        return false;
+      }
+      const idleS = Math.round((this.clock() - victim.lastActive) / 1000);
+      this.sessions.delete(victim);
+      this.evicted++;
+      this.opts.log.info('session evicted', { max, idle_s: idleS });
+      victim.fail(
         new ProtocolError(
           'session_limit',
-          `sessions: expected at most ${this.opts.limits.maxSessions}, got ${this.conns.size + 1}`,
+          `sessions: the server is at its limit of ${max}; this session, idle for ${idleS} s (the longest), was closed to admit a new one`,
         ),
       );
-      return;
     }
-    const c = new Connection(ws, this.opts, log, () => this.conns.delete(c));
-    this.conns.add(c);
+    this.sessions.add(c);
+    return true;
   }
+}
+
+interface ConnectionHooks {
+  readonly gone: () => void;
+  /** The handshake finished: true when the server admits the session (see EnclaveServer.admit). */
+  readonly admit: () => boolean;
 }
 
 class Connection {
   state: State = 'handshake-hello';
+  /** clock() of the last authenticated activity. */
+  lastActive: number;
+  /** Nothing received yet. */
+  silent = true;
+  /** clock() at the WebSocket upgrade. */
+  readonly opened: number;
   readonly inflight = new Map<string, { readonly ac: AbortController; cancelled: boolean }>();
   private hs: ServerHandshakeLike | undefined;
   private channel: ChannelLike | undefined;
@@ -189,6 +315,7 @@ class Connection {
   /** Messages received and not yet handled. */
   private backlog = 0;
   private handshakeTimer: NodeJS.Timeout | undefined;
+  private helloTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private shutdownReason: ProtocolError | undefined;
   private readonly t0 = performance.now();
@@ -197,10 +324,14 @@ class Connection {
     private readonly ws: WebSocket,
     private readonly o: EnclaveServerOptions,
     private readonly log: Logger,
-    private readonly onGone: () => void,
+    readonly address: string,
+    private readonly hooks: ConnectionHooks,
   ) {
+    this.opened = this.lastActive = o.clock?.() ?? performance.now();
     log.debug('connection');
     ws.on('message', (data, isBinary) => {
+      this.silent = false;
+      clearTimeout(this.helloTimer);
       // Before the ServerHello the client has nothing to send but its one ClientHello: anything
       // more would queue (up to max-frame-bytes each) while the evidence is collected.
       if (this.state === 'handshake-hello' && this.backlog > 0) {
@@ -223,9 +354,21 @@ class Connection {
     ws.on('error', (e) => log.debug('websocket error', { error: e.message }));
     if (o.benchPlaintextChannel) {
       this.channel = o.benchPlaintextChannel();
-      this.established();
+      this.state = 'open';
+      this.engineSession = this.o.engine.openSession();
+      this.touch();
     } else {
       this.hs = o.newHandshake();
+      this.helloTimer = setTimeout(
+        () =>
+          this.fail(
+            new ProtocolError(
+              'handshake_timeout',
+              `handshake: expected a ClientHello within ${o.limits.helloTimeoutMs} ms`,
+            ),
+          ),
+        o.limits.helloTimeoutMs,
+      );
       this.handshakeTimer = setTimeout(
         () =>
           this.fail(
@@ -266,6 +409,15 @@ class Connection {
   private established(): void {
     clearTimeout(this.handshakeTimer);
     this.state = 'open';
+    if (!this.hooks.admit()) {
+      this.fail(
+        new ProtocolError(
+          'session_limit',
+          `sessions: expected at most ${this.o.limits.maxSessions}, all generating; try again`,
+        ),
+      );
+      return;
+    }
     this.engineSession = this.o.engine.openSession();
     this.log.info('session established', { handshake_ms: Math.round(performance.now() - this.t0) });
     this.touch();
@@ -438,6 +590,8 @@ class Connection {
       return;
     }
     this.state = 'closing';
+    this.hs?.dispose?.();
+    this.hs = undefined;
     closeWithError(this.ws, err);
   }
 
@@ -465,19 +619,23 @@ class Connection {
     for (const f of this.inflight.values()) f.ac.abort();
     this.inflight.clear();
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.helloTimer);
     clearTimeout(this.idleTimer);
     this.engineSession?.dispose();
     this.channel?.zeroize();
     this.channel = undefined;
+    // An abandoned handshake's pending keys are wiped now, not left to the garbage collector.
+    this.hs?.dispose?.();
     this.hs = undefined;
     if (this.state !== 'closed') {
       this.state = 'closed';
       this.log.info('connection closed', { code, cancelled_generations: wasGenerating });
-      this.onGone();
+      this.hooks.gone();
     }
   }
 
   private touch(): void {
+    this.lastActive = this.o.clock?.() ?? performance.now();
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
       if (this.inflight.size > 0) return this.touch();

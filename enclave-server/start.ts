@@ -20,6 +20,7 @@ import type { Engine } from './engine/types';
 import type { Logger } from './log';
 import {
   evidenceCollector,
+  limitConcurrency,
   selectCpuProvider,
   selectGpuProvider,
   type ReleaseParts,
@@ -157,7 +158,10 @@ export async function startServer(
   const serverInfo = buildServerInfo(engine, config);
   const protocolLimits = protocolLimitsFor(config);
   const infoBytes = encodeAppMessage(serverInfo, protocolLimits);
-  const collectEvidence = evidenceCollector(providers, log, release);
+  const collectEvidence = limitConcurrency(evidenceCollector(providers, log, release), {
+    concurrency: config.evidenceConcurrency,
+    queue: config.evidenceQueue,
+  });
   let tls: { cert: Uint8Array; key: Uint8Array } | undefined;
   if (config.tlsCert !== '') {
     try {
@@ -177,6 +181,9 @@ export async function startServer(
     ...(tls ? { tls } : {}),
     limits: {
       maxSessions: config.maxSessions,
+      maxPendingHandshakes: config.maxPendingHandshakes,
+      maxPendingPerAddress: config.maxPendingPerAddress,
+      helloTimeoutMs: config.helloTimeoutMs,
       maxFrameBytes: config.maxFrameBytes,
       maxTokens: config.maxTokens,
       idleTimeoutMs: config.idleTimeoutMs,
@@ -231,7 +238,7 @@ function summarize(
     )
       .map(([k, v]) => `${k}=${v}`)
       .join(' ')}`,
-    `  limits      sessions=${config.maxSessions} frame=${config.maxFrameBytes}B max_tokens=${config.maxTokens} idle=${config.idleTimeoutMs / 1000}s handshake=${config.handshakeTimeoutMs / 1000}s`,
+    `  limits      sessions=${config.maxSessions} pending=${config.maxPendingHandshakes} (${config.maxPendingPerAddress}/address, hello ${config.helloTimeoutMs / 1000}s) evidence=${config.evidenceConcurrency}+${config.evidenceQueue} queued frame=${config.maxFrameBytes}B max_tokens=${config.maxTokens} idle=${config.idleTimeoutMs / 1000}s handshake=${config.handshakeTimeoutMs / 1000}s`,
     ...providers.map(
       (p) =>
         `  evidence    ${p.kind}: ${p.description}${p.simulated ? '  ** SIMULATED: development only **' : ''}`,

@@ -1,14 +1,79 @@
-/** Reads the `teechat.*` settings (declared in package.json `contributes.configuration`). */
+/**
+ * Reads the `teechat.*` settings (declared in package.json `contributes.configuration`).
+ *
+ * Trust comes from the user, never from the workspace: every trust setting is `machine`-scoped in
+ * package.json, and is read here from the user's own settings only (`inspect()`: default or
+ * global value). A value a workspace (or workspace folder) sets is ignored and named in
+ * `ignoredWorkspaceTrust`, which the extension shows as a notice. The server URL may come from a
+ * workspace; `serverUrlFromWorkspace` says so, and such a server goes through the trust decision
+ * on first use even when its measurement is allowlisted (extension/trust.ts).
+ */
 import * as vscode from 'vscode';
 import type { ChatParams, TrustSettings } from './types';
+
+/** Every setting that can relax verification or trust (all `machine`-scoped in package.json). */
+export const TRUST_SETTING_KEYS = [
+  'trust.allowedMeasurements',
+  'trust.minimumTcb',
+  'trust.requireGpuEvidence',
+  'trust.allowDebug',
+  'trust.allowSimulatedAttestation',
+  'release.repository',
+] as const;
+
+/** The part of `vscode.WorkspaceConfiguration` this module reads. */
+export interface ConfigReader {
+  get<T>(key: string): T | undefined;
+  inspect<T>(key: string):
+    | {
+        readonly defaultValue?: T;
+        readonly globalValue?: T;
+        readonly workspaceValue?: T;
+        readonly workspaceFolderValue?: T;
+        readonly defaultLanguageValue?: T;
+        readonly globalLanguageValue?: T;
+        readonly workspaceLanguageValue?: T;
+        readonly workspaceFolderLanguageValue?: T;
+      }
+    | undefined;
+}
+
+/**
+ * The value of `key` from the user's settings only (global, else the default), and whether a
+ * workspace tried to set it. Without `inspect` data the default applies (fail closed).
+ */
+export function userScopedValue<T>(
+  c: ConfigReader,
+  key: string,
+): { readonly value: T | undefined; readonly setByWorkspace: boolean } {
+  const i = c.inspect<T>(key);
+  if (i === undefined) return { value: undefined, setByWorkspace: false };
+  const setByWorkspace =
+    i.workspaceValue !== undefined ||
+    i.workspaceFolderValue !== undefined ||
+    i.workspaceLanguageValue !== undefined ||
+    i.workspaceFolderLanguageValue !== undefined;
+  return { value: i.globalValue ?? i.defaultValue, setByWorkspace };
+}
+
+/** Where the server URL comes from. */
+export function serverUrlFromWorkspace(c: ConfigReader): boolean {
+  const i = c.inspect<unknown>('serverUrl');
+  const set = (v: unknown): boolean => typeof v === 'string' && v.trim() !== '';
+  return i !== undefined && (set(i.workspaceFolderValue) || set(i.workspaceValue));
+}
 
 export type PathMode = 'none' | 'fileName' | 'relativePath';
 export type HistoryMode = 'global' | 'workspace' | 'none';
 
 export interface Settings {
   readonly serverUrl: string;
+  /** The server URL is set by the workspace (or a workspace folder), not by the user. */
+  readonly serverUrlFromWorkspace: boolean;
   readonly connectTimeoutMs: number;
   readonly trust: TrustSettings;
+  /** Trust settings a workspace set, ignored (e.g. `trust.allowSimulatedAttestation`). */
+  readonly ignoredWorkspaceTrust: readonly string[];
   readonly selectionPath: PathMode;
   readonly historyMode: HistoryMode;
   readonly historyMax: number;
@@ -24,32 +89,48 @@ function num(v: unknown, dflt: number): number {
 }
 
 export function readSettings(): Settings {
-  const c = vscode.workspace.getConfiguration('teechat');
-  const tcb = c.get<Record<string, unknown>>('trust.minimumTcb') ?? {};
+  return settingsFrom(vscode.workspace.getConfiguration('teechat') as unknown as ConfigReader);
+}
+
+export function settingsFrom(c: ConfigReader): Settings {
+  const ignored: string[] = [];
+  const user = <T>(key: (typeof TRUST_SETTING_KEYS)[number]): T | undefined => {
+    const r = userScopedValue<T>(c, key);
+    if (r.setByWorkspace) ignored.push(key);
+    return r.value;
+  };
+  const tcb = user<Record<string, unknown>>('trust.minimumTcb') ?? {};
   const minimumTcb: Record<string, number> = {};
   for (const [k, v] of Object.entries(tcb))
     if (TCB_KEYS.has(k) && typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 255)
       minimumTcb[k] = v;
   const pathMode = c.get<string>('selection.includePath');
   const historyMode = c.get<string>('history.storage');
+  const allowed = user<unknown>('trust.allowedMeasurements');
+  const requireGpu = user<unknown>('trust.requireGpuEvidence');
+  const allowDebug = user<unknown>('trust.allowDebug');
+  const allowSimulated = user<unknown>('trust.allowSimulatedAttestation');
   return {
     serverUrl: (c.get<string>('serverUrl') ?? '').trim() || 'ws://127.0.0.1:8787',
+    serverUrlFromWorkspace: serverUrlFromWorkspace(c),
     connectTimeoutMs: num(c.get('connectTimeoutMs'), 15000),
     trust: {
-      allowedMeasurements: (c.get<unknown[]>('trust.allowedMeasurements') ?? []).filter(
+      allowedMeasurements: (Array.isArray(allowed) ? allowed : []).filter(
         (x): x is string => typeof x === 'string',
       ),
       minimumTcb,
-      requireGpuEvidence: c.get<boolean>('trust.requireGpuEvidence') ?? true,
-      allowDebug: c.get<boolean>('trust.allowDebug') ?? false,
-      allowSimulated: c.get<boolean>('trust.allowSimulatedAttestation') ?? false,
+      // Only an explicit boolean relaxes anything.
+      requireGpuEvidence: requireGpu !== false,
+      allowDebug: allowDebug === true,
+      allowSimulated: allowSimulated === true,
       // Which repository's releases are trusted decides which values are accepted without a
       // prompt: only the user's own (global) settings may name it, never a workspace.
       releaseRepository: (() => {
-        const v = c.inspect<string>('release.repository')?.globalValue;
+        const v = user<string>('release.repository');
         return typeof v === 'string' ? v.trim() : '';
       })(),
     },
+    ignoredWorkspaceTrust: ignored,
     selectionPath: pathMode === 'none' || pathMode === 'relativePath' ? pathMode : 'fileName',
     historyMode: historyMode === 'workspace' || historyMode === 'none' ? historyMode : 'global',
     historyMax: Math.max(1, Math.floor(num(c.get('history.maxConversations'), 50))),

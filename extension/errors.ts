@@ -3,27 +3,41 @@
  * shows distinctly from model output. ProtocolError instances are recognised by shape (`name` and
  * `code`) because the client may be bundled separately from this module.
  */
-import type { ErrorKind } from '../webview/messages';
+import { ERROR_TITLES, type ErrorKind } from '../webview/messages';
 
 export interface ClassifiedError {
   readonly kind: ErrorKind;
+  /** The plain title of the class (ERROR_TITLES). */
+  readonly title: string;
+  /** "<title>: <technical detail>". */
   readonly message: string;
   readonly code?: string;
 }
 
+/** The server's hardware evidence (or the identity it proves) was not accepted by this client. */
 const VERIFICATION = new Set([
   'evidence_rejected',
   'evidence_missing',
   'binding_mismatch',
-  'key_confirmation_failed',
   'attestation_parse',
   'x509_parse',
   'xml_parse',
   'untrusted_measurement',
+  'not_pinned',
+  'identity_changed',
 ]);
+/** The key exchange failed (after the network connection was made). */
+const HANDSHAKE = new Set([
+  'key_confirmation_failed',
+  'bad_key',
+  'handshake_state',
+  'handshake_timeout',
+  'version_mismatch',
+  'crypto_unsupported',
+]);
+/** Network failures only. */
 const UNREACHABLE = new Set([
   'transport_error',
-  'handshake_timeout',
   'ECONNREFUSED',
   'ENOTFOUND',
   'EHOSTUNREACH',
@@ -46,6 +60,8 @@ const SESSION_LOST = new Set([
   'rekey_required',
 ]);
 const SERVER = new Set(['server_error', 'busy', 'session_limit', 'model_error']);
+/** `client/transport.ts` CLOSED_BEFORE_SESSION (not imported: the client may be bundled apart). */
+const CLOSED_BEFORE_SESSION = 'close.before_session';
 
 /** Error raised by the extension itself (trust gate, configuration). */
 export class ExtensionError extends Error {
@@ -75,20 +91,44 @@ function isAbort(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'AbortError';
 }
 
+function errorField(e: unknown): string | undefined {
+  if (typeof e === 'object' && e !== null && 'field' in e) {
+    const f = (e as { field: unknown }).field;
+    if (typeof f === 'string') return f;
+  }
+  return undefined;
+}
+
+function kindOf(code: string, field: string | undefined): ErrorKind {
+  if (VERIFICATION.has(code)) return 'verification';
+  // A close before the secure session existed is unauthenticated information (its text may
+  // claim anything): it says the session could not be set up, never that evidence was rejected.
+  if (code === 'transport_closed' && field === CLOSED_BEFORE_SESSION) return 'handshake';
+  if (HANDSHAKE.has(code)) return 'handshake';
+  if (field !== undefined && /^(ServerHello|ClientHello|ClientFinished)\b/.test(field))
+    return 'handshake';
+  if (UNREACHABLE.has(code)) return 'unreachable';
+  if (SESSION_LOST.has(code)) return 'session_lost';
+  if (SERVER.has(code)) return 'server';
+  return 'other';
+}
+
 export function classifyError(e: unknown): ClassifiedError {
   const code = errorCode(e);
   const message = errorMessage(e);
   if (isAbort(e) || code === 'cancelled')
-    return { kind: 'cancelled', message: 'Stopped.', code: code ?? 'cancelled' };
-  if (code !== undefined) {
-    if (VERIFICATION.has(code))
-      return { kind: 'verification', message: `Verification failed: ${message}`, code };
-    if (UNREACHABLE.has(code))
-      return { kind: 'unreachable', message: `Server unreachable: ${message}`, code };
-    if (SESSION_LOST.has(code))
-      return { kind: 'session_lost', message: `Secure session lost: ${message}`, code };
-    if (SERVER.has(code)) return { kind: 'server', message: `Server error: ${message}`, code };
-    return { kind: 'other', message, code };
-  }
-  return { kind: 'other', message };
+    return {
+      kind: 'cancelled',
+      title: ERROR_TITLES.cancelled,
+      message: 'Stopped.',
+      code: code ?? 'cancelled',
+    };
+  const kind = code === undefined ? 'other' : kindOf(code, errorField(e));
+  const title = ERROR_TITLES[kind];
+  return {
+    kind,
+    title,
+    message: kind === 'other' ? message : `${title}: ${message}`,
+    ...(code !== undefined ? { code } : {}),
+  };
 }

@@ -81,11 +81,18 @@ export function createServices(
     connect,
     settings: () => {
       const s = readSettings();
-      return { serverUrl: s.serverUrl, trust: s.trust, connectTimeoutMs: s.connectTimeoutMs };
+      return {
+        serverUrl: s.serverUrl,
+        trust: s.trust,
+        connectTimeoutMs: s.connectTimeoutMs,
+        serverUrlFromWorkspace: s.serverUrlFromWorkspace,
+        ignoredWorkspaceTrust: s.ignoredWorkspaceTrust,
+      };
     },
     store: new GlobalStateMeasurementStore(context.globalState),
     askTrust,
     log,
+    notify: (text) => void vscode.window.showWarningMessage(text),
   });
   context.subscriptions.push({ dispose: () => sessions.dispose() });
   return {

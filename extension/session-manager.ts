@@ -4,12 +4,12 @@
  * object in this process's memory; nothing here persists or forwards them. The connect function is
  * injected (the real one wraps client/; tests inject a fake session).
  */
-import type { StatusView } from '../webview/messages';
+import { ERROR_TITLES, type StatusView } from '../webview/messages';
 import { Emitter } from './emitter';
 import { classifyError, ExtensionError } from './errors';
 import type { ClassifiedError } from './errors';
 import { CONNECTING_STATUS, failedStatus, IDLE_STATUS, verifiedStatus } from './status-format';
-import { decideTrust, relaxedChecks } from './trust';
+import { decideTrust, ignoredTrustNotice, relaxedChecks } from './trust';
 import type { KnownMeasurementStore, MeasurementPrompt, TrustAnswer } from './trust';
 import type { AttestationView, ConnectFn, TeeSession, TrustSettings } from './types';
 
@@ -19,10 +19,16 @@ export interface SessionManagerOptions {
     readonly serverUrl: string;
     readonly trust: TrustSettings;
     readonly connectTimeoutMs: number;
+    /** The server URL was set by the workspace: a server never used before is always asked about. */
+    readonly serverUrlFromWorkspace?: boolean;
+    /** Trust settings a workspace set, ignored (extension/config.ts). */
+    readonly ignoredWorkspaceTrust?: readonly string[];
   };
   readonly store: KnownMeasurementStore;
   readonly askTrust: (p: MeasurementPrompt) => Promise<TrustAnswer>;
   readonly log?: (line: string) => void;
+  /** A visible notice (a warning message in VS Code); each distinct text is shown once. */
+  readonly notify?: (text: string) => void;
 }
 
 export interface SessionSnapshot {
@@ -39,6 +45,7 @@ export class SessionManager {
   private abort: AbortController | null = null;
   private generation = 0;
   private snap: SessionSnapshot;
+  private readonly notified = new Set<string>();
   private readonly changed = new Emitter<SessionSnapshot>();
   readonly onDidChange = this.changed.event;
 
@@ -99,7 +106,17 @@ export class SessionManager {
   }
 
   private async connectOnce(gen: number): Promise<TeeSession> {
-    const { serverUrl, trust, connectTimeoutMs } = this.opts.settings();
+    const settings = this.opts.settings();
+    const { serverUrl, trust, connectTimeoutMs } = settings;
+    const ignored = settings.ignoredWorkspaceTrust ?? [];
+    if (ignored.length > 0) {
+      const notice = ignoredTrustNotice(ignored);
+      this.opts.log?.(notice);
+      if (!this.notified.has(notice)) {
+        this.notified.add(notice);
+        this.opts.notify?.(notice);
+      }
+    }
     const abort = new AbortController();
     this.abort = abort;
     this.update({ status: CONNECTING_STATUS, serverUrl, lastError: null });
@@ -116,7 +133,7 @@ export class SessionManager {
       const c = classifyError(e);
       if (gen === this.generation) {
         this.update({
-          status: failedStatus(c.kind === 'verification' ? 'failed' : 'unreachable', c.message),
+          status: failedStatus(c.kind, c.message),
           lastError: c,
         });
       }
@@ -131,7 +148,9 @@ export class SessionManager {
     this.update({ attestation: view });
     let decision;
     try {
-      decision = await decideTrust(serverUrl, view, trust, this.opts.store, this.opts.askTrust);
+      decision = await decideTrust(serverUrl, view, trust, this.opts.store, this.opts.askTrust, {
+        serverUrlFromWorkspace: settings.serverUrlFromWorkspace === true,
+      });
     } catch (e) {
       await s.close().catch(() => undefined);
       throw e;
@@ -144,7 +163,7 @@ export class SessionManager {
       );
       if (gen === this.generation) {
         const c = classifyError(err);
-        this.update({ status: failedStatus('failed', c.message), lastError: c });
+        this.update({ status: failedStatus(c.kind, c.message), lastError: c });
       }
       throw err;
     }
@@ -161,9 +180,10 @@ export class SessionManager {
       );
       this.opts.log?.(`session closed: ${c.code ?? c.kind}`);
       this.update({
+        // The connection of a verified session is gone: "unreachable" until a reconnect says more.
         status: failedStatus(
-          'unreachable',
-          c.kind === 'session_lost' ? c.message : `Secure session lost: ${c.message}`,
+          'session_lost',
+          c.kind === 'session_lost' ? c.message : `${ERROR_TITLES.session_lost}: ${c.message}`,
         ),
         lastError: c,
       });

@@ -2,7 +2,7 @@
  * Formatting of the connection state for the status bar, its tooltip and the webview header.
  * Pure functions: the status bar item (extension/status-bar.ts) only applies what these return.
  */
-import type { StatusView } from '../webview/messages';
+import type { ErrorKind, StatusView } from '../webview/messages';
 import type { AttestationView } from './types';
 
 /** "8f3a…c21d": first and last four hex digits. */
@@ -67,10 +67,19 @@ export const CONNECTING_STATUS: StatusView = {
   warning: false,
 };
 
-export function failedStatus(kind: 'failed' | 'unreachable', message: string): StatusView {
+/** The status after a failed connect or a lost session: the text names the error class. */
+export function failedStatus(kind: ErrorKind, message: string): StatusView {
+  const text =
+    kind === 'verification'
+      ? 'TEEChat: evidence rejected'
+      : kind === 'handshake'
+        ? 'TEEChat: no secure session'
+        : kind === 'unreachable' || kind === 'session_lost'
+          ? 'TEEChat: unreachable'
+          : 'TEEChat: error';
   return {
-    state: kind,
-    text: kind === 'failed' ? 'TEEChat: verification failed' : 'TEEChat: unreachable',
+    state: kind === 'unreachable' || kind === 'session_lost' ? 'unreachable' : 'failed',
+    text,
     detail: `${message}\nClick to show the attestation report; run "TEEChat: Reconnect" to try again.`,
     warning: false,
   };

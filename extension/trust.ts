@@ -18,20 +18,27 @@ export interface MeasurementPrompt {
   readonly simulated: boolean;
   /** CPU TEE label of the session, e.g. "SNP", "TDX", "SNP/Azure". */
   readonly cpuKind: string;
+  /** The server address comes from the workspace's settings and was never trusted before. */
+  readonly serverFromWorkspace?: boolean;
 }
 
 /** The trust prompt's explanation: the value, what it differs from, and what it does (not) prove. */
 export function trustPromptDetail(p: MeasurementPrompt): string {
+  const origin = p.serverFromWorkspace
+    ? '\n\nThis server address comes from the settings of the open workspace (a repository can set it), and you have never trusted a server at this address.'
+    : '';
   const differs =
     p.knownForServer.length > 0
       ? `It differs from the measurement you trusted before for this server:\n${p.knownForServer[0]}`
       : p.allowlisted.length > 0
-        ? `It is not in teechat.trust.allowedMeasurements:\n${p.allowlisted.join('\n')}`
+        ? p.allowlisted.includes(p.measurement)
+          ? 'It is in teechat.trust.allowedMeasurements, but this server is new.'
+          : `It is not in teechat.trust.allowedMeasurements:\n${p.allowlisted.join('\n')}`
         : 'No measurement has been trusted for this server yet.';
   const azure = p.cpuKind.includes('Azure')
     ? "\n\nOn Azure this is the measurement of Microsoft's paravisor firmware, which Azure confidential VMs share; it does not identify the code of this guest (that is bound only through the vTPM PCRs, which this prompt does not pin)."
     : '';
-  return `Server: ${p.serverUrl}\nThis server offers no signed release manifest (docs/RELEASES.md), so its measurement can only be trusted on first use.\nLaunch measurement:\n${p.measurement}\n\n${differs}\n\nThe hardware evidence verified${p.simulated ? ' (SIMULATED development root)' : ''}, but only the measurement tells which code runs in the enclave. Compare it with the value published for this deployment before trusting it.${azure}`;
+  return `Server: ${p.serverUrl}${origin}\nThis server offers no signed release manifest (docs/RELEASES.md), so its measurement can only be trusted on first use.\nLaunch measurement:\n${p.measurement}\n\n${differs}\n\nThe hardware evidence verified${p.simulated ? ' (SIMULATED development root)' : ''}, but only the measurement tells which code runs in the enclave. Compare it with the value published for this deployment before trusting it.${azure}`;
 }
 
 /** Persistent store of accepted measurements per server URL (globalState in the extension). */
@@ -57,6 +64,7 @@ export async function decideTrust(
   settings: TrustSettings,
   store: KnownMeasurementStore,
   ask: (p: MeasurementPrompt) => Promise<TrustAnswer>,
+  origin: { readonly serverUrlFromWorkspace?: boolean } = {},
 ): Promise<TrustDecision> {
   // A verified signed release pinned every value exactly (the client refused any mismatch): no prompt.
   if (view.release) return { trusted: true, how: 'release' };
@@ -65,10 +73,14 @@ export async function decideTrust(
   // trusted "always" would match every later session): fail closed without asking.
   if (!/^(?:[0-9a-f]{2})+$/.test(m)) return { trusted: false };
   const allow = settings.allowedMeasurements.map(normalizeHex);
-  if (allow.includes(m)) return { trusted: true, how: 'allowlist' };
   const known = store.get(serverUrl).map(normalizeHex);
+  // A server address set by the workspace that the user never trusted always goes through the
+  // decision, even with an allowlisted measurement: a repository chooses where prompts go.
+  const newFromWorkspace = origin.serverUrlFromWorkspace === true && known.length === 0;
+  if (allow.includes(m) && !newFromWorkspace) return { trusted: true, how: 'allowlist' };
   if (known.includes(m)) return { trusted: true, how: 'known' };
   const answer = await ask({
+    ...(newFromWorkspace ? { serverFromWorkspace: true } : {}),
     serverUrl,
     measurement: m,
     knownForServer: known,
@@ -93,6 +105,11 @@ export function relaxedChecks(settings: TrustSettings): string[] {
   if (!settings.requireGpuEvidence)
     r.push('GPU evidence not required (teechat.trust.requireGpuEvidence)');
   return r;
+}
+
+/** The notice shown when a workspace tried to set trust settings. */
+export function ignoredTrustNotice(keys: readonly string[]): string {
+  return `TEEChat ignored trust settings set by this workspace: ${keys.map((k) => `teechat.${k}`).join(', ')}. Trust settings apply only from your user settings, so a repository cannot weaken verification.`;
 }
 
 /** In-memory store (tests; and the fallback when no globalState is available). */

@@ -22,6 +22,8 @@ export type ProtocolErrorCode =
   | 'evidence_rejected' // attestation verification said no
   | 'evidence_missing' // a required evidence kind is absent
   | 'binding_mismatch' // evidence is not bound to this transcript
+  | 'not_pinned' // the verified launch identity is pinned by nothing the user set (CLI)
+  | 'identity_changed' // a known server presented another launch identity (CLI known enclaves)
   | 'handshake_timeout'
   // secure channel
   | 'decrypt_failed' // AEAD tag invalid (tampered, wrong key)

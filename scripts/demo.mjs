@@ -11,10 +11,10 @@
 // every byte of it went through the attested, encrypted path).
 // Usage: npm start [-- --model PATH|hf:URI] [--prompt TEXT] [--max-tokens N]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpus } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -139,14 +139,21 @@ const run = (argv) =>
     c.once('exit', (code) => res(code ?? 1));
   });
 
+// The CLI sends nothing to an unpinned server. The demo's server is new on every run (fresh
+// simulated roots, a new port): trust it on first use, recorded in a throw-away known enclaves
+// file, so the user's own file (~/.config/teechat/known_enclaves) is never touched.
+const knownDir = mkdtempSync(join(tmpdir(), 'teechat-demo-'));
+const pin = ['--known-enclaves', join(knownDir, 'known_enclaves')];
 process.stderr.write(
-  `\n== client: teechat chat --server ${url} --allow-simulated\n== prompt: ${prompt}\n\n`,
+  `\n== client: teechat chat --server ${url} --allow-simulated --trust-on-first-use\n== prompt: ${prompt}\n\n`,
 );
 const chatCode = await run([
   'chat',
   '--server',
   url,
   '--allow-simulated',
+  ...pin,
+  '--trust-on-first-use',
   '--max-tokens',
   maxTokens,
   '--temperature',
@@ -156,7 +163,8 @@ const chatCode = await run([
 process.stderr.write(
   `\n== verified evidence summary: teechat attest show --server ${url} --allow-simulated\n\n`,
 );
-const showCode = await run(['attest', 'show', '--server', url, '--allow-simulated']);
+const showCode = await run(['attest', 'show', '--server', url, '--allow-simulated', ...pin]);
+rmSync(knownDir, { recursive: true, force: true });
 
 stopServer();
 await new Promise((r) => {

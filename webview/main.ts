@@ -12,7 +12,6 @@ import type {
   ChatMessage,
   ChatNotice,
   ConversationSummary,
-  ErrorKind,
   HostEvent,
   HostMessage,
   InitState,
@@ -23,6 +22,7 @@ import type {
   TranscriptEntry,
   WebviewPersistedState,
 } from './messages';
+import { ERROR_TITLES } from './messages';
 import { StreamingMarkdown } from './markdown';
 import { STYLES } from './styles';
 
@@ -221,15 +221,6 @@ function setHistory(list: readonly ConversationSummary[]): void {
   (historySelect as unknown as { value: string }).value = currentId;
 }
 
-const ERROR_TITLES: Record<ErrorKind, string> = {
-  verification: 'Verification failed',
-  unreachable: 'Server unreachable',
-  session_lost: 'Secure session lost',
-  server: 'Server error',
-  cancelled: 'Stopped',
-  other: 'Error',
-};
-
 function codeToolbar(pre: HTMLPreElement, code: HTMLElement, language: string): void {
   const wrap = doc.createElement('div');
   wrap.className = 'code-block';
@@ -278,7 +269,7 @@ function renderEntry(e: TranscriptEntry): HTMLElement {
   return renderMessage(e);
 }
 
-/** "Server unreachable: x" under the title "Server unreachable" reads "x". */
+/** "The server is unreachable: x" under the title "The server is unreachable" reads "x". */
 function stripPrefix(message: string, title: string | undefined): string {
   return title && message.startsWith(`${title}: `) ? message.slice(title.length + 2) : message;
 }

@@ -18,7 +18,22 @@ export type MessageState = 'streaming' | 'complete' | 'interrupted';
 
 /** Error classes shown distinctly from model output (never inside an assistant bubble). */
 export type ErrorKind =
-  'verification' | 'unreachable' | 'session_lost' | 'server' | 'cancelled' | 'other';
+  'verification' | 'handshake' | 'unreachable' | 'session_lost' | 'server' | 'cancelled' | 'other';
+
+/**
+ * The plain title of each error class, shown above the technical detail and code (chat notices,
+ * the status bar tooltip, the language model provider's errors). "unreachable" means a network
+ * failure only: a failed key exchange or a close before the secure session is "handshake".
+ */
+export const ERROR_TITLES: Readonly<Record<ErrorKind, string>> = {
+  verification: "The server's hardware evidence was rejected",
+  handshake: 'Could not set up a secure session with the server',
+  unreachable: 'The server is unreachable',
+  session_lost: 'The secure session was lost',
+  server: 'The server reported an error',
+  cancelled: 'Stopped',
+  other: 'Error',
+};
 
 export interface ChatMessage {
   readonly id: string;

@@ -11,6 +11,13 @@ import { ProtocolError, isProtocolError } from '../../protocol/errors';
 import { connect, type ChatMessage, type Session, type VerifiedSummary } from '../index';
 import { DEFAULT_CLIENT_POLICY, type Policy } from '../verifier';
 import { printable } from '../text';
+import {
+  appendKnownEnclave,
+  decideKnown,
+  defaultKnownEnclavesPath,
+  normalizeServer,
+  readKnownEnclaves,
+} from '../known-enclaves';
 
 export interface Io {
   readonly out: (s: string) => void;
@@ -31,10 +38,20 @@ Connects to a TEEChat enclave server, verifies its hardware evidence against pin
 the policy BEFORE sending anything, then streams the encrypted answer to stdout.
 Without PROMPT it reads one question per line from stdin (a conversation; Ctrl-D ends it).
 
+Nothing is sent unless the server's launch identity (SNP measurement / TDX MRTD) is pinned: by
+--policy, or by the known enclaves file (ssh known_hosts semantics). A server that is not pinned
+is refused ("not_pinned"); a known server presenting another identity is refused
+("identity_changed") and never re-learned. --trust-on-first-use records a new server's identity.
+
 Options:
   --server URL          ws:// or wss:// address of the enclave server (required)
   --allow-simulated     development only: accept evidence from simulated roots
   --policy FILE         JSON policy merged over the defaults (measurements, TCB floors, ...)
+  --known-enclaves FILE lines "<server-url> <sev-snp|tdx> <measurement-hex>" (default
+                        $TEECHAT_KNOWN_ENCLAVES, else $XDG_CONFIG_HOME/teechat/known_enclaves,
+                        else ~/.config/teechat/known_enclaves)
+  --trust-on-first-use  a server not yet in the known enclaves file: record the identity it
+                        verified and trust it (a known server is never re-learned)
   --system TEXT         system prompt
   --max-tokens N        upper bound on the answer's tokens
   --temperature T       sampling temperature 0..2 (default 0: greedy)
@@ -55,18 +72,23 @@ Exit status: 0 after the authenticated end of every answer; 1 on any error (code
 stderr, e.g. "teechat: evidence_rejected: ..."); 2 on a usage error.
 `;
 
-export const SHOW_HELP = `Usage: teechat attest show --server URL [--allow-simulated] [--policy FILE] [--json]
+export const SHOW_HELP = `Usage: teechat attest show --server URL [--allow-simulated] [--policy FILE]
+       [--known-enclaves FILE] [--trust-on-first-use] [--json]
 
 Performs the attested handshake only (no chat) and prints what was verified: the CPU TEE
 measurement, product and TCB, the GPU confidential-computing status, the model identity, every
 check of every report. --json prints the full summary including the raw evidence (base64) for
-offline audit. Exit 0 when the evidence verified, 1 otherwise, 2 on a usage error.
+offline audit. Like \`teechat chat\`, it refuses a launch identity that is not pinned by --policy
+or the known enclaves file (see teechat chat --help). Exit 0 when the evidence verified and the
+identity is pinned, 1 otherwise, 2 on a usage error.
 `;
 
 interface Flags {
   server: string;
   allowSimulated: boolean;
   policyFile: string;
+  knownFile: string;
+  tofu: boolean;
   system: string;
   maxTokens: number | undefined;
   temperature: number | undefined;
@@ -87,6 +109,8 @@ export function parseFlags(argv: readonly string[]): Flags {
     server: '',
     allowSimulated: false,
     policyFile: '',
+    knownFile: '',
+    tofu: false,
     system: '',
     maxTokens: undefined,
     temperature: undefined,
@@ -135,6 +159,12 @@ export function parseFlags(argv: readonly string[]): Flags {
         break;
       case 'policy':
         f.policyFile = value();
+        break;
+      case 'known-enclaves':
+        f.knownFile = value();
+        break;
+      case 'trust-on-first-use':
+        f.tofu = true;
         break;
       case 'system':
         f.system = value();
@@ -246,12 +276,12 @@ export function formatSummary(s: VerifiedSummary, detailed: boolean): string {
 
 /**
  * What the policy leaves unpinned about the verified launch identity, or null when it is pinned.
- * The CLI has no trust prompt (the extension asks, like known_hosts), so an unpinned identity is
- * always named on stderr: never trusted silently.
+ * The CLI has no trust prompt: an identity the policy does not pin must be in the known enclaves
+ * file (`requirePinned`), else nothing is sent. No verified CPU identity at all is never pinned.
  */
 export function unpinnedIdentity(s: VerifiedSummary, p: Policy): string | null {
   const cpu = s.cpu;
-  if (!cpu) return null;
+  if (!cpu) return 'no verified launch identity (no accepted SEV-SNP, TDX or Azure report)';
   switch (cpu.kind) {
     case 'sev-snp':
       return p.snp.measurements.length > 0
@@ -271,13 +301,40 @@ export function unpinnedIdentity(s: VerifiedSummary, p: Policy): string | null {
 }
 
 /** Warnings that go to stderr whatever --quiet / --json say. */
-function identityWarnings(io: Io, s: VerifiedSummary, p: Policy, summaryShown: boolean): void {
+function identityWarnings(io: Io, s: VerifiedSummary, summaryShown: boolean): void {
   if (s.simulated && !summaryShown)
     io.err(
       'teechat: warning: SIMULATED attestation (development roots): this is NOT a confidential server\n',
     );
-  const u = unpinnedIdentity(s, p);
-  if (u !== null) io.err(`teechat: warning: ${printable(u)}; trusted for this run only\n`);
+}
+
+/**
+ * The gate between verification and the first byte of a prompt: the verified launch identity
+ * must be pinned by the policy or the known enclaves file (ssh known_hosts semantics), else
+ * ProtocolError `not_pinned` / `identity_changed`. With --trust-on-first-use a server not in the
+ * file is recorded (a note on stderr, whatever --quiet says).
+ */
+export function requirePinned(
+  f: Pick<Flags, 'server' | 'knownFile' | 'tofu'>,
+  s: VerifiedSummary,
+  policy: Policy,
+  io: Pick<Io, 'err'>,
+  env: NodeJS.ProcessEnv = process.env,
+): void {
+  // A session checked against a signed release manifest matched its exact values (release_rejected
+  // otherwise): the manifest pins the identity.
+  if (s.release !== undefined) return;
+  if (unpinnedIdentity(s, policy) === null) return;
+  const file = f.knownFile !== '' ? f.knownFile : defaultKnownEnclavesPath(env);
+  const server = normalizeServer(f.server);
+  const d = decideKnown(readKnownEnclaves(file), server, s.cpu, f.tofu, file);
+  if (d.kind === 'refuse') throw d.error;
+  if (d.kind === 'learn') {
+    appendKnownEnclave(file, d.entry);
+    io.err(
+      `teechat: note: trusting ${server} on first use: recorded ${d.entry.kind} ${d.entry.measurement} in ${file}\n`,
+    );
+  }
 }
 
 /** The summary as JSON, raw evidence in base64 (offline audit / export). */
@@ -310,6 +367,8 @@ async function open(f: Flags): Promise<{ session: Session; policy: Policy }> {
     state: f.releaseState,
     allowDowngrade: f.allowDowngrade,
   });
+  // A malformed or unreadable known enclaves file is a usage error before connecting.
+  if (f.knownFile !== '') readKnownEnclaves(f.knownFile);
   const session = await connect(f.server, {
     policy,
     allowSimulated: f.allowSimulated,
@@ -336,6 +395,7 @@ export async function chatCommand(argv: readonly string[], io: Io): Promise<numb
   try {
     const opened = await open(f);
     session = opened.session;
+    requirePinned(f, session.summary, opened.policy, io);
     if (f.json)
       io.out(
         JSON.stringify({
@@ -344,7 +404,7 @@ export async function chatCommand(argv: readonly string[], io: Io): Promise<numb
         }) + '\n',
       );
     else if (!f.quiet) io.err(formatSummary(session.summary, false));
-    identityWarnings(io, session.summary, opened.policy, !f.json && !f.quiet);
+    identityWarnings(io, session.summary, !f.json && !f.quiet);
     const history: ChatMessage[] = f.system ? [{ role: 'system', content: f.system }] : [];
     const params = {
       ...(f.maxTokens !== undefined ? { maxTokens: f.maxTokens } : {}),
@@ -413,9 +473,12 @@ export async function showServerCommand(argv: readonly string[], io: Io): Promis
     io.out(SHOW_HELP);
     return EXIT_OK;
   }
+  let session: Session | undefined;
   try {
-    const { session, policy } = await open(f);
-    identityWarnings(io, session.summary, policy, true);
+    const opened = await open(f);
+    session = opened.session;
+    requirePinned(f, session.summary, opened.policy, io);
+    identityWarnings(io, session.summary, true);
     io.out(
       f.json
         ? JSON.stringify(summaryJson(session.summary), null, 2) + '\n'
@@ -424,6 +487,7 @@ export async function showServerCommand(argv: readonly string[], io: Io): Promis
     await session.close();
     return EXIT_OK;
   } catch (e) {
+    await session?.close().catch(() => {});
     return report(io, e, f.json);
   }
 }

@@ -18,11 +18,23 @@ import { wipe } from '../wire/bytes';
 
 export type RandomSource = (n: number) => Uint8Array;
 
-export function takeRandom(random: RandomSource, n: number, field: string): Uint8Array {
+/**
+ * `n` bytes from `random`, as a copy the caller owns (and wipes). `ownsSource`: the source's
+ * buffer is fresh and referenced nowhere else (crypto.randomBytes), so it is wiped here; an
+ * injected source (test vectors) keeps its buffers.
+ */
+export function takeRandom(
+  random: RandomSource,
+  n: number,
+  field: string,
+  ownsSource = false,
+): Uint8Array {
   const b = random(n);
   if (!(b instanceof Uint8Array) || b.length !== n)
     fail('usage', field, `${n} random bytes`, b?.length);
-  return b.slice();
+  const copy = b.slice();
+  if (ownsSource) wipe(b);
+  return copy;
 }
 
 export interface ClientKeyPairs {
@@ -49,13 +61,32 @@ export class ClientEphemeralKeys {
     random?: RandomSource,
     createdAt = 0,
   ): ClientEphemeralKeys {
-    const x25519 =
-      random === undefined
-        ? crypto.x25519KeyPair()
-        : crypto.x25519KeyPair(takeRandom(random, 32, 'random.x25519'));
-    const mlkem = crypto.mlkem768.keygen(
-      takeRandom(random ?? ((n) => crypto.randomBytes(n)), 64, 'random.mlkem768'),
-    );
+    const own = random === undefined;
+    const src: RandomSource = random ?? ((n) => crypto.randomBytes(n));
+    // Without injected randomness the provider generates the X25519 pair itself (the Node
+    // provider: OpenSSL's key generation, no import of a freshly drawn secret). With it, the
+    // provider copies the drawn secret into the pair and the copy made here is wiped at once; the
+    // ML-KEM seed d‖z likewise (and the source's buffer when it is ours).
+    let x25519: KeyPair;
+    if (own) x25519 = crypto.x25519KeyPair();
+    else {
+      const xr = takeRandom(src, 32, 'random.x25519', own);
+      try {
+        x25519 = crypto.x25519KeyPair(xr);
+      } finally {
+        wipe(xr);
+      }
+    }
+    const seed = takeRandom(src, 64, 'random.mlkem768', own);
+    let mlkem: KeyPair;
+    try {
+      mlkem = crypto.mlkem768.keygen(seed);
+    } catch (e) {
+      wipe(x25519.secretKey);
+      throw e;
+    } finally {
+      wipe(seed);
+    }
     return new ClientEphemeralKeys({ x25519, mlkem }, createdAt);
   }
 

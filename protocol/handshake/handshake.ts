@@ -120,10 +120,12 @@ export class ClientHandshake {
   #mlkem: KeyPair | undefined;
   #hello: Uint8Array | undefined;
   #offeredSuites: readonly SuiteId[];
+  readonly #ownRandom: boolean;
 
   constructor(o: ClientHandshakeOptions) {
     this.#o = o;
     this.#limits = resolveLimits(o.limits);
+    this.#ownRandom = o.random === undefined;
     this.#random = o.random ?? ((n) => o.crypto.randomBytes(n));
     this.#offeredSuites = o.suites ?? DEFAULT_SUITES;
     for (const s of this.#offeredSuites)
@@ -141,12 +143,13 @@ export class ClientHandshake {
     if (this.#state !== 'start')
       fail('handshake_state', 'ClientHandshake.clientHello', 'state start', this.#state);
     const keys = (
-      this.#o.ephemeral ?? ClientEphemeralKeys.generate(this.#o.crypto, this.#o.random)
+      this.#o.ephemeral ??
+      ClientEphemeralKeys.generate(this.#o.crypto, this.#ownRandom ? undefined : this.#random)
     ).take();
     this.#x25519 = keys.x25519;
     this.#mlkem = keys.mlkem;
     try {
-      const random = takeRandom(this.#random, 32, 'random.client_random');
+      const random = takeRandom(this.#random, 32, 'random.client_random', this.#ownRandom);
       this.#hello = encodeClientHello(
         {
           versions: SUPPORTED_VERSIONS,
@@ -284,6 +287,16 @@ export class ClientHandshake {
   #wipe(): void {
     wipe(this.#x25519?.secretKey, this.#mlkem?.secretKey);
   }
+
+  /**
+   * Abandons the handshake (the connection failed before the ServerHello was handled): wipes the
+   * key pairs' secrets now instead of leaving them to the garbage collector. Idempotent; a later
+   * `onServerHello` is refused.
+   */
+  dispose(): void {
+    this.#wipe();
+    if (this.#state !== 'done') this.#state = 'failed';
+  }
 }
 
 function wipeKeys(k: HandshakeKeys): void {
@@ -324,10 +337,27 @@ export class ServerHandshake {
       }
     | undefined;
 
+  readonly #ownRandom: boolean;
+  #disposed = false;
+
   constructor(o: ServerHandshakeOptions) {
     this.#o = o;
     this.#limits = resolveLimits(o.limits);
+    this.#ownRandom = o.random === undefined;
     this.#random = o.random ?? ((n) => o.crypto.randomBytes(n));
+  }
+
+  /**
+   * Abandons the handshake (the connection closed, or the server dropped it, before the
+   * ClientFinished): wipes the pending traffic and finished keys now. When evidence is still being
+   * collected, the collection's result is discarded and its keys wiped as soon as it returns.
+   * Idempotent.
+   */
+  dispose(): void {
+    this.#disposed = true;
+    if (this.#pending) wipeKeys(this.#pending.keys);
+    this.#pending = undefined;
+    if (this.#state !== 'done') this.#state = 'failed';
   }
 
   get state(): ServerState {
@@ -369,16 +399,24 @@ export class ServerHandshake {
         `[${ch.suites.join(', ')}]`,
       );
 
-    // With injected randomness (test vectors) every random input is drawn from it; otherwise the
-    // provider generates the X25519 pair and the ML-KEM randomness itself (OpenSSL's own key
-    // generation and encapsulation where it has them: no import of a freshly drawn secret).
-    const injected = this.#o.random !== undefined;
-    const x = injected
-      ? crypto.x25519KeyPair(takeRandom(this.#random, 32, 'random.x25519'))
-      : crypto.x25519KeyPair();
-    const encSeed = injected ? takeRandom(this.#random, 32, 'random.mlkem768') : undefined;
+    // With injected randomness (test vectors) every random input is drawn from it (and the copies
+    // made here are wiped); otherwise the provider generates the X25519 pair and the ML-KEM
+    // randomness itself (OpenSSL's key generation, and its encapsulation on Node >= 24).
+    const own = this.#ownRandom;
+    let x: KeyPair;
+    if (own) x = crypto.x25519KeyPair();
+    else {
+      const xr = takeRandom(this.#random, 32, 'random.x25519', own);
+      try {
+        x = crypto.x25519KeyPair(xr);
+      } finally {
+        wipe(xr);
+      }
+    }
+    const encSeed = own ? undefined : takeRandom(this.#random, 32, 'random.mlkem768', own);
     let xs: Uint8Array | undefined;
     let ms: Uint8Array | undefined;
+    let serverRandom: Uint8Array | undefined;
     try {
       xs = crypto.x25519(x.secretKey, ch.x25519Pub);
       const enc = crypto.mlkem768.encapsulate(ch.mlkemEncapsulationKey, encSeed);
@@ -389,7 +427,7 @@ export class ServerHandshake {
           suite,
           x25519Pub: x.publicKey,
           mlkemCiphertext: enc.cipherText,
-          random: takeRandom(this.#random, 32, 'random.server_random'),
+          random: (serverRandom = takeRandom(this.#random, 32, 'random.server_random', own)),
           serverInfo: this.#o.serverInfo,
         },
         this.#limits,
@@ -397,6 +435,9 @@ export class ServerHandshake {
       const th = transcriptHash(crypto, msg, core);
       const binding = bindingValues(crypto, th);
       const evidence = await this.#o.collectEvidence(binding, ch.requiredEvidence);
+      // Abandoned while the evidence was collected: derive nothing (the finally wipes the rest).
+      if (this.#disposed)
+        fail('handshake_state', 'ServerHandshake', 'a live handshake', 'abandoned');
       checkRequiredPresent(ch.requiredEvidence, evidence, 'collectEvidence');
       const bundleField = encodeBundleField(
         encodeEvidenceBundle(evidence, this.#limits),
@@ -419,7 +460,7 @@ export class ServerHandshake {
       this.#state = 'wait_client_finished';
       return out;
     } finally {
-      wipe(x.secretKey, encSeed, xs, ms);
+      wipe(x.secretKey, encSeed, xs, ms, serverRandom);
     }
   }
 

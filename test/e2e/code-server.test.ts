@@ -269,7 +269,10 @@ describe('TEEChat in code-server', { skip, timeout: 600_000 }, () => {
     await send('Are you still there?');
     const alert = chatFrame().getByRole('alert').last();
     await alert.waitFor({ timeout: 60_000 });
-    assert.match((await alert.textContent()) ?? '', /Secure session lost|Server unreachable/);
+    assert.match(
+      (await alert.textContent()) ?? '',
+      /The secure session was lost|The server is unreachable/,
+    );
     await statusItem()
       .filter({ hasText: /unreachable/ })
       .waitFor({ timeout: 30_000 });

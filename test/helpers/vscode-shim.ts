@@ -110,7 +110,10 @@ export const shim = {
   serializers: new Map<string, unknown>(),
   participants: [] as { id: string; handler: unknown; iconPath?: unknown; dispose(): void }[],
   lmProviders: [] as { vendor: string; provider: unknown }[],
+  /** User (global) settings, e.g. `teechat.serverUrl`. */
   config: {} as Record<string, unknown>,
+  /** Workspace settings (`.vscode/settings.json`); `get()` prefers them, as VS Code does. */
+  workspaceConfig: {} as Record<string, unknown>,
   messages: [] as { level: string; text: string }[],
   /** Answer for showWarningMessage/showInformationMessage/showErrorMessage prompts. */
   answer: undefined as string | undefined,
@@ -128,6 +131,7 @@ export function resetShim(): void {
   shim.participants.length = 0;
   shim.lmProviders.length = 0;
   shim.config = {};
+  shim.workspaceConfig = {};
   shim.messages.length = 0;
   shim.answer = undefined;
   shim.lmApi = true;
@@ -284,16 +288,19 @@ export const workspace = {
   getConfiguration(section: string) {
     return {
       get<T>(key: string, dflt?: T): T | undefined {
-        const v = shim.config[`${section}.${key}`];
+        const k = `${section}.${key}`;
+        const v = shim.workspaceConfig[k] ?? shim.config[k];
         return (v === undefined ? dflt : v) as T | undefined;
       },
-      /** Values set in the shim are user (global) settings; `workspace:KEY` entries are workspace ones. */
-      inspect<T>(key: string): { globalValue?: T; workspaceValue?: T } | undefined {
-        const g = shim.config[`${section}.${key}`] as T | undefined;
-        const w = shim.config[`workspace:${section}.${key}`] as T | undefined;
+      /** User (global) values come from `config`; workspace values from `workspaceConfig` (or a
+       *  `workspace:KEY` entry in `config`). */
+      inspect<T>(key: string) {
+        const k = `${section}.${key}`;
         return {
-          ...(g !== undefined ? { globalValue: g } : {}),
-          ...(w !== undefined ? { workspaceValue: w } : {}),
+          key: k,
+          globalValue: shim.config[k] as T | undefined,
+          workspaceValue: (shim.workspaceConfig[k] ?? shim.config[`workspace:${k}`]) as
+            T | undefined,
         };
       },
     };

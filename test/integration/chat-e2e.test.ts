@@ -5,7 +5,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -30,6 +30,11 @@ import {
 const CANARY = 'CANARY-7f3a9c-plaintext-must-not-be-logged';
 const opts = { policy: DEFAULT_CLIENT_POLICY, allowSimulated: true };
 const isCode = (code: string) => (e: unknown) => e instanceof ProtocolError && e.code === code;
+/** A throw-away known enclaves file (the user's ~/.config is never touched by tests). */
+const knownDir = mkdtempSync(join(tmpdir(), 'teechat-known-'));
+const KNOWN = join(knownDir, 'known_enclaves');
+process.on('exit', () => rmSync(knownDir, { recursive: true, force: true }));
+const TOFU = ['--known-enclaves', KNOWN, '--trust-on-first-use'];
 
 async function collect(
   it: AsyncIterable<ChatEvent>,
@@ -177,6 +182,7 @@ describe('enclave server + client over loopback (tiny ChatML model)', () => {
       '--server',
       srv.url,
       '--allow-simulated',
+      ...TOFU,
       '--max-tokens',
       '8',
       'hello',
@@ -195,6 +201,7 @@ describe('enclave server + client over loopback (tiny ChatML model)', () => {
         '--server',
         srv.url,
         '--allow-simulated',
+        ...TOFU,
         '--max-tokens',
         '4',
         '--json',
@@ -231,42 +238,90 @@ describe('enclave server + client over loopback (tiny ChatML model)', () => {
     assert.equal(r.stdout.trim(), '');
   });
 
-  test('CLI chat --quiet still warns on stderr: SIMULATED, and the unpinned measurement by value; a pinning policy silences the latter', async () => {
-    const quiet = await runProcess([
-      'client/cli/main.ts',
-      'chat',
-      '--server',
-      srv.url,
-      '--allow-simulated',
-      '--quiet',
-      '--max-tokens',
-      '2',
-      'hello',
-    ]);
-    assert.equal(quiet.code, 0, quiet.stderr);
-    assert.match(quiet.stderr, /warning: SIMULATED/);
-    const m = /launch measurement ([0-9a-f]{96}) is not pinned/.exec(quiet.stderr);
-    assert.ok(m, quiet.stderr);
+  test('CLI chat: an unpinned server gets nothing (exit 1, not_pinned naming the measurement); pinned by --policy it answers; pinned to another it refuses; known_hosts semantics', async () => {
+    const requests = (): number => (srv.stderr().match(/chat request/g) ?? []).length;
     const dir = mkdtempSync(join(tmpdir(), 'teechat-policy-'));
-    try {
-      const policyFile = join(dir, 'policy.json');
-      writeFileSync(policyFile, JSON.stringify({ snp: { measurements: [m[1]] } }));
-      const pinned = await runProcess([
+    const chat = (...extra: string[]) =>
+      runProcess([
         'client/cli/main.ts',
         'chat',
         '--server',
         srv.url,
         '--allow-simulated',
-        '--policy',
-        policyFile,
-        '--json',
+        '--quiet',
         '--max-tokens',
         '2',
-        'hello',
+        ...extra,
+        `hello ${CANARY}`,
       ]);
+    try {
+      const known = join(dir, 'known_enclaves');
+      const before = requests();
+      const refused = await chat('--known-enclaves', known);
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.equal(refused.stdout, '');
+      const m =
+        /^teechat: not_pinned: launch measurement ([0-9a-f]{96}) of ws:\/\/.* is not pinned/m.exec(
+          refused.stderr,
+        );
+      assert.ok(m, refused.stderr);
+
+      assert.equal(requests(), before, 'the server received no chat request');
+      assert.throws(() => readFileSync(known), /ENOENT/, 'nothing recorded without the TOFU flag');
+
+      const policyFile = join(dir, 'policy.json');
+      writeFileSync(policyFile, JSON.stringify({ snp: { measurements: [m[1]] } }));
+      const pinned = await chat('--known-enclaves', known, '--policy', policyFile, '--json');
       assert.equal(pinned.code, 0, pinned.stderr);
       assert.doesNotMatch(pinned.stderr, /not pinned/);
       assert.match(pinned.stderr, /warning: SIMULATED/);
+      assert.equal(requests(), before + 1);
+
+      const other = join(dir, 'other.json');
+      writeFileSync(other, JSON.stringify({ snp: { measurements: ['00'.repeat(48)] } }));
+      const wrong = await chat('--known-enclaves', known, '--policy', other);
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.stderr, /^teechat: evidence_rejected: /m);
+      assert.match(wrong.stderr, new RegExp(m[1]!));
+      assert.equal(requests(), before + 1, 'pinned to another: nothing sent');
+
+      // Trust on first use records the identity; the next run needs no flag.
+      const tofu = await chat('--known-enclaves', known, '--trust-on-first-use');
+      assert.equal(tofu.code, 0, tofu.stderr);
+      assert.match(tofu.stderr, /trusting ws:\/\/.* on first use: recorded sev-snp/);
+      assert.match(
+        readFileSync(known, 'utf8'),
+        new RegExp(`^ws://127\\.0\\.0\\.1:\\d+/ sev-snp ${m[1]}\n$`),
+      );
+      const again = await chat('--known-enclaves', known);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(requests(), before + 3);
+
+      // A known server presenting another identity: refused loudly, even with TOFU, never re-learned.
+      const url = new URL(srv.url).href;
+      writeFileSync(known, `${url} sev-snp ${'00'.repeat(48)}\n`);
+      const changed = await chat('--known-enclaves', known, '--trust-on-first-use');
+      assert.equal(changed.code, 1);
+      assert.match(
+        changed.stderr,
+        /^teechat: identity_changed: REMOTE ENCLAVE IDENTITY HAS CHANGED/m,
+      );
+      assert.equal(readFileSync(known, 'utf8'), `${url} sev-snp ${'00'.repeat(48)}\n`);
+      assert.equal(requests(), before + 3, 'changed identity: nothing sent');
+      // attest show refuses the same way (exit 1, nothing on stdout).
+      const show = await runProcess([
+        'client/cli/main.ts',
+        'attest',
+        'show',
+        '--server',
+        srv.url,
+        '--allow-simulated',
+        '--known-enclaves',
+        join(dir, 'empty'),
+      ]);
+      assert.equal(show.code, 1);
+      assert.equal(show.stdout, '');
+      assert.match(show.stderr, /^teechat: not_pinned: /m);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -280,6 +335,7 @@ describe('enclave server + client over loopback (tiny ChatML model)', () => {
       '--server',
       srv.url,
       '--allow-simulated',
+      ...TOFU,
       '--json',
     ]);
     assert.equal(r.code, 0, r.stderr);

@@ -20,7 +20,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { nodeProvider } from '../../protocol-node/crypto-node';
@@ -316,6 +317,8 @@ describe('secrets', () => {
   describe('CLI client', () => {
     const CANARY = 'CANARY-cli-91c4-do-not-log';
     let srv: LoadServer;
+    const knownDir = mkdtempSync(join(tmpdir(), 'teechat-known-'));
+    after(() => rmSync(knownDir, { recursive: true, force: true }));
     before(async () => {
       srv = await startLoadServer(tinyChatModelPath(), [
         '--log-level',
@@ -339,6 +342,9 @@ describe('secrets', () => {
           '--server',
           srv.url,
           '--allow-simulated',
+          '--known-enclaves',
+          join(knownDir, 'known_enclaves'),
+          '--trust-on-first-use',
           '--max-tokens',
           '100000',
         ],

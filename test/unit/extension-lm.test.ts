@@ -123,7 +123,7 @@ describe('@teechat participant and LM provider (vscode shim)', () => {
       token,
     );
     assert.deepEqual(out, ['part']);
-    assert.match(r.errorDetails?.message ?? '', /Secure session lost: tag mismatch/);
+    assert.match(r.errorDetails?.message ?? '', /The secure session was lost: tag mismatch/);
   });
 
   test('the LM provider lists the enclave model and streams text parts; a truncated stream throws', async () => {

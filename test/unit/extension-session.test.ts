@@ -236,7 +236,7 @@ describe('SessionManager', () => {
     await m.getSession();
     sessions[0]?.drop(protocolError('transport_closed', 'socket closed'));
     assert.equal(m.snapshot.status.state, 'unreachable');
-    assert.match(m.snapshot.status.detail, /Secure session lost/);
+    assert.match(m.snapshot.status.detail, /The secure session was lost/);
     await m.getSession();
     assert.equal(n, 2);
     assert.equal(m.snapshot.status.state, 'verified');

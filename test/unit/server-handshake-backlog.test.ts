@@ -25,6 +25,9 @@ function server(helloDelayMs: number, hellos: { n: number }): EnclaveServer {
     port: 0,
     limits: {
       maxSessions: 4,
+      maxPendingHandshakes: 64,
+      maxPendingPerAddress: 16,
+      helloTimeoutMs: 3000,
       maxFrameBytes: 1 << 20,
       maxTokens: 8,
       idleTimeoutMs: 10_000,
