@@ -9,6 +9,7 @@
  * Errors are ProtocolError with a code; nothing unauthenticated is ever yielded as model output.
  */
 import { codeIdentity } from '../protocol/attestation/identity';
+import { okFromChecks } from '../protocol/attestation/verdict';
 import type {
   BindingValues,
   EvidenceItem,
@@ -166,11 +167,13 @@ export function summarize(
   binding: BindingValues,
 ): VerifiedSummary {
   const cpuReport = reports.find(
-    (r) => r.ok && (r.kind === 'sev-snp' || r.kind === 'tdx' || r.kind === 'azure-hcl'),
+    (r) =>
+      okFromChecks(r.checks) &&
+      (r.kind === 'sev-snp' || r.kind === 'tdx' || r.kind === 'azure-hcl'),
   );
   const cpu = cpuReport && launchFields(cpuReport);
   const ident = cpuReport !== undefined ? codeIdentity(cpuReport) : null;
-  const gpus = reports.filter((r) => r.ok && r.kind === 'nvidia-gpu');
+  const gpus = reports.filter((r) => okFromChecks(r.checks) && r.kind === 'nvidia-gpu');
   return {
     simulated: reports.some((r) => r.simulated),
     relaxed: relaxedIn(reports.flatMap((r) => r.checks)),

@@ -5,6 +5,7 @@
  * "teechat: <code>: <message>" and never mixed into the answer.
  */
 import { unpinnedBy } from '../../protocol/attestation/identity';
+import { okFromChecks } from '../../protocol/attestation/verdict';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { mergePolicy } from '../../protocol/attestation/policy';
@@ -282,7 +283,9 @@ export function formatSummary(s: VerifiedSummary, detailed: boolean): string {
  */
 export function unpinnedIdentity(s: VerifiedSummary, p: Policy): string | null {
   const cpu = s.reports.find(
-    (r) => r.ok && (r.kind === 'sev-snp' || r.kind === 'tdx' || r.kind === 'azure-hcl'),
+    (r) =>
+      okFromChecks(r.checks) &&
+      (r.kind === 'sev-snp' || r.kind === 'tdx' || r.kind === 'azure-hcl'),
   );
   if (!cpu) return 'no verified launch identity (no accepted SEV-SNP, TDX or Azure report)';
   return unpinnedBy(cpu, p);

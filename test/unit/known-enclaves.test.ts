@@ -161,7 +161,16 @@ describe('requirePinned (the CLI gate before any prompt is sent)', () => {
       reports:
         kind === null
           ? []
-          : [{ ok: true, kind, label: '', checks: [], simulated: false, fields: { measurement } }],
+          : [
+              {
+                ok: true,
+                kind,
+                label: '',
+                checks: [{ id: 'signature', ok: true, message: 'ok' }],
+                simulated: false,
+                fields: { measurement },
+              },
+            ],
     }) as unknown as VerifiedSummary;
   const p = DEFAULT_CLIENT_POLICY;
   const withDir = (fn: (file: string) => void): void => {

@@ -5,6 +5,7 @@
  * a PEM bundle may also carry the ASK/ARK), optionally `ask` / `asvk`, `ark`, `cert_chain` (KDS
  * cert_chain: ASK/ASVK then ARK, PEM), `crl` (the ARK-signed CRL, DER or PEM).
  */
+import { okFromChecks } from '../verdict';
 import { ProtocolError } from '../../errors';
 import type { CryptoProvider } from '../../crypto/provider';
 import type {
@@ -840,7 +841,7 @@ export function verifySnpEvidence(
   });
   return {
     ...base,
-    ok: res.checks.every((c) => c.ok),
+    ok: okFromChecks(res.checks),
     checks: res.checks,
     fields: res.fields as Fields,
     simulated: res.simulated,
