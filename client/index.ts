@@ -8,6 +8,8 @@
  *
  * Errors are ProtocolError with a code; nothing unauthenticated is ever yielded as model output.
  */
+import { codeIdentity } from '../protocol/attestation/identity';
+import { okFromChecks } from '../protocol/attestation/verdict';
 import type {
   BindingValues,
   EvidenceItem,
@@ -97,8 +99,16 @@ export interface VerifiedSummary {
   readonly relaxed: readonly string[];
   readonly cpu: {
     readonly kind: EvidenceKind;
-    /** Launch measurement (SNP MEASUREMENT / TDX MRTD), hex. */
+    /** Launch measurement (SNP MEASUREMENT / TDX MRTD / Azure paravisor), hex: for display. */
     readonly measurement: string;
+    /**
+     * The identity that names the code (protocol/attestation/identity.ts), hex: SNP MEASUREMENT;
+     * TDX MRTD ‖ RTMR1 ‖ RTMR2 (‖ MRCONFIGID ‖ MROWNER when set); Azure the quoted vTPM PCRs.
+     * What pins, known-enclaves entries and the extension's trust store compare. '' when none.
+     */
+    readonly identity: string;
+    /** What `identity` is the concatenation of, e.g. ["MRTD", "RTMR1", "RTMR2"]. */
+    readonly identityNames: readonly string[];
     readonly product: string;
     readonly tcb: string;
   } | null;
@@ -164,10 +174,13 @@ export function summarize(
   binding: BindingValues,
 ): VerifiedSummary {
   const cpuReport = reports.find(
-    (r) => r.ok && (r.kind === 'sev-snp' || r.kind === 'tdx' || r.kind === 'azure-hcl'),
+    (r) =>
+      okFromChecks(r.checks) &&
+      (r.kind === 'sev-snp' || r.kind === 'tdx' || r.kind === 'azure-hcl'),
   );
   const cpu = cpuReport && launchFields(cpuReport);
-  const gpus = reports.filter((r) => r.ok && r.kind === 'nvidia-gpu');
+  const ident = cpuReport !== undefined ? codeIdentity(cpuReport) : null;
+  const gpus = reports.filter((r) => okFromChecks(r.checks) && r.kind === 'nvidia-gpu');
   return {
     simulated: reports.some((r) => r.simulated),
     relaxed: relaxedIn(reports.flatMap((r) => r.checks)),
@@ -175,6 +188,8 @@ export function summarize(
       ? {
           kind: cpu.kind,
           measurement: field(cpu, 'measurement', 'mrtd', 'mr_td', 'paravisor_measurement'),
+          identity: ident?.id ?? '',
+          identityNames: ident?.names ?? [],
           product: field(cpu, 'product', 'tee_type', 'platform'),
           tcb: field(cpu, 'reported_tcb', 'tcb_status', 'current_tcb'),
         }

@@ -13,7 +13,9 @@
  *     <server-url> <kind> <measurement-hex>
  *     wss://cvm.example:8443/ sev-snp 8f3a…(96 hex digits)
  *
- * `kind` is `sev-snp` (the launch MEASUREMENT, 48 bytes) or `tdx` (MRTD, 48 bytes). The URL is
+ * `kind` is `sev-snp` (the launch MEASUREMENT, 48 bytes) or `tdx` (MRTD ‖ RTMR1 ‖ RTMR2, 144 bytes, or
+ * MRTD ‖ RTMR1 ‖ RTMR2 ‖ MRCONFIGID ‖ MROWNER, 240 bytes, when the TD sets either: MRTD alone names
+ * only the TD firmware, not the kernel or its command line; protocol/attestation/identity.ts). The URL is
  * compared after WHATWG normalisation (`new URL(s).href`). Azure guests are pinned by their PCRs
  * in `--policy` (`azure.pcrs`): the SNP measurement there covers Azure's paravisor, not the guest.
  */
@@ -31,6 +33,8 @@ export interface KnownEnclave {
 }
 
 const HEX96 = /^[0-9a-f]{96}$/;
+/** A TDX identity: MRTD ‖ RTMR1 ‖ RTMR2 (‖ MRCONFIGID ‖ MROWNER). */
+const TDX_ID = /^(?:[0-9a-f]{288}|[0-9a-f]{480})$/;
 
 /** The server URL as compared in the file (WHATWG-normalised); a usage error when not ws(s). */
 export function normalizeServer(url: string): string {
@@ -86,10 +90,10 @@ export function parseKnownEnclaves(text: string, file = 'known_enclaves'): Known
         where,
       );
     const m = measurement.toLowerCase();
-    if (!HEX96.test(m))
+    if (kind === 'sev-snp' ? !HEX96.test(m) : !TDX_ID.test(m))
       throw new ProtocolError(
         'malformed',
-        `${where}: measurement: expected 96 hex digits, got ${JSON.stringify(measurement.slice(0, 120))}`,
+        `${where}: measurement: expected ${kind === 'sev-snp' ? '96 hex digits (MEASUREMENT)' : '288 hex digits (MRTD ‖ RTMR1 ‖ RTMR2) or 480 (‖ MRCONFIGID ‖ MROWNER)'}, got ${JSON.stringify(measurement.slice(0, 120))}`,
         where,
       );
     out.push({ server: norm, kind, measurement: m });
@@ -131,10 +135,13 @@ export function appendKnownEnclave(file: string, e: KnownEnclave): void {
   appendFileSync(file, formatKnownEnclave(e), { mode: 0o600 });
 }
 
-/** The identity to look up: the verified launch measurement of an SNP or TDX report. */
+/** The identity to look up: the verified code identity of an SNP or TDX report (identity.ts). */
 export interface PresentedIdentity {
   readonly kind: string;
+  /** The code identity (SNP MEASUREMENT; TDX MRTD ‖ RTMR1 ‖ RTMR2 …), hex. */
   readonly measurement: string;
+  /** The launch measurement as displayed (Azure: the paravisor's), when it differs. */
+  readonly display?: string;
 }
 
 export type KnownDecision =
@@ -168,12 +175,12 @@ export function decideKnown(
       error: new ProtocolError(
         'not_pinned',
         id.kind === 'azure-hcl'
-          ? `the Azure guest is not pinned: expected "azure.pcrs" in --policy (the SNP measurement ${id.measurement} covers Azure's paravisor, not this guest; the known enclaves file cannot pin it)`
+          ? `the Azure guest is not pinned: expected "azure.pcrs" in --policy (the SNP measurement ${id.display ?? id.measurement} covers Azure's paravisor, not this guest; the known enclaves file cannot pin it)`
           : `${id.kind}: expected a launch identity pinned by --policy, got ${id.measurement}`,
         'measurement',
       ),
     };
-  const name = id.kind === 'tdx' ? 'MRTD' : 'launch measurement';
+  const name = id.kind === 'tdx' ? 'TD identity (MRTD ‖ RTMR1 ‖ RTMR2)' : 'launch measurement';
   const m = id.measurement.toLowerCase();
   const mine = entries.filter((e) => e.server === server);
   if (mine.some((e) => e.kind === id.kind && e.measurement === m)) return { kind: 'known' };
@@ -191,7 +198,7 @@ export function decideKnown(
     kind: 'refuse',
     error: new ProtocolError(
       'not_pinned',
-      `${name} ${m} of ${server} is not pinned: expected it in --policy (${id.kind === 'tdx' ? '"tdx.mrtd"' : '"snp.measurements"'}) or in ${file}, got neither. Nothing was sent. Check the value out of band, then pin it, or pass --trust-on-first-use to record it.`,
+      `${name} ${m} of ${server} is not pinned: expected it in --policy (${id.kind === 'tdx' ? '"tdx.mrtd" and "tdx.rtmr"[1], [2]' : '"snp.measurements"'}) or in ${file}, got neither. Nothing was sent. Check the value out of band, then pin it, or pass --trust-on-first-use to record it.`,
       'measurement',
     ),
   };

@@ -30,6 +30,7 @@ import { ProtocolError } from '../protocol/errors';
 import { manifestPolicy } from '../protocol/release/manifest';
 import type { ReleaseSessionOptions, verifySessionRelease } from './release/session';
 import { relaxedIn } from '../protocol/attestation/relax';
+import { normalizeReport, okFromChecks } from '../protocol/attestation/verdict';
 
 export const CPU_KINDS: readonly EvidenceKind[] = ['sev-snp', 'tdx', 'azure-hcl'];
 
@@ -121,13 +122,16 @@ export function createVerifier(o: VerifierOptions): EvidenceVerifier {
         };
     }
     const reports: VerificationReport[] = [];
+    // `ok` is recomputed from the checks (verdict.ts), never taken from the verifier as stored.
     for (const item of items)
       reports.push(
-        verifyItem(
-          item,
-          { crypto: o.crypto, now, policy: sessionPolicy, trustAnchors: o.trustAnchors },
-          binding,
-          o.extra,
+        normalizeReport(
+          verifyItem(
+            item,
+            { crypto: o.crypto, now, policy: sessionPolicy, trustAnchors: o.trustAnchors },
+            binding,
+            o.extra,
+          ),
         ),
       );
     const verdict = verdictOf(reports, require, policy.allowSimulated);
@@ -209,13 +213,16 @@ function failed(item: EvidenceItem, id: string, message: string): VerificationRe
 }
 
 export function verdictOf(
-  reports: readonly VerificationReport[],
+  given: readonly VerificationReport[],
   require: RequirePolicy,
   allowSimulated: boolean,
 ): EvidenceVerdict {
   const problems: string[] = [];
+  let reports: readonly VerificationReport[] = given;
+  // Never the stored `ok`: the same rule as every verifier, from the checks (verdict.ts).
+  reports = reports.map(normalizeReport);
   for (const r of reports) {
-    if (r.ok) continue;
+    if (okFromChecks(r.checks)) continue;
     const bad = r.checks.filter((c) => !c.ok);
     const binding = bad.some((c) => BINDING_CHECKS.has(c.id));
     const what = bad.map((c) => `${c.id}: ${c.message}`).join('; ') || 'no checks passed';
@@ -223,7 +230,7 @@ export function verdictOf(
       `${binding ? 'binding_mismatch in ' : ''}${r.kind}${r.label ? `/${r.label}` : ''} rejected (${what})`,
     );
   }
-  const okKinds = reports.filter((r) => r.ok).map((r) => r.kind);
+  const okKinds = reports.filter((r) => okFromChecks(r.checks)).map((r) => r.kind);
   if (!okKinds.some((k) => require.cpu.includes(k)))
     problems.push(
       `evidence_missing: expected verified CPU TEE evidence (${require.cpu.join(' or ')}), got [${okKinds.join(', ') || 'none'}]`,

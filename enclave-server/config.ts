@@ -139,7 +139,7 @@ export const OPTION_SPECS: readonly Spec[] = [
     'evidence-cache',
     { t: 'string' },
     'DIR',
-    'cached certificates, TDX collateral (tdx/) and NVIDIA RIMs (rims/, from `rims fetch`)',
+    'cached certificates, TDX collateral (tdx/), CRL (snp/), OCSP (ocsp/, from `collateral fetch`) and NVIDIA RIMs (rims/, from `rims fetch`)',
   ),
   S(
     'engine',
@@ -515,6 +515,7 @@ export function serverHelp(): string {
   const lines = [
     'usage: teechat-server [options]            serve attested, end-to-end encrypted chat',
     '       teechat-server rims fetch [options]  download NVIDIA RIMs into the offline cache',
+    '       teechat-server collateral fetch [options]  download OCSP / CRLs / TDX collateral into the cache',
     '',
     'Every option can also be set as an environment variable (TEECHAT_<OPTION>, e.g. TEECHAT_PORT=9000)',
     'or in a JSON file given with --config FILE (keys: option names). Precedence: flag > env > file.',

@@ -7,7 +7,8 @@ import { isProtocolError } from '../protocol/errors';
 import { parseServerArgs, serverHelp } from './config';
 import { createLogger } from './log';
 import { RIMS_FETCH_HELP, rimsFetchCommand } from './evidence/rims-cli';
-import { idsFromLocalNvml } from './evidence/nvml';
+import { chainsFromLocalNvml, idsFromLocalNvml } from './evidence/nvml';
+import { COLLATERAL_FETCH_HELP, collateralFetchCommand } from './evidence/collateral';
 import { startServer } from './start';
 
 export const EXIT = { ok: 0, other: 1, usage: 2, model: 3, attestation: 4 } as const;
@@ -34,6 +35,19 @@ async function main(argv: string[]): Promise<number> {
       out: io.stdout,
       err: io.stderr,
       idsFromNvml: idsFromLocalNvml,
+    });
+  }
+  if (argv[0] === 'collateral') {
+    if (argv[1] !== 'fetch') {
+      io.stderr(
+        `teechat-server collateral: expected "fetch", got ${JSON.stringify(argv[1] ?? '')}\n${COLLATERAL_FETCH_HELP}`,
+      );
+      return EXIT.usage;
+    }
+    return collateralFetchCommand(argv.slice(2), {
+      out: io.stdout,
+      err: io.stderr,
+      chainsFromNvml: chainsFromLocalNvml,
     });
   }
   let parsed;

@@ -129,7 +129,9 @@ export async function selectGpuProvider(
       // NVML's calls are synchronous FFI: they run in a worker thread, off the event loop.
       return await WorkerEvidenceProvider.start({
         type: 'nvml',
-        ...(cacheDir ? { rimCacheDir: join(cacheDir, 'rims') } : {}),
+        ...(cacheDir
+          ? { rimCacheDir: join(cacheDir, 'rims'), ocspCacheDir: join(cacheDir, 'ocsp') }
+          : {}),
       });
     } catch (e) {
       throw new ProtocolError(

@@ -92,6 +92,8 @@ export function viewFromSummary(
     simulated: s.simulated,
     cpuKind: s.cpu ? (CPU_LABEL[s.cpu.kind] ?? s.cpu.kind) : 'none',
     measurement: (s.cpu?.measurement ?? '').toLowerCase(),
+    identity: (s.cpu?.identity ?? '').toLowerCase(),
+    identityNames: s.cpu?.identityNames ?? [],
     product: s.cpu?.product || 'unknown',
     tcb: s.cpu?.tcb ? formatTcb(s.cpu.tcb) : 'unknown',
     gpu:

@@ -36,8 +36,10 @@ export function trustPromptDetail(p: MeasurementPrompt): string {
           : `It is not in teechat.trust.allowedMeasurements:\n${p.allowlisted.join('\n')}`
         : 'No measurement has been trusted for this server yet.';
   const azure = p.cpuKind.includes('Azure')
-    ? "\n\nOn Azure this is the measurement of Microsoft's paravisor firmware, which Azure confidential VMs share; it does not identify the code of this guest (that is bound only through the vTPM PCRs, which this prompt does not pin)."
-    : '';
+    ? "\n\nOn Azure the value above is the guest's vTPM PCRs (in index order), not the SNP measurement: that covers Microsoft's paravisor firmware, which every Azure confidential VM shares."
+    : p.cpuKind === 'TDX'
+      ? '\n\nFor TDX the value above is MRTD ‖ RTMR1 ‖ RTMR2 (‖ MRCONFIGID ‖ MROWNER when set): MRTD alone names only the TD firmware, not the kernel or its command line.'
+      : '';
   return `Server: ${p.serverUrl}${origin}\nThis server offers no signed release manifest (docs/RELEASES.md), so its measurement can only be trusted on first use.\nLaunch measurement:\n${p.measurement}\n\n${differs}\n\nThe hardware evidence verified${p.simulated ? ' (SIMULATED development root)' : ''}, but only the measurement tells which code runs in the enclave. Compare it with the value published for this deployment before trusting it.${azure}`;
 }
 
@@ -68,7 +70,9 @@ export async function decideTrust(
 ): Promise<TrustDecision> {
   // A verified signed release pinned every value exactly (the client refused any mismatch): no prompt.
   if (view.release) return { trusted: true, how: 'release' };
-  const m = normalizeHex(view.measurement);
+  // The identity that names the code (TDX: MRTD ‖ RTMR1 ‖ RTMR2; Azure: the vTPM PCRs, never the
+  // paravisor's measurement); views without one fall back to the SNP-style measurement.
+  const m = normalizeHex(view.identity ?? view.measurement);
   // No measurement to show is nothing the user could decide on (and an empty value once
   // trusted "always" would match every later session): fail closed without asking.
   if (!/^(?:[0-9a-f]{2})+$/.test(m)) return { trusted: false };

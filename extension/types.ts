@@ -30,8 +30,16 @@ export interface AttestationView {
   readonly simulated: boolean;
   /** CPU TEE kind label, e.g. "SNP" or "TDX". */
   readonly cpuKind: string;
-  /** Launch measurement (SNP MEASUREMENT / TDX MRTD), lowercase hex. */
+  /** Launch measurement (SNP MEASUREMENT / TDX MRTD / Azure paravisor), lowercase hex: display. */
   readonly measurement: string;
+  /**
+   * The identity that names the code (protocol/attestation/identity.ts), lowercase hex: SNP
+   * MEASUREMENT; TDX MRTD ‖ RTMR1 ‖ RTMR2 (‖ MRCONFIGID ‖ MROWNER); Azure the quoted vTPM PCRs.
+   * What the allowlist and the trust store compare. Absent in views built before this field.
+   */
+  readonly identity?: string;
+  /** What `identity` is made of, e.g. ["MRTD", "RTMR1", "RTMR2"]. */
+  readonly identityNames?: readonly string[];
   /** Processor product, e.g. "Genoa". */
   readonly product: string;
   /** Reported TCB, human-readable (e.g. "bl=3 tee=0 snp=8 ucode=115"). */

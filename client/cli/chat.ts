@@ -4,6 +4,8 @@
  * 0 only after the server's authenticated end of the answer. Every error is printed on stderr as
  * "teechat: <code>: <message>" and never mixed into the answer.
  */
+import { unpinnedBy } from '../../protocol/attestation/identity';
+import { okFromChecks } from '../../protocol/attestation/verdict';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { mergePolicy } from '../../protocol/attestation/policy';
@@ -227,24 +229,13 @@ export function formatSummary(s: VerifiedSummary, detailed: boolean): string {
  * file (`requirePinned`), else nothing is sent. No verified CPU identity at all is never pinned.
  */
 export function unpinnedIdentity(s: VerifiedSummary, p: Policy): string | null {
-  const cpu = s.cpu;
+  const cpu = s.reports.find(
+    (r) =>
+      okFromChecks(r.checks) &&
+      (r.kind === 'sev-snp' || r.kind === 'tdx' || r.kind === 'azure-hcl'),
+  );
   if (!cpu) return 'no verified launch identity (no accepted SEV-SNP, TDX or Azure report)';
-  switch (cpu.kind) {
-    case 'sev-snp':
-      return p.snp.measurements.length > 0
-        ? null
-        : `launch measurement ${cpu.measurement} is not pinned (no "snp.measurements" in --policy)`;
-    case 'tdx':
-      return p.tdx.mrtd.length > 0
-        ? null
-        : `MRTD ${cpu.measurement} is not pinned (no "tdx.mrtd" in --policy)`;
-    case 'azure-hcl':
-      return Object.keys(p.azure.pcrs).length > 0
-        ? null
-        : `the guest is not pinned: no "azure.pcrs" in --policy (the SNP measurement ${cpu.measurement} covers Azure's paravisor, not this guest)`;
-    default:
-      return `${cpu.kind}: the launch identity is not pinned by the policy`;
-  }
+  return unpinnedBy(cpu, p);
 }
 
 /** Warnings that go to stderr whatever --quiet / --json say. */
@@ -274,7 +265,13 @@ export function requirePinned(
   if (unpinnedIdentity(s, policy) === null) return;
   const file = f.knownFile !== '' ? f.knownFile : defaultKnownEnclavesPath(env);
   const server = normalizeServer(f.server);
-  const d = decideKnown(readKnownEnclaves(file), server, s.cpu, f.tofu, file);
+  const d = decideKnown(
+    readKnownEnclaves(file),
+    server,
+    s.cpu ? { kind: s.cpu.kind, measurement: s.cpu.identity, display: s.cpu.measurement } : null,
+    f.tofu,
+    file,
+  );
   if (d.kind === 'refuse') throw d.error;
   if (d.kind === 'learn') {
     appendKnownEnclave(file, d.entry);

@@ -12,9 +12,10 @@ async function open(spec: WorkerProviderSpec): Promise<EvidenceProvider> {
   switch (spec.type) {
     case 'nvml': {
       const { NvmlEvidenceProvider } = await import('./nvml');
-      return NvmlEvidenceProvider.create(
-        spec.rimCacheDir !== undefined ? { rimCacheDir: spec.rimCacheDir } : {},
-      );
+      return NvmlEvidenceProvider.create({
+        ...(spec.rimCacheDir !== undefined ? { rimCacheDir: spec.rimCacheDir } : {}),
+        ...(spec.ocspCacheDir !== undefined ? { ocspCacheDir: spec.ocspCacheDir } : {}),
+      });
     }
     case 'simulated-nvidia': {
       const { SimulatedNvidiaProvider } = await import('./simulated-nvidia');

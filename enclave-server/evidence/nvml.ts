@@ -27,10 +27,11 @@ import {
   type MultiGpuMode,
 } from '../../protocol/attestation/nvidia/cc-status';
 import { parseNvidiaReport } from '../../protocol/attestation/nvidia/spdm';
-import { namesEqual, parseCertChain, type Certificate } from '../../protocol/x509/index';
-import { readTlv } from '../../protocol/asn1/der';
+import { parseCertChain, type Certificate } from '../../protocol/x509/index';
 import { concat } from '../../protocol/wire/bytes';
 import { loadCachedRims, rimIdsFor, type RimIds } from './rims';
+import { rimChainOf, stapleOcsp } from './collateral';
+import { normalizeChain, trimChain } from './nvidia-chain';
 
 export const NVML_SUCCESS = 0;
 export const CC_NONCE_SIZE = 32;
@@ -260,18 +261,18 @@ export async function loadNvml(path = 'libnvidia-ml.so.1'): Promise<NvmlApi> {
 const ENV: Record<number, CcEnvironment> = { 0: 'unavailable', 1: 'simulation', 2: 'production' };
 const MGPU: Record<number, MultiGpuMode> = { 0: 'none', 1: 'protected-pcie' };
 
-/** Orders a chain leaf first (NVML may return it root first); returns the parsed certificates. */
-export function normalizeChain(chain: readonly Certificate[]): Certificate[] {
-  if (chain.length < 2) return [...chain];
-  const first = chain[0]!;
-  const selfSigned = namesEqual(first.subject, first.issuer);
-  return selfSigned ? [...chain].reverse() : [...chain];
-}
-
 export interface NvmlProviderOptions {
   readonly api: NvmlApi;
   /** Directory with RIMs from `teechat-server rims fetch` (rims.ts naming). */
   readonly rimCacheDir?: string;
+  /**
+   * Directory with OCSP responses from `teechat-server collateral fetch --nvidia` (collateral.ts
+   * naming). Responses that still verify are stapled as `ocsp.1..3` (device chain) and
+   * `ocsp.rim.{driver,vbios}.<n>` (RIM signing chains); the client requires them by default.
+   */
+  readonly ocspCacheDir?: string;
+  /** Clock for the OCSP freshness of what is stapled (tests). Default: the system clock. */
+  readonly now?: () => Date;
   /** Accept CC developer-tools mode (development only; the client's policy still rejects it by default). */
   readonly allowDevtools?: boolean;
   readonly log?: (msg: string) => void;
@@ -367,9 +368,10 @@ export class NvmlEvidenceProvider implements EvidenceProvider {
       // Parse locally before shipping: a malformed report is a server-side failure, reported clearly.
       let report;
       let chainDer: Uint8Array;
+      let chain: Certificate[];
       try {
         report = parseNvidiaReport(rep.report);
-        const chain = normalizeChain(parseCertChain(trimChain(cert.chain)));
+        chain = normalizeChain(parseCertChain(trimChain(cert.chain)));
         chainDer = concat(...chain.map((c) => c.der));
       } catch (e) {
         throw new NvmlError(
@@ -388,6 +390,24 @@ export class NvmlEvidenceProvider implements EvidenceProvider {
         if (!rims.driver || !rims.vbios)
           this.opts.log?.(
             `GPU ${i}: RIM cache lacks ${[!rims.driver ? rims.ids.driver : '', !rims.vbios ? rims.ids.vbios : ''].filter(Boolean).join(', ')} (run: teechat-server rims fetch)`,
+          );
+      }
+      if (this.opts.ocspCacheDir !== undefined) {
+        const now = (this.opts.now ?? (() => new Date()))();
+        const missing: string[] = [];
+        const staple = (c: readonly Certificate[], prefix: string, start: number): void => {
+          const s = stapleOcsp(this.opts.ocspCacheDir!, c, prefix, start, now);
+          for (const [k, v] of s.parts) parts.set(k, v);
+          missing.push(...s.missing);
+        };
+        staple(chain, 'ocsp', 1);
+        for (const which of ['driver', 'vbios'] as const) {
+          const xml = parts.get(`rim.${which}`);
+          if (xml !== undefined) staple(rimChainOf(xml, now), `ocsp.rim.${which}`, 0);
+        }
+        if (missing.length > 0)
+          this.opts.log?.(
+            `GPU ${i}: no fresh OCSP response for ${missing.join(', ')} (run: teechat-server collateral fetch --nvidia)`,
           );
       }
       items.push({ kind: 'nvidia-gpu', label: `gpu${i}`, parts });
@@ -409,26 +429,6 @@ export class NvmlEvidenceProvider implements EvidenceProvider {
 }
 
 /**
- * The NVML chain buffer is PEM text or DER certificates back to back, possibly followed by NUL
- * padding. Trailing NULs are removed from PEM text; for DER, bytes after the last complete
- * certificate are dropped only when they are all zero.
- */
-export function trimChain(b: Uint8Array): Uint8Array {
-  if (b.length > 0 && b[0] !== 0x30) {
-    let end = b.length;
-    while (end > 0 && b[end - 1] === 0) end--;
-    return b.subarray(0, end);
-  }
-  let off = 0;
-  while (off < b.length && b[off] === 0x30) {
-    const t = readTlv(b, off, 'chain');
-    off += t.raw.length;
-  }
-  for (let k = off; k < b.length; k++) if (b[k] !== 0) return b; // not padding: let the parser report it
-  return b.subarray(0, off);
-}
-
-/**
  * RIM ids of the local GPUs: opens NVML (fails closed like the evidence provider), reads one report
  * per GPU over a random nonce and derives the ids from its opaque fields.
  */
@@ -447,6 +447,16 @@ export async function idsFromLocalNvml(): Promise<
       });
     }
     return out;
+  } finally {
+    provider.close();
+  }
+}
+
+/** The device certificate chains of the local GPUs (for `collateral fetch --from-nvml`). */
+export async function chainsFromLocalNvml(): Promise<Uint8Array[]> {
+  const provider = NvmlEvidenceProvider.open({ api: await loadNvml() });
+  try {
+    return (await provider.probe()).map((item) => item.parts.get('chain')!);
   } finally {
     provider.close();
   }

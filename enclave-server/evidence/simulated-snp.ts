@@ -179,7 +179,8 @@ export interface SimulatedSnpChain {
 const defaultTcb = (product: SnpProduct): Omit<Tcb, 'raw'> => ({
   bl: 9,
   tee: 0,
-  snp: 23,
+  // At the default floors (AMD-SB-3023: SNP SPL 0x1b on Milan/Genoa, 0x04 on Turin).
+  snp: 27,
   microcode: 72,
   ...(product === 'turin' ? { fmc: 0 } : {}),
 });

@@ -28,6 +28,7 @@ import { parseSnpReport, productFromCpuid } from '../../protocol/attestation/snp
 import type { SnpProduct } from '../../protocol/attestation/snp/report';
 import { parseCertTable } from '../../protocol/attestation/snp/certtable';
 import { crlUrl, vcekUrl } from '../../protocol/attestation/snp/kds';
+import { parseCrl } from '../../protocol/x509/crl';
 import { toHex } from '../../protocol/wire/bytes';
 import { CONFIGFS_TSM_ROOT, TsmError, tsmReport } from './configfs-tsm';
 import type { TsmFs } from './configfs-tsm';
@@ -110,7 +111,9 @@ export class SnpConfigfsProvider implements EvidenceProvider {
         if (hostCerts && part !== 'crl') continue;
         for (const f of files) {
           const b = await readOptional(join(dir, f));
-          if (b !== undefined && !parts.has(part)) parts.set(part, b);
+          // A cached CRL is stapled only while fresh; a stale one falls through to KDS.
+          if (b !== undefined && !parts.has(part) && (part !== 'crl' || crlFreshAt(b, new Date())))
+            parts.set(part, b);
         }
       }
     }
@@ -171,5 +174,16 @@ export class SnpConfigfsProvider implements EvidenceProvider {
     }
     if (der !== undefined) this.vcekCache.set(url, der);
     return der;
+  }
+}
+
+/** True when `b` is a DER CRL with thisUpdate <= now <= nextUpdate (PEM: left to the client). */
+function crlFreshAt(b: Uint8Array, now: Date): boolean {
+  if (b[0] !== 0x30) return true;
+  try {
+    const c = parseCrl(b);
+    return c.thisUpdate <= now && c.nextUpdate !== undefined && now <= c.nextUpdate;
+  } catch {
+    return false;
   }
 }

@@ -111,7 +111,7 @@ export class TdxEvidenceProvider implements EvidenceProvider {
   readonly kind = 'tdx' as const;
   readonly simulated = false;
   readonly description: string;
-  private collateral: Map<string, Uint8Array> | undefined;
+  private collateral: { readonly parts: Map<string, Uint8Array>; readonly at: number } | undefined;
 
   constructor(private readonly opts: TdxProviderOptions = {}) {
     this.description = `Intel TDX quote via configfs-tsm (${opts.tsmRoot ?? TDX_PROVIDER_DEFAULTS.tsmRoot})${
@@ -132,8 +132,15 @@ export class TdxEvidenceProvider implements EvidenceProvider {
     const quote = await tsmTdxQuote(binding.cpuReportData, this.opts);
     const parts = new Map<string, Uint8Array>([['quote', quote]]);
     if (this.opts.collateralDir !== undefined) {
-      this.collateral ??= await loadTdxCollateralParts(this.opts.collateralDir);
-      for (const [k, v] of this.collateral) parts.set(k, v);
+      // Re-read every 10 minutes, so that a `teechat-server collateral fetch` run by a timer is
+      // stapled without a restart.
+      const now = Date.now();
+      if (this.collateral === undefined || now - this.collateral.at > 600_000)
+        this.collateral = {
+          parts: await loadTdxCollateralParts(this.opts.collateralDir),
+          at: now,
+        };
+      for (const [k, v] of this.collateral.parts) parts.set(k, v);
     }
     const ccelPath =
       this.opts.ccelPath === undefined ? TDX_PROVIDER_DEFAULTS.ccelPath : this.opts.ccelPath;

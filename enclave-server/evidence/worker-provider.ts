@@ -15,7 +15,13 @@ import { ProtocolError } from '../../protocol/errors';
 
 /** Which provider the worker opens (only providers that can be built from plain data). */
 export type WorkerProviderSpec =
-  { readonly type: 'nvml'; readonly rimCacheDir?: string } | { readonly type: 'simulated-nvidia' };
+  | {
+      readonly type: 'nvml';
+      readonly rimCacheDir?: string;
+      /** OCSP cache from `teechat-server collateral fetch` (stapled while fresh). */
+      readonly ocspCacheDir?: string;
+    }
+  | { readonly type: 'simulated-nvidia' };
 
 export interface WorkerRequest {
   readonly id: number;

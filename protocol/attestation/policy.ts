@@ -38,6 +38,11 @@ export interface SnpPolicy {
   readonly minGuestSvn: number;
   /** Minimum TCB applied to the reported, current, committed and launch TCB. Default: none. */
   readonly minTcb: TcbFloor;
+  /**
+   * Per-product minimum TCB, applied with `minTcb` (the higher of the two per component). The
+   * defaults come from AMD's security bulletins (see DEFAULT_SNP_POLICY); `{}` removes them.
+   */
+  readonly minTcbByProduct: { readonly [P in 'milan' | 'genoa' | 'turin']?: TcbFloor };
   /** Minimum firmware version "major.minor" (CURRENT_MAJOR/MINOR, v3+ reports), or null. */
   readonly minFirmware: string | null;
   /** Accept firmware that is not yet committed (CURRENT_TCB != COMMITTED_TCB). Default false. */
@@ -100,6 +105,19 @@ export const DEFAULT_SNP_POLICY: SnpPolicy = {
   vmpl: null,
   minGuestSvn: 0,
   minTcb: {},
+  // Floors as data, one source per value. AMD-SB-3023 (CVE-2025-48514, SEV firmware): the SEV
+  // firmware release with the mitigation raised the SNP SPL (TCB_VERSION.SNP) to 0x1b (27) on Milan
+  // and Genoa and to 0x04 on Turin; the Linux kernel applies the same thresholds
+  // (drivers/crypto/ccp/sev-dev.c `sev_firmware_allows_es`, commit 4b28f0846ef6, "Documented in
+  // AMD-SB-3023"). A platform below them runs firmware without that mitigation. Bootloader, TEE
+  // and microcode floors are not set: no bulletin value could be sourced for them here.
+  minTcbByProduct: {
+    milan: { snp: 0x1b }, // AMD-SB-3023
+    genoa: { snp: 0x1b }, // AMD-SB-3023
+    turin: { snp: 0x04 }, // AMD-SB-3023
+  },
+  // No minimum firmware build: AMD's bulletins name fixed versions per product in their tables,
+  // none could be sourced here; the SNP SPL above carries the same information in the signed TCB.
   minFirmware: null,
   permitProvisionalFirmware: false,
   measurements: [],
@@ -192,7 +210,8 @@ const NULLABLE = new Set([
   'expectedNonce',
 ]);
 /** Sections that are free-form records (replaced as a whole, not merged key by key). */
-const isRecordSection = (p: string): boolean => p.endsWith('.minTcb') || p.endsWith('.pcrs');
+const isRecordSection = (p: string): boolean =>
+  p.endsWith('.minTcb') || p.endsWith('.pcrs') || p.endsWith('.minTcbByProduct');
 
 const HEX = (bytes: number): RegExp => new RegExp(`^(0x)?[0-9a-fA-F]{${2 * bytes}}$`);
 const isHexUpTo = (v: unknown, max: number): boolean =>
@@ -219,6 +238,21 @@ const VALUE_CHECKS: Readonly<Record<string, readonly [(v: unknown) => boolean, s
         ([k, x]) => ['bl', 'tee', 'snp', 'microcode', 'fmc'].includes(k) && isInt(x, 0, 255),
       ),
     'an object with bl/tee/snp/microcode/fmc integers 0..255',
+  ],
+  'snp.minTcbByProduct': [
+    (v) =>
+      typeof v === 'object' &&
+      v !== null &&
+      Object.entries(v).every(
+        ([prod, t]) =>
+          ['milan', 'genoa', 'turin'].includes(prod) &&
+          typeof t === 'object' &&
+          t !== null &&
+          Object.entries(t as object).every(
+            ([k, x]) => ['bl', 'tee', 'snp', 'microcode', 'fmc'].includes(k) && isInt(x, 0, 255),
+          ),
+      ),
+    'an object of milan/genoa/turin → {bl, tee, snp, microcode, fmc} integers 0..255',
   ],
   'snp.minFirmware': [
     (v) => v === null || (typeof v === 'string' && /^\d{1,3}(\.\d{1,3})?$/.test(v)),

@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { repoRoot, sharedPath, skipUnlessShared } from '../helpers/shared';
+import { VECTOR_POLICY_JSON } from '../helpers/vector-policy';
 
 const skip = skipUnlessShared('vectors', 'EXPECTED.json');
 const V = (p: string): string => sharedPath('vectors', ...p.split('/')) ?? `/missing/${p}`;
@@ -28,7 +29,21 @@ function cli(...args: string[]): Result {
   const snp = args[0] === 'verify' && (args[1] === 'sev-snp' || args[1] === 'azure-hcl');
   return snp ? cliRaw(...args, '--allow-missing-crl') : cliRaw(...args);
 }
-function cliRaw(...args: string[]): Result {
+/**
+ * The real SNP vectors predate the default AMD-SB-3023 floors (helpers/vector-policy.ts): SNP and
+ * Azure verify calls pin them away with a policy file, explicitly (a test that gives its own
+ * --policy writes the same key into it).
+ */
+const vectorPolicyFile = ((): string => {
+  const d = mkdtempSync(join(tmpdir(), 'teechat-vector-policy-'));
+  const f = join(d, 'vector-policy.json');
+  writeFileSync(f, VECTOR_POLICY_JSON);
+  return f;
+})();
+function cliRaw(...given: string[]): Result {
+  const snp = given[0] === 'verify' && (given[1] === 'sev-snp' || given[1] === 'azure-hcl');
+  const args =
+    snp && !given.includes('--policy') ? [...given, '--policy', vectorPolicyFile] : given;
   // The real `teechat` entry (client/cli/main.ts → attestCommand), as a user runs it.
   const r = spawnSync(
     process.execPath,
@@ -66,6 +81,7 @@ before(() => {
   tmp = mkdtempSync(join(tmpdir(), 'teechat-cli-attest-'));
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
+after(() => rmSync(dirname(vectorPolicyFile), { recursive: true, force: true }));
 
 describe('teechat attest verify sev-snp', { skip }, () => {
   const report = 'sev-snp/go-sev-guest/attestation.bin';
@@ -265,7 +281,10 @@ describe('teechat attest verify sev-snp', { skip }, () => {
   });
   test('a policy file: merged over the defaults; unknown keys are usage errors', () => {
     const good = join(tmp, 'policy.json');
-    writeFileSync(good, JSON.stringify({ snp: { allowDebug: true, minGuestSvn: 1 } }));
+    writeFileSync(
+      good,
+      JSON.stringify({ snp: { allowDebug: true, minGuestSvn: 1, minTcbByProduct: {} } }),
+    );
     const r = cli(
       'verify',
       'sev-snp',
@@ -326,7 +345,10 @@ describe('teechat attest verify azure-hcl', { skip }, () => {
   });
   test('separate files: --hcl --cert --tpm-quote (JSON bundle), --pcr allowlist', () => {
     const policy = join(tmp, 'provisional.json');
-    writeFileSync(policy, JSON.stringify({ snp: { permitProvisionalFirmware: true } }));
+    writeFileSync(
+      policy,
+      JSON.stringify({ snp: { permitProvisionalFirmware: true, minTcbByProduct: {} } }),
+    );
     const base = [
       'verify',
       'azure-hcl',
@@ -414,6 +436,8 @@ describe('teechat attest show and --help', { skip }, () => {
         '--at',
         '2026-01-01T00:00:00Z',
         '--allow-missing-crl', // no ARK-signed CRL in the vector set
+        '--policy',
+        vectorPolicyFile, // the vector predates the AMD-SB-3023 floor
         '--json',
       ],
       { cwd: repoRoot, encoding: 'utf8' },

@@ -54,17 +54,42 @@ describe('printable', () => {
   });
 });
 
-const summary = (kind: string, measurement = 'ab'.repeat(48)): VerifiedSummary =>
+const R1 = '11'.repeat(48);
+const R2 = '22'.repeat(48);
+const summary = (
+  kind: string,
+  measurement = 'ab'.repeat(48),
+  extra: Record<string, string> = {},
+): VerifiedSummary =>
   ({
     simulated: false,
     cpu: { kind, measurement, product: 'genoa', tcb: '' },
+    reports: [
+      {
+        ok: true,
+        kind,
+        label: '',
+        checks: [{ id: 'signature', ok: true, message: 'ok' }],
+        simulated: false,
+        fields:
+          kind === 'tdx'
+            ? {
+                mrtd: measurement,
+                rtmr1: R1,
+                rtmr2: R2,
+                mrconfigid: '00'.repeat(48),
+                mrowner: '00'.repeat(48),
+                ...extra,
+              }
+            : { measurement, ...extra },
+      },
+    ],
     gpus: [],
     model: { id: 'm', sha256: '' },
     verdict: 'ok',
     transcriptHash: '',
     binding: { cpuReportData: '', gpuNonce: '' },
     verifiedAt: '',
-    reports: [],
     evidence: [],
   }) as unknown as VerifiedSummary;
 
@@ -76,10 +101,34 @@ describe('unpinnedIdentity', () => {
     const pinned: Policy = { ...p, snp: { ...p.snp, measurements: [m] } };
     assert.equal(unpinnedIdentity(summary('sev-snp', m), pinned), null);
   });
-  test('TDX: the MRTD allowlist pins it', () => {
-    assert.match(unpinnedIdentity(summary('tdx'), p) ?? '', /MRTD .* not pinned/);
-    const pinned: Policy = { ...p, tdx: { ...p.tdx, mrtd: ['ab'.repeat(48)] } };
+  test('TDX: MRTD alone does not pin the TD; MRTD + RTMR1 + RTMR2 do (+ MRCONFIGID / MROWNER when set)', () => {
+    assert.match(
+      unpinnedIdentity(summary('tdx'), p) ?? '',
+      /TD is not pinned: no "tdx\.mrtd", "tdx\.rtmr"\[1\], "tdx\.rtmr"\[2\]/,
+    );
+    const mrtdOnly: Policy = { ...p, tdx: { ...p.tdx, mrtd: ['ab'.repeat(48)] } };
+    assert.match(
+      unpinnedIdentity(summary('tdx'), mrtdOnly) ?? '',
+      /no "tdx\.rtmr"\[1\], "tdx\.rtmr"\[2\] in the policy \(MRTD covers only the TD firmware/,
+    );
+    const pinned: Policy = {
+      ...p,
+      tdx: { ...p.tdx, mrtd: ['ab'.repeat(48)], rtmr: [[], [R1], [R2]] },
+    };
     assert.equal(unpinnedIdentity(summary('tdx'), pinned), null);
+    // A TD with MRCONFIGID / MROWNER set: those must be pinned too.
+    const cfg = summary('tdx', 'ab'.repeat(48), {
+      mrconfigid: '33'.repeat(48),
+      mrowner: '44'.repeat(48),
+    });
+    assert.match(unpinnedIdentity(cfg, pinned) ?? '', /no "tdx\.mrConfigId", "tdx\.mrOwner"/);
+    assert.equal(
+      unpinnedIdentity(cfg, {
+        ...pinned,
+        tdx: { ...pinned.tdx, mrConfigId: ['33'.repeat(48)], mrOwner: ['44'.repeat(48)] },
+      }),
+      null,
+    );
   });
   test('Azure: the paravisor measurement alone does not pin the guest; PCRs do', () => {
     const pm: Policy = { ...p, azure: { ...p.azure, paravisorMeasurements: ['ab'.repeat(48)] } };

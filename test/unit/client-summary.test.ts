@@ -19,7 +19,7 @@ test('Azure (SNP inside the HCL report): measurement, product and TCB from the n
   const s = sum({
     ok: true,
     kind: 'azure-hcl',
-    checks: [],
+    checks: [{ id: 'signature', ok: true, message: 'ok' }],
     simulated: false,
     fields: {
       hcl: { version: 1 },
@@ -31,13 +31,16 @@ test('Azure (SNP inside the HCL report): measurement, product and TCB from the n
   assert.equal(s.cpu?.measurement, m);
   assert.equal(s.cpu?.product, 'genoa');
   assert.match(s.cpu?.tcb ?? '', /"snp":8/);
+  // The identity is the guest's vTPM PCRs, not the paravisor measurement.
+  assert.equal(s.cpu?.identity, '00'.repeat(32));
+  assert.deepEqual(s.cpu?.identityNames, ['PCR11']);
 });
 
 test('Azure (TDX inside the HCL report): the MRTD', () => {
   const s = sum({
     ok: true,
     kind: 'azure-hcl',
-    checks: [],
+    checks: [{ id: 'signature', ok: true, message: 'ok' }],
     simulated: false,
     fields: { hcl: {}, tdx: { mrtd: 'cd'.repeat(48) } },
   });
@@ -48,7 +51,7 @@ test('SEV-SNP: the top-level fields as before', () => {
   const s = sum({
     ok: true,
     kind: 'sev-snp',
-    checks: [],
+    checks: [{ id: 'signature', ok: true, message: 'ok' }],
     simulated: true,
     fields: { measurement: 'ef'.repeat(48), product: 'milan' },
   });

@@ -290,7 +290,7 @@ describe('trust gate fails closed without a measurement', () => {
 });
 
 describe('trust prompt text', () => {
-  test('names the server, the value and what it differs from; on Azure says the value is the paravisor, not the guest', async () => {
+  test('names the server, the value and what it differs from; on Azure says the value is the guest vTPM PCRs, not the paravisor measurement', async () => {
     const store = new MemoryMeasurementStore();
     await store.add('a', 'aa'.repeat(48));
     let prompt: MeasurementPrompt | undefined;
@@ -304,7 +304,7 @@ describe('trust prompt text', () => {
     assert.match(d, /Server: a\n/);
     assert.ok(d.includes(prompt.measurement));
     assert.match(d, new RegExp(`differs from .*\\n${'aa'.repeat(48)}`));
-    assert.match(d, /paravisor.*does not identify the code of this guest/);
+    assert.match(d, /vTPM PCRs .*not the SNP measurement: that covers Microsoft.s paravisor/);
     assert.doesNotMatch(trustPromptDetail({ ...prompt, cpuKind: 'SNP' }), /paravisor/);
   });
 });

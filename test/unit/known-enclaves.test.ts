@@ -25,16 +25,18 @@ import { ProtocolError } from '../../protocol/errors';
 
 const M1 = 'a1'.repeat(48);
 const M2 = 'b2'.repeat(48);
+/** A TDX identity: MRTD ‖ RTMR1 ‖ RTMR2. */
+const T1 = M2 + 'c3'.repeat(48) + 'd4'.repeat(48);
 const S = 'wss://cvm.example:8443/';
 
 describe('parseKnownEnclaves', () => {
   test('entries, comments, blank lines, CRLF; URLs normalised, hex lower-cased', () => {
     const e = parseKnownEnclaves(
-      `# comment\n\nwss://CVM.example:8443 sev-snp ${M1.toUpperCase()}\r\n  ws://127.0.0.1:1/x\ttdx ${M2}\n`,
+      `# comment\n\nwss://CVM.example:8443 sev-snp ${M1.toUpperCase()}\r\n  ws://127.0.0.1:1/x\ttdx ${T1}\n`,
     );
     assert.deepEqual(e, [
       { server: S, kind: 'sev-snp', measurement: M1 },
-      { server: 'ws://127.0.0.1:1/x', kind: 'tdx', measurement: M2 },
+      { server: 'ws://127.0.0.1:1/x', kind: 'tdx', measurement: T1 },
     ]);
   });
 
@@ -45,7 +47,12 @@ describe('parseKnownEnclaves', () => {
       [`https://x/ sev-snp ${M1}`, /f:2: server: expected a ws:\/\/ or wss:\/\/ URL/],
       [`${S} azure-hcl ${M1}`, /f:2: kind: expected "sev-snp" or "tdx", got "azure-hcl"/],
       [`${S} sev-snp ${M1.slice(2)}`, /f:2: measurement: expected 96 hex digits/],
-      [`${S} tdx ${M1.slice(2)}zz`, /measurement: expected 96 hex digits/],
+      [
+        `${S} tdx ${T1.slice(2)}zz`,
+        /measurement: expected 288 hex digits \(MRTD ‖ RTMR1 ‖ RTMR2\)/,
+      ],
+      // MRTD alone no longer names a TD (its kernel and command line are in RTMR1 / RTMR2).
+      [`${S} tdx ${M1}`, /f:2: measurement: expected 288 hex digits .* or 480/],
     ];
     for (const [line, re] of cases)
       assert.throws(
@@ -62,11 +69,16 @@ describe('parseKnownEnclaves', () => {
           .tuple(fc.constantFrom('ws', 'wss'), fc.domain(), fc.integer({ min: 1, max: 65535 }))
           .map(([p, d, n]) => normalizeServer(`${p}://${d}:${n}/`)),
         kind: fc.constantFrom('sev-snp' as const, 'tdx' as const),
-        measurement: fc
-          .uint8Array({ minLength: 48, maxLength: 48 })
-          .map((b) => Buffer.from(b).toString('hex')),
+        measurement: fc.uint8Array({ minLength: 240, maxLength: 240 }),
+        tdxLen: fc.constantFrom(144, 240),
       })
-      .map((e): KnownEnclave => ({ ...e }));
+      .map((e): KnownEnclave => ({
+        server: e.server,
+        kind: e.kind,
+        measurement: Buffer.from(
+          e.measurement.subarray(0, e.kind === 'sev-snp' ? 48 : e.tdxLen),
+        ).toString('hex'),
+      }));
     fc.assert(
       fc.property(fc.array(entry, { maxLength: 8 }), (es: KnownEnclave[]) => {
         assert.deepEqual(parseKnownEnclaves(es.map(formatKnownEnclave).join('')), es);
@@ -142,7 +154,23 @@ describe('requirePinned (the CLI gate before any prompt is sent)', () => {
   const summary = (kind: string | null, measurement = M1): VerifiedSummary =>
     ({
       simulated: false,
-      cpu: kind === null ? null : { kind, measurement, product: 'genoa', tcb: '' },
+      cpu:
+        kind === null
+          ? null
+          : { kind, measurement, identity: measurement, product: 'genoa', tcb: '' },
+      reports:
+        kind === null
+          ? []
+          : [
+              {
+                ok: true,
+                kind,
+                label: '',
+                checks: [{ id: 'signature', ok: true, message: 'ok' }],
+                simulated: false,
+                fields: { measurement },
+              },
+            ],
     }) as unknown as VerifiedSummary;
   const p = DEFAULT_CLIENT_POLICY;
   const withDir = (fn: (file: string) => void): void => {

@@ -15,11 +15,10 @@ import {
   NvmlError,
   idsFromLocalNvml,
   loadNvml,
-  normalizeChain,
-  trimChain,
   type NvmlApi,
   type NvmlCcState,
 } from '../../enclave-server/evidence/nvml';
+import { normalizeChain, trimChain } from '../../enclave-server/evidence/nvidia-chain';
 import { rimIdsFor, storeRim, loadCachedRims } from '../../enclave-server/evidence/rims';
 import { rimsFetchCommand } from '../../enclave-server/evidence/rims-cli';
 import { SimulatedNvidiaProvider } from '../../enclave-server/evidence/simulated-nvidia';

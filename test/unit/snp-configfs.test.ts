@@ -204,7 +204,7 @@ describe('configfs-tsm SEV-SNP provider', () => {
       assert.equal(urls.length, 1);
       assert.match(
         urls[0]!,
-        /^https:\/\/kdsintf\.amd\.com\/vcek\/v1\/Milan\/[0-9a-f]{128}\?blSPL=09&teeSPL=00&snpSPL=23&ucodeSPL=72$/,
+        /^https:\/\/kdsintf\.amd\.com\/vcek\/v1\/Milan\/[0-9a-f]{128}\?blSPL=09&teeSPL=00&snpSPL=27&ucodeSPL=72$/,
       );
       await p.collect(binding(3));
       const p2 = new SnpConfigfsProvider({

@@ -11,12 +11,19 @@ import {
 } from '../../protocol/attestation/snp/report';
 import { verifySnpEvidence } from '../../protocol/attestation/snp/verify';
 import { AMD_CA, AMD_PRODUCTS } from '../../protocol/attestation/roots/amd';
-import { DEFAULT_POLICY, mergePolicy } from '../../protocol/attestation/policy';
+import {
+  DEFAULT_POLICY as STRICT_DEFAULT_POLICY,
+  mergePolicy,
+} from '../../protocol/attestation/policy';
+import { withoutSnpBulletinFloors } from '../helpers/vector-policy';
 import type { AttestationPolicy } from '../../protocol/attestation/policy';
 import type { BindingValues, VerificationReport } from '../../protocol/attestation/types';
 import { ProtocolError } from '../../protocol/errors';
 import { pemBlocks, parsePemOrDer, verifyChain } from '../../protocol/x509/index';
 import { expectedJson, readShared, skipUnlessShared } from '../helpers/shared';
+
+/** The default policy without the AMD-SB-3023 SNP floors the real vectors predate (helpers/vector-policy.ts). */
+const DEFAULT_POLICY = withoutSnpBulletinFloors(STRICT_DEFAULT_POLICY);
 
 const skip = skipUnlessShared('vectors', 'EXPECTED.json');
 
@@ -610,6 +617,67 @@ describe('SEV-SNP: the report parser only throws ProtocolError', { skip }, () =>
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('SEV-SNP: default floors (AMD-SB-3023 SNP SPL per product)', { skip }, () => {
+  if (skip) return;
+  test('the strict default refuses every real vector for policy.min_tcb, naming the floor; pinning it away accepts', () => {
+    const genuine = items().filter(
+      (it) => it.expected.report_signature_valid && it.expected.cert_chain_valid,
+    );
+    assert.ok(genuine.length >= 4);
+    for (const it of genuine) {
+      const parts: [string, Uint8Array][] = [
+        ['report', reportBytes(it)],
+        ['vcek', vec(it.cert)],
+      ];
+      const strict = verify(parts, pinnedTime(it), {
+        ...STRICT_DEFAULT_POLICY,
+        snp: { ...STRICT_DEFAULT_POLICY.snp, allowDebug: true, allowMissingCrl: true },
+      });
+      const floor = it.product === 'turin' ? 4 : 27;
+      const minTcb = strict.checks.filter((c) => c.id === 'policy.min_tcb');
+      assert.equal(minTcb.length, 1, it.report);
+      if (minTcb[0]!.ok) continue; // a vector at or above the floor (none today)
+      assert.match(minTcb[0]!.message, new RegExp(`_tcb\\.snp: expected >= ${floor}, got \\d+`));
+      assert.equal(strict.ok, false, it.report);
+      const pinned = verify(parts, pinnedTime(it), {
+        ...DEFAULT_POLICY,
+        snp: { ...DEFAULT_POLICY.snp, allowDebug: true, allowMissingCrl: true },
+      });
+      assert.ok(
+        pinned.checks.some((c) => c.id === 'policy.min_tcb' && c.ok),
+        it.report,
+      );
+    }
+  });
+  test('minTcb and the product floor combine per component (the higher wins)', () => {
+    const it = items().find((x) => x.product === 'milan' && x.expected.report_signature_valid)!;
+    const parts: [string, Uint8Array][] = [
+      ['report', reportBytes(it)],
+      ['vcek', vec(it.cert)],
+    ];
+    const p = (minTcb: Record<string, number>, byProduct: Record<string, Record<string, number>>) =>
+      verify(parts, pinnedTime(it), {
+        ...STRICT_DEFAULT_POLICY,
+        snp: {
+          ...STRICT_DEFAULT_POLICY.snp,
+          allowDebug: true,
+          allowMissingCrl: true,
+          minTcb,
+          minTcbByProduct: byProduct,
+        },
+      }).checks.find((c) => c.id === 'policy.min_tcb')!;
+    assert.equal(p({}, {}).ok, true);
+    assert.equal(p({ snp: 1 }, { milan: { snp: 200 } }).ok, false);
+    assert.equal(p({ snp: 200 }, { milan: { snp: 1 } }).ok, false);
+    assert.equal(p({}, { genoa: { snp: 200 } }).ok, true, 'another product’s floor does not apply');
+    assert.throws(
+      () =>
+        mergePolicy(STRICT_DEFAULT_POLICY, { snp: { minTcbByProduct: { naples: { snp: 1 } } } }),
+      /minTcbByProduct/,
     );
   });
 });

@@ -16,6 +16,7 @@
  * Check ids: `parse`, the SNP (or TDX) ids, `runtime_claims`, `tpm_quote`, `report_data` (the quote
  * nonce), `policy.pcrs`.
  */
+import { okFromChecks } from '../verdict';
 import type {
   BindingValues,
   Check,
@@ -246,7 +247,7 @@ export function verifyAzureHclEvidence(
   }
   return {
     ...base,
-    ok: checks.length > 0 && checks.every((c) => c.ok),
+    ok: okFromChecks(checks),
     checks,
     fields: fields as Fields,
     simulated,

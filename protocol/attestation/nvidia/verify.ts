@@ -17,6 +17,7 @@
  * .signature|.cert_chain|.version), rim.vbios(…), rim.overlap, measurements, ocsp.*, policy.*,
  * simulated. Every failure names the field and both values; verification never stops early.
  */
+import { okFromChecks } from '../verdict';
 import { ProtocolError } from '../../errors';
 import type { CryptoProvider } from '../../crypto/provider';
 import type {
@@ -169,7 +170,7 @@ export function verifyNvidiaEvidence(
   fields['verified_at'] = at.toISOString();
   let simulated = false;
   const done = (): VerificationReport => ({
-    ok: checks.length > 0 && checks.every((c) => c.ok),
+    ok: okFromChecks(checks),
     kind: item.kind,
     label: item.label,
     checks,

@@ -5,6 +5,7 @@
  * a PEM bundle may also carry the ASK/ARK), optionally `ask` / `asvk`, `ark`, `cert_chain` (KDS
  * cert_chain: ASK/ASVK then ARK, PEM), `crl` (the ARK-signed CRL, DER or PEM).
  */
+import { okFromChecks } from '../verdict';
 import { ProtocolError } from '../../errors';
 import type { CryptoProvider } from '../../crypto/provider';
 import type {
@@ -663,19 +664,23 @@ export function verifySnpCore(
       : bad('policy.guest_svn', `guest_svn: expected >= ${sp.minGuestSvn}, got ${report.guestSvn}`),
   );
   if (product !== null) {
+    // The floor: `minTcb` and the product's default (AMD bulletins), the higher per component.
+    const floor: Record<string, number> = { ...sp.minTcb };
+    for (const [k, v] of Object.entries(sp.minTcbByProduct?.[product] ?? {}))
+      floor[k] = Math.max(floor[k] ?? 0, v);
     const below = [
-      ...tcbBelow('reported_tcb', decodeTcb(report.reportedTcb, product), sp.minTcb),
-      ...tcbBelow('current_tcb', decodeTcb(report.currentTcb, product), sp.minTcb),
-      ...tcbBelow('committed_tcb', decodeTcb(report.committedTcb, product), sp.minTcb),
-      ...tcbBelow('launch_tcb', decodeTcb(report.launchTcb, product), sp.minTcb),
+      ...tcbBelow('reported_tcb', decodeTcb(report.reportedTcb, product), floor),
+      ...tcbBelow('current_tcb', decodeTcb(report.currentTcb, product), floor),
+      ...tcbBelow('committed_tcb', decodeTcb(report.committedTcb, product), floor),
+      ...tcbBelow('launch_tcb', decodeTcb(report.launchTcb, product), floor),
     ];
     checks.push(
       below.length === 0
         ? ok(
             'policy.min_tcb',
-            Object.keys(sp.minTcb).length === 0
+            Object.keys(floor).length === 0
               ? 'no minimum TCB configured'
-              : `all TCBs meet ${JSON.stringify(sp.minTcb)}`,
+              : `all TCBs meet ${JSON.stringify(floor)} (${product})`,
           )
         : bad('policy.min_tcb', below.join('; ')),
     );
@@ -897,7 +902,7 @@ export function verifySnpEvidence(
   });
   return {
     ...base,
-    ok: res.checks.every((c) => c.ok),
+    ok: okFromChecks(res.checks),
     checks: res.checks,
     fields: res.fields as Fields,
     simulated: res.simulated,

@@ -8,6 +8,7 @@
  * The HCL container itself (header, runtime-data header, var_data trimming) and the TPM quote are
  * parsed and checked in protocol/attestation/azure/; this module takes the pieces.
  */
+import { okFromChecks } from '../verdict';
 import { bytesEqual, toHex } from './bytes';
 import { parseTdReport } from './tdreport';
 import { verifyTdxQuote } from './verify';
@@ -101,5 +102,5 @@ export function verifyAzureTdxHcl(
     tdreport_rtmr2: toHex(td.rtmrs[2]),
     tdreport_rtmr3: toHex(td.rtmrs[3]),
   };
-  return { ok: checks.every((c) => c.ok), checks, fields, ...(q.quote ? { quote: q.quote } : {}) };
+  return { ok: okFromChecks(checks), checks, fields, ...(q.quote ? { quote: q.quote } : {}) };
 }

@@ -9,6 +9,7 @@
  * validate: TCB status, QE identity, TD_ATTRIBUTES.DEBUG, MRTD / RTMR / MRCONFIGID / MROWNER /
  *           MROWNERCONFIG allowlists, minimum TEE_TCB_SVN, REPORTDATA = binding value.
  */
+import { okFromChecks } from '../verdict';
 import type { CryptoProvider } from '../../crypto/provider';
 import { ProtocolError } from '../../errors';
 import { namesEqual, nameAttr, parseCertificate, verifyChain } from '../../x509/index';
@@ -700,8 +701,7 @@ export function verifyTdxQuote(
       );
   }
 
-  const ok = checks.list.every((c) => c.ok);
-  return { ok, checks: checks.list, fields, quote };
+  return { ok: okFromChecks(checks.list), checks: checks.list, fields, quote };
 }
 
 /** Reads a TdxCollateral out of an EvidenceItem's parts. */
@@ -773,7 +773,7 @@ export function verifyTdxEvidence(
     tdx,
     binding,
   );
-  return { ...base, ok: r.ok, checks: r.checks, fields: r.fields };
+  return { ...base, ok: okFromChecks(r.checks), checks: r.checks, fields: r.fields };
 }
 
 export interface PcsDocumentResult {
