@@ -7,6 +7,7 @@
 //   dist/teechat.mjs         the `teechat` CLI (client + attestation audit tool)
 //   dist/teechat-server.mjs  the enclave server (`teechat-server`)
 // Usage: node esbuild.mjs [--watch] [--production]
+// TEECHAT_OUTDIR=DIR writes the bundles to DIR instead of dist/ (test/unit/bundles.test.ts).
 import * as esbuild from 'esbuild';
 import { existsSync, mkdirSync, chmodSync } from 'node:fs';
 
@@ -14,12 +15,21 @@ const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 
 /** Native / heavy runtime dependencies stay outside the server and CLI bundles. */
-const nodeExternals = ['node-llama-cpp', 'koffi', 'ws', 'bufferutil', 'utf-8-validate', 'playwright-core'];
+const nodeExternals = [
+  'node-llama-cpp',
+  'koffi',
+  'ws',
+  'bufferutil',
+  'utf-8-validate',
+  'playwright-core',
+];
+
+const outdir = process.env.TEECHAT_OUTDIR ?? 'dist';
 
 const targets = [
   {
     entryPoints: ['extension/extension.ts'],
-    outfile: 'dist/extension.cjs',
+    outfile: `${outdir}/extension.cjs`,
     platform: 'node',
     format: 'cjs',
     target: 'node20',
@@ -27,7 +37,7 @@ const targets = [
   },
   {
     entryPoints: ['extension/runtime.ts'],
-    outfile: 'dist/extension-runtime.cjs',
+    outfile: `${outdir}/extension-runtime.cjs`,
     platform: 'node',
     format: 'cjs',
     target: 'node20',
@@ -35,14 +45,14 @@ const targets = [
   },
   {
     entryPoints: ['webview/main.ts'],
-    outfile: 'dist/webview.js',
+    outfile: `${outdir}/webview.js`,
     platform: 'browser',
     format: 'iife',
     target: 'es2022',
   },
   {
     entryPoints: ['client/cli/main.ts'],
-    outfile: 'dist/teechat.mjs',
+    outfile: `${outdir}/teechat.mjs`,
     platform: 'node',
     format: 'esm',
     target: 'node20',
@@ -51,7 +61,7 @@ const targets = [
   },
   {
     entryPoints: ['enclave-server/main.ts'],
-    outfile: 'dist/teechat-server.mjs',
+    outfile: `${outdir}/teechat-server.mjs`,
     platform: 'node',
     format: 'esm',
     target: 'node20',
@@ -61,7 +71,7 @@ const targets = [
   {
     // Evidence collection off the event loop (enclave-server/evidence/worker-provider.ts).
     entryPoints: ['enclave-server/evidence/evidence-worker.ts'],
-    outfile: 'dist/teechat-evidence-worker.mjs',
+    outfile: `${outdir}/teechat-evidence-worker.mjs`,
     platform: 'node',
     format: 'esm',
     target: 'node20',
@@ -69,7 +79,16 @@ const targets = [
   },
 ];
 
-mkdirSync('dist', { recursive: true });
+// ESM bundles get a real `require` for the CommonJS dependencies bundled into them (sigstore-js,
+// loaded on use, requires node:crypto): esbuild's ESM output otherwise throws "Dynamic require of
+// "crypto" is not supported" at the first such call.
+const ESM_REQUIRE =
+  "import { createRequire as __teechatCreateRequire } from 'node:module'; const require = __teechatCreateRequire(import.meta.url);";
+for (const t of targets)
+  if (t.format === 'esm')
+    t.banner = { js: t.banner ? `${t.banner.js}\n${ESM_REQUIRE}` : ESM_REQUIRE };
+
+mkdirSync(outdir, { recursive: true });
 const contexts = [];
 for (const t of targets) {
   const entry = t.entryPoints[0];
@@ -91,7 +110,7 @@ for (const t of targets) {
     contexts.push(ctx);
   } else {
     await esbuild.build(options);
-    if (t.banner) chmodSync(t.outfile, 0o755);
+    if (t.banner?.js.startsWith('#!')) chmodSync(t.outfile, 0o755);
   }
 }
 if (watch) console.error(`esbuild: watching ${contexts.length} bundles`);

@@ -223,9 +223,13 @@ export function prepareCodeServer(
     s.workspace,
     s.home,
     join(s.userDataDir, 'User'),
+    join(s.userDataDir, 'Machine'),
   ])
     mkdirSync(d, { recursive: true });
   writeFileSync(join(s.userDataDir, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
+  // code-server is a remote window: machine-scoped settings (every teechat.trust.* setting) are read
+  // from the server machine's settings, not from User/ (docs/EXTENSION.md).
+  writeFileSync(join(s.userDataDir, 'Machine', 'settings.json'), JSON.stringify(settings, null, 2));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(s.workspace, name), text);
   const r = spawnSync(
     NODE24,
