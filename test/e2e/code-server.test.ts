@@ -213,10 +213,20 @@ describe('TEEChat in code-server', { skip, timeout: 600_000 }, () => {
     await statusItem().click();
     const tab = page.locator('.tabs-container .tab', { hasText: 'TEEChat Attestation Report' });
     await tab.waitFor({ timeout: 30_000 });
-    const lines = page.locator('.editor-instance .monaco-editor .view-lines').first();
-    await lines.filter({ hasText: 'Launch measurement' }).waitFor({ timeout: 30_000 });
-    const text = (await lines.textContent()) ?? '';
-    const m = /Launch measurement \(SNP\)\*\*: `([0-9a-f]{96})`/.exec(text.replace(/\u00a0/g, ' '));
+    // The report opens as a rendered Markdown preview (a webview: nested frames), or as the source.
+    let text = '';
+    for (let t = 0; t < 60 && !text.includes('Launch measurement'); t++) {
+      for (const f of page.frames()) {
+        const body = await f
+          .locator('body')
+          .textContent({ timeout: 1000 })
+          .catch(() => null);
+        if (body?.includes('Launch measurement')) text = body;
+      }
+      if (!text) await new Promise((r) => setTimeout(r, 500));
+    }
+    text = text.replace(/\u00a0/g, ' ');
+    const m = /Launch measurement \(SNP\)(?:\*\*)?:?\s*`?([0-9a-f]{96})/.exec(text);
     assert.ok(m, `a 48-byte measurement in the report: ${text.slice(0, 400)}`);
     assert.ok(
       m[1]?.startsWith(measurementPrefix),
