@@ -34,7 +34,9 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
-if ! apt-get download "ovmf=$VERSION" >"$tmp/apt.log" 2>&1; then
+# A fresh machine has no package lists yet: refresh them once and retry.
+if ! apt-get download "ovmf=$VERSION" >"$tmp/apt.log" 2>&1 &&
+  ! { [ "$(id -u)" = 0 ] && apt-get update -qq >&2 && apt-get download "ovmf=$VERSION" >"$tmp/apt.log" 2>&1; }; then
   echo "fetch-ovmf: apt-get download ovmf=$VERSION failed:" >&2
   cat "$tmp/apt.log" >&2
   exit 1
