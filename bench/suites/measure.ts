@@ -12,6 +12,7 @@
  * - verity_60mib_ms: dm-verity root hash (sha256, 4 KiB blocks) of the 60 MiB buffer.
  * Needs ../shared/measure/ovmf_AmdSev_suffix.bin (the OVMF footer; absent: the suite reports nothing).
  */
+import { nodeVerityHasher } from '../../client/cli/measure-verity';
 import { createHash } from 'node:crypto';
 import { readShared, sharedPath } from '../../test/helpers/shared';
 import { cpuMs, median } from '../lib';
@@ -42,7 +43,8 @@ function timeIt(fn: () => unknown, repeats: number): number {
 
 export default {
   name: 'measure',
-  description: 'teechat measure: SEV-SNP launch digest of 4 MiB OVMF + 12 MiB kernel + 60 MiB initrd; dm-verity of 60 MiB',
+  description:
+    'teechat measure: SEV-SNP launch digest of 4 MiB OVMF + 12 MiB kernel + 60 MiB initrd; dm-verity of 60 MiB',
   async run({ quick }: { quick: boolean }): Promise<Record<string, number>> {
     if (sharedPath('measure', 'ovmf_AmdSev_suffix.bin') === null) {
       console.error('measure: ../shared/measure/ovmf_AmdSev_suffix.bin is absent; skipped');
@@ -74,19 +76,10 @@ export default {
       createHash('sha256').update(kernel).digest();
       createHash('sha256').update(initrd).digest();
     }, repeats);
-    const { createHash: ch } = await import('node:crypto');
-    const hasher = (alg: 'sha256' | 'sha512' | 'sha1') => {
-      const h = ch(alg);
-      const w = {
-        update: (d: Uint8Array) => {
-          h.update(d);
-          return w;
-        },
-        digest: () => new Uint8Array(h.digest()),
-      };
-      return w;
-    };
-    const verity = timeIt(() => verityRootHash(initrd, { salt: new Uint8Array(32), hasher }), quick ? 1 : 3);
+    const verity = timeIt(
+      () => verityRootHash(initrd, { salt: new Uint8Array(32), hasher: nodeVerityHasher }),
+      quick ? 1 : 3,
+    );
     return {
       measure_snp_ms: node,
       measure_snp_noble_ms: noble,

@@ -5,7 +5,12 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { VerityTree, VERITY_HASHES, type VerityHasher, type VerityHashName } from '../../protocol/measure/verity';
+import {
+  VerityTree,
+  VERITY_HASHES,
+  type VerityHasher,
+  type VerityHashName,
+} from '../../protocol/measure/verity';
 import type { CliIo } from './attest-common';
 import { EXIT_OK, guarded, MeasureInputError, MeasureUsageError } from './measure-common';
 
@@ -28,7 +33,8 @@ Options:
   -h, --help
 `;
 
-const nodeVerityHasher: VerityHasher = (alg: VerityHashName) => {
+/** dm-verity hashing on node:crypto (OpenSSL); the pure default is @noble/hashes. */
+export const nodeVerityHasher: VerityHasher = (alg: VerityHashName) => {
   const h = createHash(alg);
   const w = {
     update: (d: Uint8Array) => {
@@ -42,7 +48,8 @@ const nodeVerityHasher: VerityHasher = (alg: VerityHashName) => {
 
 function parseSize(s: string | undefined, flag: string): number | undefined {
   if (s === undefined) return undefined;
-  if (!/^[0-9]+$/.test(s)) throw new MeasureUsageError(`${flag}: expected a size in bytes, got ${JSON.stringify(s)}`);
+  if (!/^[0-9]+$/.test(s))
+    throw new MeasureUsageError(`${flag}: expected a size in bytes, got ${JSON.stringify(s)}`);
   return Number(s);
 }
 
@@ -77,17 +84,24 @@ export function measureVerityCommand(argv: readonly string[], io: CliIo): Promis
       throw new MeasureUsageError(`FILE: expected one data file, got ${parsed.positionals.length}`);
     }
     const file = parsed.positionals[0]!;
-    if (v.salt === undefined) throw new MeasureUsageError('--salt: expected a hex salt or "-", got nothing');
+    if (v.salt === undefined)
+      throw new MeasureUsageError('--salt: expected a hex salt or "-", got nothing');
     if (v.salt !== '-' && !/^([0-9a-fA-F]{2})+$/.test(v.salt)) {
-      throw new MeasureUsageError(`--salt: expected an even number of hex digits or "-", got ${JSON.stringify(v.salt)}`);
+      throw new MeasureUsageError(
+        `--salt: expected an even number of hex digits or "-", got ${JSON.stringify(v.salt)}`,
+      );
     }
     const salt = v.salt === '-' ? new Uint8Array(0) : new Uint8Array(Buffer.from(v.salt, 'hex'));
     const hash = (v.hash ?? 'sha256') as VerityHashName;
     if (!VERITY_HASHES.includes(hash)) {
-      throw new MeasureUsageError(`--hash: expected ${VERITY_HASHES.join(', ')}, got ${JSON.stringify(v.hash)}`);
+      throw new MeasureUsageError(
+        `--hash: expected ${VERITY_HASHES.join(', ')}, got ${JSON.stringify(v.hash)}`,
+      );
     }
-    const format = v.format === undefined ? 1 : v.format === '1' ? 1 : v.format === '0' ? 0 : undefined;
-    if (format === undefined) throw new MeasureUsageError(`--format: expected 1 or 0, got ${JSON.stringify(v.format)}`);
+    const format =
+      v.format === undefined ? 1 : v.format === '1' ? 1 : v.format === '0' ? 0 : undefined;
+    if (format === undefined)
+      throw new MeasureUsageError(`--format: expected 1 or 0, got ${JSON.stringify(v.format)}`);
     const dataBlockSize = parseSize(v['data-block-size'], '--data-block-size');
     const hashBlockSize = parseSize(v['hash-block-size'], '--hash-block-size');
     const tree = new VerityTree({
@@ -103,7 +117,9 @@ export function measureVerityCommand(argv: readonly string[], io: CliIo): Promis
     try {
       fd = openSync(file, 'r');
     } catch (e) {
-      throw new MeasureInputError(`FILE: cannot read ${JSON.stringify(file)}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      throw new MeasureInputError(
+        `FILE: cannot read ${JSON.stringify(file)}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      );
     }
     try {
       const buf = new Uint8Array(1 << 20);
@@ -112,7 +128,9 @@ export function measureVerityCommand(argv: readonly string[], io: CliIo): Promis
         try {
           n = readSync(fd, buf, 0, buf.length, null);
         } catch (e) {
-          throw new MeasureInputError(`FILE: cannot read ${JSON.stringify(file)}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+          throw new MeasureInputError(
+            `FILE: cannot read ${JSON.stringify(file)}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+          );
         }
         if (n === 0) break;
         tree.update(buf.subarray(0, n));
@@ -123,7 +141,9 @@ export function measureVerityCommand(argv: readonly string[], io: CliIo): Promis
     const r = tree.finish();
     const rootHex = Buffer.from(r.rootHash).toString('hex');
     if (r.unprotectedTailBytes > 0) {
-      io.err(`teechat measure verity: WARNING --allow-unaligned: the last ${r.unprotectedTailBytes} bytes of ${file} are NOT covered by the root hash\n`);
+      io.err(
+        `teechat measure verity: WARNING --allow-unaligned: the last ${r.unprotectedTailBytes} bytes of ${file} are NOT covered by the root hash\n`,
+      );
     }
     if (v.json === true) {
       io.out(
