@@ -30,6 +30,19 @@ function lengthBytes(n: number): number[] {
 }
 
 /** Primitive DER encoders. Each returns one complete TLV. */
+/** MMDDHHMMSSZ of a time (UTC), the part UTCTime and GeneralizedTime share. */
+function timeBody(d: Date): string {
+  const iso = d.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
+  return (
+    iso.slice(5, 7) +
+    iso.slice(8, 10) +
+    iso.slice(11, 13) +
+    iso.slice(14, 16) +
+    iso.slice(17, 19) +
+    'Z'
+  );
+}
+
 export const der = {
   tlv(tag: number, value: Uint8Array): Uint8Array {
     return concat(Uint8Array.from([tag, ...lengthBytes(value.length)]), value);
@@ -98,18 +111,15 @@ export const der = {
   },
   /** RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050. */
   time(d: Date): Uint8Array {
-    const iso = d.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
     const y = d.getUTCFullYear();
-    const body =
-      iso.slice(5, 7) +
-      iso.slice(8, 10) +
-      iso.slice(11, 13) +
-      iso.slice(14, 16) +
-      iso.slice(17, 19) +
-      'Z';
     if (y >= 1950 && y < 2050)
-      return der.tlv(0x17, new TextEncoder().encode(String(y).slice(2) + body));
-    return der.tlv(0x18, new TextEncoder().encode(String(y).padStart(4, '0') + body));
+      return der.tlv(0x17, new TextEncoder().encode(String(y).slice(2) + timeBody(d)));
+    return der.generalizedTime(d);
+  },
+  /** GeneralizedTime YYYYMMDDHHMMSSZ (OCSP, RFC 6960, always uses it). */
+  generalizedTime(d: Date): Uint8Array {
+    const y = String(d.getUTCFullYear()).padStart(4, '0');
+    return der.tlv(0x18, new TextEncoder().encode(y + timeBody(d)));
   },
 };
 
@@ -305,20 +315,6 @@ export function buildCrl(spec: CrlSpec): Uint8Array {
   return der.seq(tbs, alg, der.bitString(signBytes(tbs, spec.signWith)));
 }
 
-/** GeneralizedTime (OCSP, RFC 6960, always uses it). */
-function generalizedTime(d: Date): Uint8Array {
-  const iso = d.toISOString();
-  const body =
-    iso.slice(0, 4) +
-    iso.slice(5, 7) +
-    iso.slice(8, 10) +
-    iso.slice(11, 13) +
-    iso.slice(14, 16) +
-    iso.slice(17, 19) +
-    'Z';
-  return der.tlv(0x18, new TextEncoder().encode(body));
-}
-
 export interface OcspSpec {
   /** The certificate the response is about, and its issuer (which signs the response). */
   readonly cert: Uint8Array;
@@ -350,16 +346,18 @@ export function buildOcspResponse(spec: OcspSpec): Uint8Array {
   const status =
     spec.status === 'good'
       ? Uint8Array.of(0x80, 0x00)
-      : der.tlv(0xa1, generalizedTime(new Date(spec.thisUpdate.getTime() - 60_000)));
+      : der.tlv(0xa1, der.generalizedTime(new Date(spec.thisUpdate.getTime() - 60_000)));
   const single = der.seq(
     certId,
     status,
-    generalizedTime(spec.thisUpdate),
-    ...(spec.nextUpdate !== undefined ? [der.explicit(0, generalizedTime(spec.nextUpdate))] : []),
+    der.generalizedTime(spec.thisUpdate),
+    ...(spec.nextUpdate !== undefined
+      ? [der.explicit(0, der.generalizedTime(spec.nextUpdate))]
+      : []),
   );
   const tbs = der.seq(
     der.tlv(0xa2, der.octets(new Uint8Array(createHash('sha1').update(keyBits).digest()))),
-    generalizedTime(spec.thisUpdate),
+    der.generalizedTime(spec.thisUpdate),
     der.seq(single),
   );
   const alg = algorithmIdentifier(spec.signWith.alg);
