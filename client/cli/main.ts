@@ -19,8 +19,9 @@ Commands:
   attest verify KIND ...            verify saved evidence files offline (sev-snp, azure-hcl, tdx, nvidia)
   attest show FILE...               decode saved evidence files
   attest explain --report FILE ...  recompute an SNP measurement and name the input that differs
-  measure snp|verity|tdx ...        recompute an SEV-SNP launch digest, a dm-verity root hash or a
-                                    TDX MRTD from published inputs (docs/MEASUREMENTS.md)
+  attest explain tdx --ccel FILE .. recompute TDX RTMR1/RTMR2 and name the input that differs
+  measure snp|verity|tdx ...        recompute an SEV-SNP launch digest, a dm-verity root hash or
+                                    TDX MRTD/RTMR1/RTMR2 from published inputs (docs/MEASUREMENTS.md)
   release verify --bundle FILE ...  verify a Sigstore-signed artifact or release manifest offline
   -h, --help, --version
 

@@ -74,3 +74,11 @@ export async function guarded(io: CliIo, name: string, help: string, f: () => nu
   }
 }
 
+
+/** A guest memory size with QEMU's -m suffix (M, G or T; a bare number is refused as ambiguous). */
+export function parseMemorySize(text: string, flag: string): bigint {
+  const m = /^([1-9][0-9]{0,9})([MGT])$/i.exec(text.trim());
+  if (m === null) throw new MeasureUsageError(`${flag}: expected a size with a unit, e.g. 2G or 2048M, got ${JSON.stringify(text)}`);
+  const shift = { M: 20n, G: 30n, T: 40n }[m[2]!.toUpperCase() as 'M' | 'G' | 'T'];
+  return BigInt(m[1]!) << shift;
+}

@@ -8,8 +8,10 @@ import type { CliIo } from './attest-common';
 import { decodeInput } from './attest-common';
 import { EXIT_ERROR, EXIT_OK, guarded, MeasureUsageError, parseDecimal, readInput } from './measure-common';
 import { snpInputFromArgs } from './measure';
+import { explainTdxCommand } from './explain-tdx';
 
-export const EXPLAIN_HELP = `Usage: teechat attest explain (--report FILE | --measurement HEX) --ovmf FILE --vcpus N
+export const EXPLAIN_HELP = `Usage: teechat attest explain tdx --ccel FILE ...   (TDX RTMR1/RTMR2; "attest explain tdx --help")
+       teechat attest explain (--report FILE | --measurement HEX) --ovmf FILE --vcpus N
          (--vcpu-type NAME | ...) [--kernel FILE [--initrd FILE] [--append CMDLINE]]
          [--vmm-type TYPE] [--guest-features VALUE] [--max-vcpus N] [--json]
 
@@ -32,6 +34,7 @@ Exit status: 0 the inputs reproduce the measurement, 1 they do not (the explanat
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export function explainCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv[0] === 'tdx') return explainTdxCommand(argv.slice(1), io);
   return guarded(io, 'attest explain', EXPLAIN_HELP, () => {
     const a = snpInputFromArgs(argv, {
       report: { type: 'string' },

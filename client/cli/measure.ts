@@ -71,7 +71,8 @@ export const MEASURE_HELP = `Usage: teechat measure <snp|verity|tdx> [options]
 
   snp      AMD SEV-SNP launch digest from OVMF, kernel/initrd/cmdline, vCPUs, VMM type
   verity   dm-verity root hash of a file (compatible with veritysetup format)
-  tdx      Intel TDX MRTD of a TDVF image; RTMR event trace and diff from a CCEL log
+  tdx      Intel TDX MRTD of a TDVF image; RTMR1/RTMR2 of a kernel/initrd/cmdline direct boot;
+           RTMR event trace and diff from a CCEL log
 
 Run "teechat measure <kind> --help" for its options. See docs/MEASUREMENTS.md.
 `;

@@ -1,0 +1,73 @@
+/**
+ * `teechat attest explain tdx`: given a CCEL event log (and the quote it belongs to) and the
+ * direct-boot inputs believed to have been launched, recompute RTMR1/RTMR2 and name the input that
+ * differs (protocol/measure/explain-tdx.ts).
+ */
+import { parseArgs } from 'node:util';
+import { parseCcel } from '../../protocol/attestation/tdx/ccel';
+import { parseTdxQuote } from '../../protocol/attestation/tdx/quote';
+import { explainTdxBoot } from '../../protocol/measure/explain-tdx';
+import type { CliIo } from './attest-common';
+import { decodeInput } from './attest-common';
+import { EXIT_ERROR, EXIT_OK, guarded, MeasureUsageError, readInput } from './measure-common';
+import { DIRECT_BOOT_OPTIONS, directBootInput, explainJson } from './measure-tdx';
+
+export const EXPLAIN_TDX_HELP = `Usage: teechat attest explain tdx --ccel FILE [--quote FILE]
+         --kernel FILE --initrd FILE --append CMDLINE [--memory SIZE] [--kernel-load MODE]
+         [--acpi-data-size N] [--json]
+
+Recomputes RTMR1 and RTMR2 of a TDX direct boot from the given inputs (the flags of
+"teechat measure tdx") and compares every event with the CCEL event log of the TD: the kernel
+(RTMR1's EFI application event; when it differs, the other kernel load mode and guest-memory sizes
+1–2.75 GiB are tried), the TDVF's boot events, the command line (the log holds only its digest: a
+few common slips are tried) and the initrd (RTMR2). RTMR0 (firmware configuration) is not
+recomputed: compare it with "teechat measure tdx --ccel FILE --expect-ccel REFERENCE".
+
+  --ccel FILE     the TD's CCEL event log (binary, hex or base64)
+  --quote FILE    the TD quote: the log must replay to its RTMR1 and RTMR2 first, or nothing is
+                  explained (exit 1). The quote's signature is NOT checked here (attest verify).
+  --json          the result as JSON
+
+Exit status: 0 the inputs reproduce the log, 1 they do not (the explanation is printed) or bad
+input, 2 usage error.
+`;
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+export function explainTdxCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  return guarded(io, 'attest explain tdx', EXPLAIN_TDX_HELP, () => {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: [...argv],
+        strict: true,
+        allowPositionals: false,
+        options: { ccel: { type: 'string' }, quote: { type: 'string' }, ...DIRECT_BOOT_OPTIONS, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      });
+    } catch (e) {
+      throw new MeasureUsageError((e as Error).message);
+    }
+    const v = parsed.values;
+    if (v.help === true) {
+      io.out(EXPLAIN_TDX_HELP);
+      return EXIT_OK;
+    }
+    if (v.ccel === undefined) throw new MeasureUsageError('--ccel: expected the TD event log, got none');
+    const input = directBootInput(v);
+    const log = parseCcel(decodeInput(readInput(v.ccel, '--ccel')));
+    const quote = v.quote !== undefined ? parseTdxQuote(decodeInput(readInput(v.quote, '--quote'))) : undefined;
+    const r = explainTdxBoot(log, input, quote?.body.rtmrs);
+    if (v.json === true) {
+      io.out(`${JSON.stringify({ kind: 'tdx-explain', quoteChecked: quote !== undefined, ...explainJson(r) }, null, 2)}\n`);
+    } else {
+      for (const x of r.rtmrs) {
+        io.out(`RTMR${x.rtmr}  computed ${hex(x.computed)}\n       logged   ${hex(x.logged)}${x.quoted !== null ? ' (= quote)' : ''}  ${x.same ? 'same' : 'DIFFERS'}\n`);
+      }
+      for (const i of r.inputs) {
+        io.out(`  ${i.input.padEnd(8)} RTMR${i.rtmr}${i.event !== null ? ` event #${i.event}` : ''}: ${i.same ? 'same' : `DIFFERS — ${i.hint ?? ''}`}\n`);
+      }
+      io.out(`${r.match ? 'MATCH' : 'MISMATCH'}: ${r.verdict}\n`);
+    }
+    return r.match ? EXIT_OK : EXIT_ERROR;
+  });
+}
