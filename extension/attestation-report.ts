@@ -12,6 +12,7 @@ import type { SessionSnapshot } from './session-manager';
 import { relaxedChecks } from './trust';
 import type { AttestationView, TrustSettings } from './types';
 import type { AcceptedLogEntry } from '../client/release/state';
+import { renderMeasurementExplain } from './report-explain';
 
 /**
  * The document is read as text in an editor, so values are shown as they are (no Markdown
@@ -143,6 +144,7 @@ export function renderAttestationDocument(
   );
   out.push('');
   renderRelease(a, out);
+  renderMeasurementExplain(a, trust, out);
   for (const r of a.reports) renderReport(r, out);
   renderChains(a.evidence, now, out);
   const info = Object.entries(a.serverInfo);
@@ -157,9 +159,9 @@ export function renderAttestationDocument(
 /** The `teechat measure …` command (issue #15's CLI) that reproduces an expected value, by name. */
 export function measureCommand(name: string): string {
   if (name.startsWith('snp.launch_digest'))
-    return 'teechat measure snp --ovmf OVMF.fd --kernel bzImage --initrd initrd.img --cmdline "…" --vcpus N --vcpu-type T --vmm qemu --guest-features 0x1';
+    return "teechat measure snp --ovmf OVMF.fd --kernel bzImage --initrd initrd.img --append '…' --vcpus N --vcpu-type T --vmm-type QEMU --guest-features 0x1";
   if (name.startsWith('tdx.'))
-    return `teechat measure tdx --ovmf OVMF.fd --kernel bzImage --initrd initrd.img --cmdline "…" (field ${name.slice(4)})`;
+    return `teechat measure tdx --tdvf OVMF.fd --kernel bzImage --initrd initrd.img --append '…' --memory RAM (field ${name.slice(4)})`;
   if (name.startsWith('azure.pcr')) return `teechat measure azure-pcrs … (PCR ${name.slice(9)})`;
   if (name === 'model.sha256') return 'sha256sum MODEL.gguf (or teechat measure model MODEL.gguf)';
   return '';

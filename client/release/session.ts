@@ -116,6 +116,7 @@ export function releaseSummary(v: ReleaseVerified, source: 'server' | 'pinned'):
     modelSha256: m.model.sha256,
     modelRef: `${m.model.repository}@${m.model.revision}/${m.model.file}`,
     expected: expectedValueNames(m),
+    image: m.image,
   };
 }
 
