@@ -10,11 +10,16 @@
  * - sha_floor_ms: SHA-384 of 4 MiB + SHA-256 of 72 MiB alone, the hashing floor the digest cannot
  *   beat; measure_snp_ms / sha_floor_ms shows that hashing, not per-page overhead, dominates.
  * - verity_60mib_ms: dm-verity root hash (sha256, 4 KiB blocks) of the 60 MiB buffer.
+ * - measure_tdx_boot_ms: TDX direct boot RTMR1 + RTMR2 (QEMU setup-header patch and Authenticode
+ *   SHA-384 of a synthetic 12 MiB PE kernel, SHA-384 of the 60 MiB initrd and the command line)
+ *   with OpenSSL hashes, as `teechat measure tdx --kernel` runs it; measure_tdx_boot_noble_ms with
+ *   @noble/hashes. Needs nothing from ../shared/.
  * Needs ../shared/measure/ovmf_AmdSev_suffix.bin (the OVMF footer; absent: the suite reports nothing).
  */
 import { nodeVerityHasher } from '../../client/cli/measure-verity';
 import { createHash } from 'node:crypto';
 import { readShared, sharedPath } from '../../test/helpers/shared';
+import { makePe } from '../../test/helpers/pe';
 import { cpuMs, median } from '../lib';
 
 function filled(n: number, seed: number): Uint8Array {
@@ -41,14 +46,27 @@ function timeIt(fn: () => unknown, repeats: number): number {
   return median(s);
 }
 
+async function tdxBoot(quick: boolean): Promise<Record<string, number>> {
+  const { measureTdxDirectBoot } = await import('../../protocol/measure/tdx-boot');
+  const { nodeMeasureHash } = await import('../../client/cli/measure-common');
+  const kernel = makePe({ seed: 2, extra: (12 << 20) - 0x1400 });
+  const initrd = filled(60 << 20, 3);
+  const input = { kernel, initrd, append: 'console=ttyS0 root=/dev/vda roothash=00', memoryBytes: 16n << 30n };
+  return {
+    measure_tdx_boot_ms: timeIt(() => measureTdxDirectBoot({ ...input, hash: nodeMeasureHash }), quick ? 3 : 7),
+    measure_tdx_boot_noble_ms: timeIt(() => measureTdxDirectBoot(input), quick ? 1 : 3),
+  };
+}
+
 export default {
   name: 'measure',
   description:
     'teechat measure: SEV-SNP launch digest of 4 MiB OVMF + 12 MiB kernel + 60 MiB initrd; dm-verity of 60 MiB',
   async run({ quick }: { quick: boolean }): Promise<Record<string, number>> {
+    const tdx = await tdxBoot(quick);
     if (sharedPath('measure', 'ovmf_AmdSev_suffix.bin') === null) {
-      console.error('measure: ../shared/measure/ovmf_AmdSev_suffix.bin is absent; skipped');
-      return {};
+      console.error('measure: ../shared/measure/ovmf_AmdSev_suffix.bin is absent; SNP and verity skipped');
+      return tdx;
     }
     const { measureSnp, snpOvmfHash } = await import('../../protocol/measure/snp');
     const { vcpuTypeSignature } = await import('../../protocol/measure/vmsa');
@@ -86,6 +104,7 @@ export default {
       measure_snp_ovmf_only_ms: ovmfOnly,
       sha_floor_ms: floor,
       verity_60mib_ms: verity,
+      ...tdx,
     };
   },
 };

@@ -15,7 +15,7 @@ import {
 } from '../../protocol/measure/tdx-boot';
 import type { CliIo } from './attest-common';
 import { decodeInput } from './attest-common';
-import { EXIT_ERROR, EXIT_OK, guarded, MeasureUsageError, parseAutoBaseInt, parseMemorySize, readInput } from './measure-common';
+import { EXIT_ERROR, EXIT_OK, guarded, MeasureUsageError, nodeMeasureHash, parseAutoBaseInt, parseMemorySize, readInput } from './measure-common';
 
 export const TDX_MEASURE_HELP = `Usage: teechat measure tdx [--tdvf FILE [--two-pass]]
          [--kernel FILE --initrd FILE --append CMDLINE [--memory SIZE] [--kernel-load MODE]
@@ -225,6 +225,7 @@ export function directBootInput(v: {
     initrd: readInput(v.initrd, '--initrd'),
     append: v.append,
     kernelLoad: load,
+    hash: nodeMeasureHash,
     ...(v.memory !== undefined ? { memoryBytes: parseMemorySize(v.memory, '--memory') } : {}),
     ...(acpiDataSize !== undefined ? { acpiDataSize } : {}),
   };

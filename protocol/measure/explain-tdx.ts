@@ -102,7 +102,7 @@ function kernelHint(input: TdxDirectBootInput, logged: Uint8Array): string {
       if (load === 'qemu-patched' && mem === undefined) continue;
       let d: Uint8Array;
       try {
-        d = kernelDigestFor(input.kernel, input.initrd.length, load, mem, input.acpiDataSize).digest;
+        d = kernelDigestFor(input.kernel, input.initrd.length, load, mem, input.acpiDataSize, input.hash).digest;
       } catch {
         continue;
       }

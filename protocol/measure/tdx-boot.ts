@@ -25,8 +25,9 @@
  *
  * Pure: no Node/DOM imports.
  */
-import { sha256, sha384 } from '@noble/hashes/sha2.js';
+import { sha384 } from '@noble/hashes/sha2.js';
 import { fail } from '../errors';
+import { nobleMeasureHash, type MeasureHash } from './snp';
 
 export type AuthenticodeHash = 'sha256' | 'sha384';
 
@@ -104,23 +105,32 @@ export function parsePeLayout(img: Uint8Array): PeLayout {
  * data after the sections minus the certificate table when one is declared, then zero bytes up to
  * a multiple of 8 of the file size.
  */
-export function authenticodeDigest(img: Uint8Array, alg: AuthenticodeHash = 'sha384'): Uint8Array {
+export function authenticodeDigest(img: Uint8Array, alg: AuthenticodeHash = 'sha384', hash: MeasureHash = nobleMeasureHash): Uint8Array {
   const l = parsePeLayout(img);
-  const h = (alg === 'sha256' ? sha256 : sha384).create();
-  h.update(img.subarray(0, l.checksumOffset));
-  h.update(img.subarray(l.checksumOffset + 4, l.certDirOffset));
-  h.update(img.subarray(l.certDirOffset + 8, l.sizeOfHeaders));
+  const parts: Uint8Array[] = [
+    img.subarray(0, l.checksumOffset),
+    img.subarray(l.checksumOffset + 4, l.certDirOffset),
+    img.subarray(l.certDirOffset + 8, l.sizeOfHeaders),
+  ];
   let hashed = l.sizeOfHeaders;
   for (const s of l.sections) {
-    if (s.offset < img.length) h.update(img.subarray(s.offset, Math.min(img.length, s.offset + s.size)));
+    if (s.offset < img.length) parts.push(img.subarray(s.offset, Math.min(img.length, s.offset + s.size)));
     hashed += s.size;
   }
   if (l.certTable.address > 0 && l.certTable.size > 0 && img.length > hashed) {
     const trailing = img.length - hashed;
-    if (trailing > l.certTable.size) h.update(img.subarray(hashed, hashed + trailing - l.certTable.size));
+    if (trailing > l.certTable.size) parts.push(img.subarray(hashed, hashed + trailing - l.certTable.size));
   }
-  if (img.length % 8 !== 0) h.update(new Uint8Array(8 - (img.length % 8)));
-  return h.digest();
+  if (img.length % 8 !== 0) parts.push(new Uint8Array(8 - (img.length % 8)));
+  // One buffer, one hash call: the injected hash (OpenSSL in the CLI) is one-shot.
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const buf = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    buf.set(p, o);
+    o += p.length;
+  }
+  return hash(alg === 'sha256' ? 'SHA-256' : 'SHA-384', buf);
 }
 
 // ---- QEMU's Linux setup-header patch (hw/i386/x86.c x86_load_linux, as the reference tools model it) ----
@@ -222,6 +232,8 @@ export interface TdxDirectBootInput {
   readonly memoryBytes?: bigint;
   readonly acpiDataSize?: number;
   readonly kernelLoad?: KernelLoad;
+  /** SHA implementation (default @noble/hashes; the CLI injects OpenSSL). */
+  readonly hash?: MeasureHash;
 }
 
 export interface TdxDirectBootResult {
@@ -279,24 +291,32 @@ export function tdxLoadOptions(append: string): string {
   return `${append} initrd=initrd`;
 }
 
-export function kernelDigestFor(kernel: Uint8Array, initrdSize: number, load: KernelLoad, memoryBytes: bigint | undefined, acpiDataSize?: number): { digest: Uint8Array; initrdAddress: number | null } {
-  if (load === 'raw') return { digest: authenticodeDigest(kernel), initrdAddress: null };
+export function kernelDigestFor(
+  kernel: Uint8Array,
+  initrdSize: number,
+  load: KernelLoad,
+  memoryBytes: bigint | undefined,
+  acpiDataSize?: number,
+  hash: MeasureHash = nobleMeasureHash,
+): { digest: Uint8Array; initrdAddress: number | null } {
+  if (load === 'raw') return { digest: authenticodeDigest(kernel, 'sha384', hash), initrdAddress: null };
   if (memoryBytes === undefined) fail('evidence_missing', 'memory', 'the guest RAM size (the QEMU kernel patch depends on it)', 'none');
   // Check the PE first: a file that is not a PE kernel gets the PE error, not a setup-header one.
   parsePeLayout(kernel);
   const p = patchKernelLikeQemu(kernel, { initrdSize, memoryBytes, ...(acpiDataSize !== undefined ? { acpiDataSize } : {}) });
-  return { digest: authenticodeDigest(p.image), initrdAddress: p.initrdAddress };
+  return { digest: authenticodeDigest(p.image, 'sha384', hash), initrdAddress: p.initrdAddress };
 }
 
 export function measureTdxDirectBoot(input: TdxDirectBootInput): TdxDirectBootResult {
   const load = input.kernelLoad ?? 'qemu-patched';
+  const hash = input.hash ?? nobleMeasureHash;
   if ((input.kernel === undefined) === (input.kernelDigest === undefined)) {
     fail('malformed', 'kernel', 'exactly one of the kernel image or its digest', input.kernel === undefined ? 'neither' : 'both');
   }
   let kernelDigest: Uint8Array;
   let initrdAddress: number | null = null;
   if (input.kernel !== undefined) {
-    const k = kernelDigestFor(input.kernel, input.initrd.length, load, input.memoryBytes, input.acpiDataSize);
+    const k = kernelDigestFor(input.kernel, input.initrd.length, load, input.memoryBytes, input.acpiDataSize, hash);
     kernelDigest = k.digest;
     initrdAddress = k.initrdAddress;
   } else {
@@ -309,8 +329,8 @@ export function measureTdxDirectBoot(input: TdxDirectBootInput): TdxDirectBootRe
   ];
   const loadOptions = tdxLoadOptions(input.append);
   const rtmr2Events: TdxBootEvent[] = [
-    { eventType: EV_EVENT_TAG, input: 'cmdline', description: 'EV_EVENT_TAG LOADED_IMAGE::LoadOptions (UTF-16LE + NUL)', digest: sha384(utf16leNul(loadOptions)) },
-    { eventType: EV_EVENT_TAG, input: 'initrd', description: 'EV_EVENT_TAG Linux initrd (SHA-384 of the file)', digest: sha384(input.initrd) },
+    { eventType: EV_EVENT_TAG, input: 'cmdline', description: 'EV_EVENT_TAG LOADED_IMAGE::LoadOptions (UTF-16LE + NUL)', digest: hash('SHA-384', utf16leNul(loadOptions)) },
+    { eventType: EV_EVENT_TAG, input: 'initrd', description: 'EV_EVENT_TAG Linux initrd (SHA-384 of the file)', digest: hash('SHA-384', input.initrd) },
   ];
   return {
     rtmr1: extendRtmr(rtmr1Events.map((e) => e.digest)),
