@@ -23,7 +23,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -46,11 +46,16 @@ import {
 import { explainTdxBoot, loggedEvents } from '../../protocol/measure/explain-tdx';
 import { measureCommand } from '../../client/cli/measure';
 import { explainCommand } from '../../client/cli/measure-explain';
-import { sharedPath, skipUnlessShared } from '../helpers/shared';
+import { repoRoot, sharedPath, skipUnlessShared } from '../helpers/shared';
 import { makePe } from '../helpers/pe';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const sha384 = (b: Uint8Array | string): Uint8Array => new Uint8Array(createHash('sha384').update(b).digest());
+
+const fetched = spawnSync('sh', [join(repoRoot, 'scripts', 'fetch-ovmf.sh')], { encoding: 'utf8', timeout: 120_000 });
+const debDir = fetched.status === 0 && existsSync(join(fetched.stdout.trim(), 'OVMF.fd')) ? fetched.stdout.trim() : null;
+const skipDeb = debDir === null ? 'SKIPPED: Debian ovmf could not be fetched (scripts/fetch-ovmf.sh; CI must)' : false;
+if (skipDeb) console.error(skipDeb);
 
 const tmp = mkdtempSync(join(tmpdir(), 'teechat-tdxboot-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -229,6 +234,27 @@ describe('against real CCEL logs', { skip: skipVec }, () => {
     assert.deepEqual(r.inputs.map((i) => [i.input, i.same]), [['kernel', true], ['firmware', true], ['cmdline', false], ['initrd', false]]);
     assert.equal(r.inputs[2]!.event, 16);
     assert.match(r.verdict, /cmdline \(RTMR2, log event #16\) differs: the log holds only the digest/);
+  });
+  test('CLI attest explain tdx --quote --tdvf: the quote replays; MRTD of another TDVF is named as differing', { skip: skipDeb }, async () => {
+    const ccel = sharedPath('vectors', 'tdx', 'lunal-attestation-rs', 'tdx_ccel_live2.dat')!;
+    const q = sharedPath('vectors', 'tdx', 'lunal-attestation-rs', 'tdx_quote_live.dat')!;
+    const k = join(tmp, 'lunal-k.efi');
+    writeFileSync(k, makePe({ seed: 30, extra: 0x100 }));
+    let out = '';
+    let err = '';
+    const io = { out: (x: string): void => void (out += x), err: (x: string): void => void (err += x) };
+    const code = await explainCommand(['tdx', '--ccel', ccel, '--quote', q, '--tdvf', join(debDir!, 'OVMF.fd'), '--kernel', k, '--initrd', k, '--append', '', '--memory', '4G', '--json'], io);
+    assert.equal(code, 1, err);
+    const j = JSON.parse(out) as { quoteChecked: boolean; match: boolean; mrtd: { same: boolean; quoted: string; hint: string } };
+    assert.equal(j.quoteChecked, true);
+    assert.equal(j.match, false);
+    assert.equal(j.mrtd.quoted, hex(quote.body.mrTd));
+    assert.equal(j.mrtd.same, false);
+    assert.match(j.mrtd.hint, /the TDVF image differs/);
+    out = '';
+    err = '';
+    assert.equal(await explainCommand(['tdx', '--ccel', ccel, '--tdvf', k, '--kernel', k, '--initrd', k, '--append', '', '--memory', '4G'], io), 2);
+    assert.match(err, /--tdvf: expected --quote with it/);
   });
   test('explain: a log that does not replay to the quote is refused', () => {
     const other = parseTdxQuote(new Uint8Array(readFileSync(sharedPath('vectors', 'tdx', 'trustee', 'tdx_quote_4.dat')!)));
