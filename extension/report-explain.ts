@@ -157,8 +157,8 @@ function explainTdx(a: AttestationView, trust: TrustSettings, img: ReleaseImageI
         command: `jq -r '.items[] | select(.kind=="tdx") | .parts.ccel' evidence.json > ccel.b64 && jq -r '.items[] | select(.kind=="tdx") | .parts.quote' evidence.json > quote.b64`,
       },
       {
-        what: 'compare every RTMR1/RTMR2 event of the log with the inputs and name the one that differs (kernel, memory size or kernel load mode, command line, initrd, firmware boot path)',
-        command: `teechat attest explain tdx --ccel ccel.b64 --quote quote.b64 ${boot}`,
+        what: 'compare MRTD with the TDVF and every RTMR1/RTMR2 event of the log with the inputs, and name the one that differs (TDVF, kernel, memory size or kernel load mode, command line, initrd, firmware boot path)',
+        command: `teechat attest explain tdx --ccel ccel.b64 --quote quote.b64 --tdvf OVMF.fd ${boot}`,
       },
     );
   }

@@ -132,7 +132,7 @@ describe('report: explain a mismatch', () => {
       `teechat measure tdx --tdvf OVMF.fd --kernel bzImage --initrd initrd.img --append ${shellQuote(CMDLINE)} --memory RAM --expect-rtmr1 ${R1} --expect-rtmr2 ${'dd'.repeat(48)}`,
     );
     assert.match(x.commands[1]!.command, /jq -r '\.items\[\] \| select\(\.kind=="tdx"\) \| \.parts\.ccel' evidence\.json > ccel\.b64/);
-    assert.equal(x.commands[2]!.command, `teechat attest explain tdx --ccel ccel.b64 --quote quote.b64 --kernel bzImage --initrd initrd.img --append ${shellQuote(CMDLINE)} --memory RAM`);
+    assert.equal(x.commands[2]!.command, `teechat attest explain tdx --ccel ccel.b64 --quote quote.b64 --tdvf OVMF.fd --kernel bzImage --initrd initrd.img --append ${shellQuote(CMDLINE)} --memory RAM`);
     for (const c of [x.commands[0]!, x.commands[2]!]) {
       const r = await runCli(c.command);
       assert.equal(r.code, 1, `${c.command}\n${r.err}`);
