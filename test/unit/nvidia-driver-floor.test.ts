@@ -152,6 +152,8 @@ describe('driverFloorCheck: messages and the relaxation', () => {
     const m = driverFloorCheck(DEFAULT_NVIDIA_POLICY, undefined, at);
     assert.equal(m.ok, false);
     assert.match(m.message, /expected a signed driver version in the report, got none/);
+    const early = driverFloorCheck(DEFAULT_NVIDIA_POLICY, undefined, d('2025-01-01T00:00:00Z'));
+    assert.equal(early.ok, true, 'before any bulletin the verdict does not depend on the version');
   });
 
   test('passing messages say which bulletin, or that none applies yet', () => {

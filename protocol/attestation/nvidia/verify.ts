@@ -610,15 +610,16 @@ export function checkMultiGpuPpcie(
 export function driverFloorCheck(policy: NvidiaPolicy, drv: string | undefined, at: Date): Check {
   const ID = 'policy.driver_floor';
   let refusal: string;
-  if (drv === undefined) {
+  // No version: judged like a version that does not parse (refused once a bulletin is in force).
+  const v = driverFloorAt(policy.driverBulletins, drv ?? '', at);
+  if (drv === undefined && v.kind !== 'no-bulletin') {
     refusal = 'expected a signed driver version in the report, got none';
   } else {
-    const v = driverFloorAt(policy.driverBulletins, drv, at);
     switch (v.kind) {
       case 'no-bulletin':
         return pass(
           ID,
-          `${drv}: no NVIDIA driver bulletin in the policy is dated on or before ${v.at}: no floor applies`,
+          `${drv ?? '(no driver version)'}: no NVIDIA driver bulletin in the policy is dated on or before ${v.at}: no floor applies`,
         );
       case 'ok':
         return pass(
@@ -629,13 +630,13 @@ export function driverFloorCheck(policy: NvidiaPolicy, drv: string | undefined, 
         refusal = `expected a dotted numeric driver version, got ${JSON.stringify(v.version)}`;
         break;
       case 'below':
-        refusal = `branch ${v.branch}: expected >= ${v.floor} (NVIDIA bulletin ${v.floorFrom}), got ${drv}`;
+        refusal = `branch ${v.branch}: expected >= ${v.floor} (NVIDIA bulletin ${v.floorFrom}), got ${drv ?? ''}`;
         break;
       case 'unfixed':
-        refusal = `branch ${v.branch}: expected a branch with a fixed release (NVIDIA bulletin ${v.bulletin.id} of ${v.bulletin.effectiveFrom} gives ${v.branch} none), got ${drv}`;
+        refusal = `branch ${v.branch}: expected a branch with a fixed release (NVIDIA bulletin ${v.bulletin.id} of ${v.bulletin.effectiveFrom} gives ${v.branch} none), got ${drv ?? ''}`;
         break;
       case 'unlisted':
-        refusal = `branch ${v.branch}: expected one of ${v.listed.filter((b) => v.bulletin.floors[b] !== 'unfixed').join(', ')} (NVIDIA bulletin ${v.bulletin.id} of ${v.bulletin.effectiveFrom}), got ${drv}`;
+        refusal = `branch ${v.branch}: expected one of ${v.listed.filter((b) => v.bulletin.floors[b] !== 'unfixed').join(', ')} (NVIDIA bulletin ${v.bulletin.id} of ${v.bulletin.effectiveFrom}), got ${drv ?? ''}`;
         break;
     }
   }
