@@ -22,6 +22,7 @@ import { SimulatedNvidiaProvider } from './evidence/simulated-nvidia';
 import { SimulatedSnpProvider } from './evidence/simulated-snp';
 import { SnpConfigfsProvider } from './evidence/snp-configfs';
 import { TDX_GUEST_DEVICE, TdxEvidenceProvider } from './evidence/tdx';
+import { tdxCollateralRefetcher } from './evidence/collateral';
 import type { Logger } from './log';
 
 export const CONFIGFS_TSM = CONFIGFS_TSM_ROOT;
@@ -93,7 +94,13 @@ export async function selectCpuProvider(
     case 'sev-snp':
       return new SnpConfigfsProvider(cacheDir ? { certDir: join(cacheDir, 'snp') } : {});
     case 'tdx':
-      return new TdxEvidenceProvider(cacheDir ? { collateralDir: join(cacheDir, 'tdx') } : {});
+      // Stale cached collateral is refetched from Intel PCS (at most every 10 minutes) and never
+      // stapled stale (evidence/tdx.ts freshCollateral).
+      return new TdxEvidenceProvider(
+        cacheDir
+          ? { collateralDir: join(cacheDir, 'tdx'), refetch: tdxCollateralRefetcher(cacheDir) }
+          : {},
+      );
     case 'azure':
       return new AzureVtpmProvider({
         ...(cacheDir ? { certDir: join(cacheDir, 'azure') } : {}),

@@ -466,10 +466,7 @@ export async function collateralFetchCommand(
     let fmspc = v['tdx-fmspc']?.toLowerCase();
     if (v['tdx-quote'] !== undefined) {
       try {
-        const q = parseTdxQuote(new Uint8Array(readFileSync(v['tdx-quote'])));
-        const pem = Buffer.from(q.pckChainPem.filter((b) => b !== 0)).toString('latin1');
-        const leaf = parseCertificate(pemBlocks(pem, 'CERTIFICATE')[0]!);
-        fmspc = Buffer.from(parsePckExtension(leaf).fmspc).toString('hex');
+        fmspc = fmspcOfQuote(new Uint8Array(readFileSync(v['tdx-quote'])));
       } catch (e) {
         io.err(`teechat-server collateral fetch: --tdx-quote: ${msg(e)}\n`);
         return 1;
@@ -560,6 +557,37 @@ export async function collateralFetchCommand(
     }
   }
   return failures === 0 ? 0 : 1;
+}
+
+/** The FMSPC (12 hex digits) of a TDX quote's PCK leaf certificate. Throws on a bad quote. */
+export function fmspcOfQuote(quote: Uint8Array): string {
+  const q = parseTdxQuote(quote);
+  const pem = Buffer.from(q.pckChainPem.filter((b) => b !== 0)).toString('latin1');
+  const leaf = parseCertificate(pemBlocks(pem, 'CERTIFICATE')[0]!);
+  return Buffer.from(parsePckExtension(leaf).fmspc).toString('hex');
+}
+
+/**
+ * A TDX provider `refetch`: runs `collateral fetch --cache DIR --tdx-fmspc <quote's FMSPC>` (items
+ * still fresh are kept, stale ones fetched); throws with the command's diagnostics when it fails.
+ */
+export function tdxCollateralRefetcher(
+  cache: string,
+  io: Pick<CollateralIo, 'fetch' | 'now'> & { readonly extraArgs?: readonly string[] } = {},
+): (quote: Uint8Array) => Promise<void> {
+  return async (quote) => {
+    const errs: string[] = [];
+    const rc = await collateralFetchCommand(
+      ['--cache', cache, '--tdx-fmspc', fmspcOfQuote(quote), ...(io.extraArgs ?? [])],
+      {
+        out: () => undefined,
+        err: (t) => errs.push(t.trim()),
+        ...(io.fetch !== undefined ? { fetch: io.fetch } : {}),
+        ...(io.now !== undefined ? { now: io.now } : {}),
+      },
+    );
+    if (rc !== 0) throw new Error(`collateral fetch exited ${rc}: ${errs.join('; ')}`);
+  };
 }
 
 function freshDoc(what: string, issueDate: Date, nextUpdate: Date, now: Date): Date {

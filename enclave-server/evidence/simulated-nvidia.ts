@@ -43,6 +43,9 @@ const N_BLOCKS = 64;
 export const SIM_DRIVER_ACTIVE = [7, 21, 22, 25, 26, 27, 29, 30, 31, 32, 34, 35, 36, 37, 39, 40];
 export const SIM_VBIOS_ACTIVE = [1, 2, 3, 4, 5, 6, 9, 11, 12, 14, 15, 16];
 
+/** The simulated GPU's default driver: R580 at bulletin 5861's fixed version (580.178.04). */
+export const SIM_DRIVER_VERSION = '580.178.04';
+
 export interface SimulatedNvidiaOptions {
   readonly gpuCount?: number;
   readonly driverVersion?: string;
@@ -163,7 +166,9 @@ export class SimulatedNvidiaProvider implements EvidenceProvider {
   constructor(options: SimulatedNvidiaOptions = {}) {
     this.opts = {
       gpuCount: options.gpuCount ?? 1,
-      driverVersion: options.driverVersion ?? '550.90.07',
+      // A driver at or above every branch floor in NVIDIA_DRIVER_BULLETINS (nvidia/policy.ts), so
+      // live sessions with the default policy pass `policy.driver_floor` today (R580, bulletin 5861).
+      driverVersion: options.driverVersion ?? SIM_DRIVER_VERSION,
       vbiosVersion: options.vbiosVersion ?? '96.00.9F.00.01',
       ppcie: options.ppcie ?? false,
       nvdec0Enabled: options.nvdec0Enabled ?? false,

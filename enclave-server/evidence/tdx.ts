@@ -21,7 +21,11 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseTdxQuote } from '../../protocol/attestation/tdx/quote';
 import { toHex } from '../../protocol/attestation/tdx/bytes';
-import { tdxCollateralPartName } from '../../protocol/attestation/tdx/parts';
+import { TDX_PART, tdxCollateralPartName } from '../../protocol/attestation/tdx/parts';
+import { parseQeIdentity, parseTdxTcbInfo } from '../../protocol/attestation/tdx/collateral';
+import { DEFAULT_TDX_POLICY } from '../../protocol/attestation/tdx/policy';
+import { parseCrl } from '../../protocol/x509/crl';
+import { nameAttr, pemBlocks } from '../../protocol/x509/index';
 import type {
   BindingValues,
   EvidenceItem,
@@ -42,6 +46,22 @@ export interface TdxProviderOptions {
   /** Attempts when a generation race is detected. Default 3. */
   readonly maxAttempts?: number;
   readonly fs?: TsmFs;
+  /** Clock for the freshness of the cached collateral (injected by tests). Default: now. */
+  readonly now?: () => Date;
+  /**
+   * Largest age in days (now − issueDate / thisUpdate) of the TCB info, QE identity and PCK CRL
+   * the server staples; 0: nextUpdate only. Default: the client's `tdx.maxCollateralAgeDays`.
+   */
+  readonly maxCollateralAgeDays?: number;
+  /**
+   * Refetches the collateral for the quote's platform into `collateralDir` (the server wires it to
+   * `collateral fetch`); absent: stale items cannot be refreshed. Tried at most once per
+   * `refetchCooldownMs` (default 10 minutes), so a handshake is not held up by an unreachable PCS.
+   */
+  readonly refetch?: (quote: Uint8Array) => Promise<void>;
+  readonly refetchCooldownMs?: number;
+  /** Diagnostics (warnings about stale collateral); default stderr. */
+  readonly log?: (line: string) => void;
 }
 
 export const TDX_PROVIDER_DEFAULTS = {
@@ -75,6 +95,79 @@ export async function loadTdxCollateralParts(dir: string): Promise<Map<string, U
     }
   }
   return parts;
+}
+
+/**
+ * Why a cached collateral part must not be stapled at `now`, or null when it may: unparseable,
+ * outside issueDate/thisUpdate .. nextUpdate, no nextUpdate (CRLs), or older than `maxAgeDays`
+ * (TCB info, QE identity, PCK CRL; the root CA CRL is bounded by its nextUpdate only, as on the
+ * client). Parts that carry no date (the signing chain, unknown parts) are always kept. Never
+ * throws.
+ */
+export function tdxCollateralProblem(
+  part: string,
+  bytes: Uint8Array,
+  now: Date,
+  maxAgeDays: number,
+): string | null {
+  const window = (
+    what: string,
+    from: Date,
+    next: Date | undefined,
+    aged: boolean,
+  ): string | null => {
+    if (next === undefined) return `${what}: nextUpdate: expected a date, got none`;
+    if (now.getTime() < from.getTime())
+      return `${what}: issued ${from.toISOString()}, after now ${now.toISOString()}`;
+    if (now.getTime() > next.getTime())
+      return `${what}: nextUpdate: expected >= ${now.toISOString()}, got ${next.toISOString()} (stale)`;
+    const days = (now.getTime() - from.getTime()) / 86_400_000;
+    if (aged && maxAgeDays > 0 && days > maxAgeDays)
+      return `${what}: expected at most ${maxAgeDays} days old, got ${days.toFixed(1)} days (issued ${from.toISOString()})`;
+    return null;
+  };
+  try {
+    if (part === TDX_PART.TCB_INFO) {
+      const b = parseTdxTcbInfo(bytes).body;
+      return window('tcb_info', b.issueDate, b.nextUpdate, true);
+    }
+    if (part === TDX_PART.QE_IDENTITY) {
+      const b = parseQeIdentity(bytes).body;
+      return window('qe_identity', b.issueDate, b.nextUpdate, true);
+    }
+    if (part.startsWith(TDX_PART.CRL_PREFIX)) {
+      const what = part.slice('collateral.'.length);
+      let der = bytes;
+      if (bytes[0] !== 0x30) {
+        const blocks = pemBlocks(Buffer.from(bytes).toString('latin1'), 'X509 CRL', what);
+        if (blocks.length !== 1)
+          return `${what}: expected one DER or PEM CRL, got ${blocks.length}`;
+        der = blocks[0]!;
+      }
+      const crl = parseCrl(der);
+      const isRoot = /Root CA/i.test(nameAttr(crl.issuer) ?? '');
+      return window(what, crl.thisUpdate, crl.nextUpdate, !isRoot);
+    }
+    return null;
+  } catch (e) {
+    return `${part}: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
+/** The parts that may be stapled at `now`, and why the others may not (tdxCollateralProblem). */
+export function freshTdxCollateral(
+  parts: ReadonlyMap<string, Uint8Array>,
+  now: Date,
+  maxAgeDays: number,
+): { parts: Map<string, Uint8Array>; stale: string[] } {
+  const out = new Map<string, Uint8Array>();
+  const stale: string[] = [];
+  for (const [k, v] of parts) {
+    const p = tdxCollateralProblem(k, v, now, maxAgeDays);
+    if (p === null) out.set(k, v);
+    else stale.push(p);
+  }
+  return { parts: out, stale };
 }
 
 /** Requests one quote through configfs-tsm with `reportData` (64 bytes) as REPORTDATA. */
@@ -112,11 +205,52 @@ export class TdxEvidenceProvider implements EvidenceProvider {
   readonly simulated = false;
   readonly description: string;
   private collateral: { readonly parts: Map<string, Uint8Array>; readonly at: number } | undefined;
+  private lastRefetch: number | undefined;
 
   constructor(private readonly opts: TdxProviderOptions = {}) {
     this.description = `Intel TDX quote via configfs-tsm (${opts.tsmRoot ?? TDX_PROVIDER_DEFAULTS.tsmRoot})${
       opts.collateralDir !== undefined ? `, PCS collateral from ${opts.collateralDir}` : ''
     }`;
+  }
+
+  /**
+   * The cached collateral that is fresh at the injected clock. Stale items trigger one refetch
+   * (when the server can, at most once per cooldown); what is still stale is left out with a
+   * warning on stderr: the client then refuses for the right reason (missing, not stale).
+   */
+  private async freshCollateral(quote: Uint8Array): Promise<Map<string, Uint8Array>> {
+    const dir = this.opts.collateralDir!;
+    const at = (this.opts.now ?? ((): Date => new Date()))();
+    const maxAge = this.opts.maxCollateralAgeDays ?? DEFAULT_TDX_POLICY.maxCollateralAgeDays;
+    const log = this.opts.log ?? ((l: string): void => void process.stderr.write(`${l}\n`));
+    // Re-read every 10 minutes, so that a `teechat-server collateral fetch` run by a timer is
+    // stapled without a restart.
+    const t = at.getTime();
+    if (this.collateral === undefined || Math.abs(t - this.collateral.at) > 600_000)
+      this.collateral = { parts: await loadTdxCollateralParts(dir), at: t };
+    let f = freshTdxCollateral(this.collateral.parts, at, maxAge);
+    const cooldown = this.opts.refetchCooldownMs ?? 600_000;
+    if (
+      f.stale.length > 0 &&
+      this.opts.refetch !== undefined &&
+      (this.lastRefetch === undefined || t - this.lastRefetch >= cooldown)
+    ) {
+      this.lastRefetch = t;
+      try {
+        await this.opts.refetch(quote);
+        this.collateral = { parts: await loadTdxCollateralParts(dir), at: t };
+        f = freshTdxCollateral(this.collateral.parts, at, maxAge);
+      } catch (e) {
+        log(
+          `teechat-server: TDX collateral refetch failed: ${e instanceof Error ? e.message : String(e)}`,
+        );
+      }
+    }
+    if (f.stale.length > 0)
+      log(
+        `teechat-server: WARNING: TDX collateral in ${dir} not stapled (clients will refuse the quote until \`teechat-server collateral fetch\` refreshes it): ${f.stale.join('; ')}`,
+      );
+    return f.parts;
   }
 
   /** True when the configfs-tsm report directory exists (used by `--attestation auto`). */
@@ -131,17 +265,8 @@ export class TdxEvidenceProvider implements EvidenceProvider {
   async collect(binding: BindingValues): Promise<EvidenceItem[]> {
     const quote = await tsmTdxQuote(binding.cpuReportData, this.opts);
     const parts = new Map<string, Uint8Array>([['quote', quote]]);
-    if (this.opts.collateralDir !== undefined) {
-      // Re-read every 10 minutes, so that a `teechat-server collateral fetch` run by a timer is
-      // stapled without a restart.
-      const now = Date.now();
-      if (this.collateral === undefined || now - this.collateral.at > 600_000)
-        this.collateral = {
-          parts: await loadTdxCollateralParts(this.opts.collateralDir),
-          at: now,
-        };
-      for (const [k, v] of this.collateral.parts) parts.set(k, v);
-    }
+    if (this.opts.collateralDir !== undefined)
+      for (const [k, v] of await this.freshCollateral(quote)) parts.set(k, v);
     const ccelPath =
       this.opts.ccelPath === undefined ? TDX_PROVIDER_DEFAULTS.ccelPath : this.opts.ccelPath;
     if (ccelPath !== null) {

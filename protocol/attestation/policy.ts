@@ -13,6 +13,7 @@
 import { ProtocolError } from '../errors';
 import { DEFAULT_TDX_POLICY } from './tdx/policy';
 import type { TdxPolicy } from './tdx/policy';
+import { isDriverBulletins } from './nvidia/policy';
 
 /** A minimum TCB per component (SVNs). Turin adds `fmc`. Components left out are not checked. */
 export interface TcbFloor {
@@ -253,6 +254,14 @@ const VALUE_CHECKS: Readonly<Record<string, readonly [(v: unknown) => boolean, s
           ),
       ),
     'an object of milan/genoa/turin → {bl, tee, snp, microcode, fmc} integers 0..255',
+  ],
+  'nvidia.driverBulletins': [
+    isDriverBulletins,
+    'an array of {id, effectiveFrom: "YYYY-MM-DD", floors: {Rnnn: "n.n.n" | "unfixed"}} (each version on its own branch)',
+  ],
+  'nvidia.minVbiosVersion': [
+    (v) => v === null || (typeof v === 'string' && /^[0-9a-fA-F]{2}(\.[0-9a-fA-F]{2}){4}$/.test(v)),
+    'null or a VBIOS version of 5 hex pairs ("96.00.9F.00.01")',
   ],
   'snp.minFirmware': [
     (v) => v === null || (typeof v === 'string' && /^\d{1,3}(\.\d{1,3})?$/.test(v)),

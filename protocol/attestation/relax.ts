@@ -62,6 +62,13 @@ export const RELAXATIONS: readonly Relaxation[] = [
   },
   {
     section: 'nvidia',
+    key: 'allowDriverBelowFloor',
+    flag: '--allow-driver-below-floor',
+    givesUp:
+      "NVIDIA's per-branch driver floors are not enforced: a driver with published vulnerabilities (below its branch's fixed version, or on a branch with no fix) is accepted",
+  },
+  {
+    section: 'nvidia',
     key: 'allowMissingDeviceOcsp',
     flag: '--allow-missing-device-ocsp',
     givesUp: 'no device-chain OCSP: a revoked GPU identity certificate is accepted',

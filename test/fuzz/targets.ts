@@ -12,7 +12,9 @@
  *    message); codecs with an encoder: a successful decode re-encodes to the same bytes
  *    (canonical, so no two encodings of one message).
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeProvider } from '../../protocol-node/crypto-node';
 import { ProtocolError } from '../../protocol/errors';
@@ -53,6 +55,16 @@ import {
   SimulatedSnpProvider,
 } from '../../enclave-server/evidence/simulated-snp';
 import { SimulatedNvidiaProvider } from '../../enclave-server/evidence/simulated-nvidia';
+import {
+  buildOcspRequest,
+  freshCachedOcsp,
+  ocspCacheFile,
+} from '../../enclave-server/evidence/collateral';
+import { freshTdxCollateral, tdxCollateralProblem } from '../../enclave-server/evidence/tdx';
+import { tdxCollateralPartName } from '../../protocol/attestation/tdx/parts';
+import { publicKeyBits } from '../../protocol/attestation/nvidia/ocsp';
+import { children, parseDer, readIntegerBytes } from '../../protocol/asn1/der';
+import type { Certificate } from '../../protocol/x509/index';
 import { parseHclReport, HCL } from '../../protocol/attestation/azure/hcl';
 import { parseTpmQuote } from '../../protocol/attestation/azure/tpm';
 import { azureEvidenceFromJson } from '../../protocol/attestation/azure/evidence-json';
@@ -104,6 +116,9 @@ export const TARGET_NAMES = [
   'x509-pem',
   'x509-crl',
   'ocsp',
+  'ocsp-request',
+  'ocsp-cache',
+  'tdx-collateral-cache',
   'rim-xml',
   'xml-c14n',
 ] as const;
@@ -1021,6 +1036,133 @@ async function build(name: TargetName): Promise<FuzzTarget> {
         async: false,
         run(bytes) {
           parseOcspResponse(bytes);
+        },
+      };
+    }
+    case 'ocsp-request': {
+      // Input: a DER certificate (mutated). The builder runs with it as the subject and as the
+      // issuer; the oracle decodes the request and checks the CertID against the inputs.
+      const sim = await simulatedEvidence();
+      const chain = parseCertChain(sim.gpu.parts.get('chain') ?? new Uint8Array(0));
+      const seeds = [...allCertDer().slice(0, 40), ...chain.map((c) => c.der)];
+      const fixedIssuer = chain[chain.length - 1]!;
+      const sha384 = (b: Uint8Array): string => createHash('sha384').update(b).digest('hex');
+      const checkRequest = (req: Uint8Array, cert: Certificate, issuer: Certificate): void => {
+        // OCSPRequest → TBSRequest → requestList → Request → CertID
+        let n = parseDer(req);
+        for (let i = 0; i < 4; i++) {
+          const c = children(n);
+          if (c.length !== 1)
+            throw new OracleViolation(`level ${i}: expected 1 child, got ${c.length}`);
+          n = c[0]!;
+        }
+        const certId = children(n);
+        if (certId.length !== 4) throw new OracleViolation('CertID: expected 4 fields');
+        if (hex(certId[1]!.value) !== sha384(issuer.subject.der))
+          throw new OracleViolation('CertID.issuerNameHash: expected SHA-384(issuer name)');
+        if (hex(certId[2]!.value) !== sha384(publicKeyBits(issuer)))
+          throw new OracleViolation('CertID.issuerKeyHash: expected SHA-384(issuer key bits)');
+        if (hex(readIntegerBytes(certId[3], 'CertID.serialNumber')) !== hex(cert.serialNumber))
+          throw new OracleViolation('CertID.serialNumber: expected the certificate serial');
+      };
+      return {
+        name,
+        description:
+          'buildOcspRequest (collateral fetch): DER certificate in, RFC 6960 request out; the request decodes to the CertID of its inputs',
+        seedSources: `${seeds.length - chain.length} vector certificates + ${chain.length} simulated`,
+        seeds,
+        dictionary: DER_TOKENS,
+        maxRandomLength: 2048,
+        async: false,
+        run(bytes) {
+          const cert = parseCertificate(bytes);
+          for (const issuer of [cert, fixedIssuer]) {
+            let req: Uint8Array;
+            try {
+              req = buildOcspRequest(cert, issuer);
+            } catch (e) {
+              if (e instanceof ProtocolError) continue; // e.g. an issuer key kind OCSP cannot hash
+              throw e;
+            }
+            checkRequest(req, cert, issuer);
+          }
+        },
+      };
+    }
+    case 'ocsp-cache': {
+      // The server's stapled-OCSP cache reader: a (mutated) file in the cache for a fixed
+      // simulated device certificate. It never throws; it returns the bytes only when they verify
+      // (the client's own rule) and otherwise a reason (reported as a rejection here).
+      const sim = await simulatedEvidence();
+      const chain = parseCertChain(sim.gpu.parts.get('chain') ?? new Uint8Array(0));
+      const now = new Date();
+      const dir = mkdtempSync(join(tmpdir(), 'teechat-fuzz-ocsp-'));
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      const seeds: Uint8Array[] = [];
+      let pair: [Certificate, Certificate] | undefined;
+      for (const [k, v] of sim.gpu.parts) {
+        if (!/^ocsp\.\d+$/.test(k)) continue;
+        seeds.push(v);
+        for (let i = 0; pair === undefined && i + 1 < chain.length; i++) {
+          writeFileSync(ocspCacheFile(dir, chain[i]!), v);
+          if (freshCachedOcsp(dir, chain[i]!, chain[i + 1]!, now).der !== undefined)
+            pair = [chain[i]!, chain[i + 1]!];
+        }
+      }
+      if (pair === undefined) throw new Error('ocsp-cache: no simulated OCSP response verifies');
+      const [cert, issuer] = pair;
+      const file = ocspCacheFile(dir, cert);
+      return {
+        name,
+        description:
+          'freshCachedOcsp (the server staples only cached OCSP responses that verify now): never throws; bytes returned only when they parse and verify',
+        seedSources: `${seeds.length} simulated OCSP responses (cache dir ${dir})`,
+        seeds,
+        dictionary: DER_TOKENS,
+        maxRandomLength: 2048,
+        async: false,
+        run(bytes) {
+          writeFileSync(file, bytes);
+          const r = freshCachedOcsp(dir, cert, issuer, now);
+          if ((r.der === undefined) === (r.problem === undefined))
+            throw new OracleViolation('expected exactly one of der / problem');
+          if (r.der !== undefined) {
+            if (!eq(r.der, bytes)) throw new OracleViolation('returned bytes differ from the file');
+            parseOcspResponse(r.der); // must parse (it verified)
+            return;
+          }
+          throw new ProtocolError('malformed', `not stapled: ${r.problem ?? ''}`);
+        },
+      };
+    }
+    case 'tdx-collateral-cache': {
+      // The TDX provider's cache reader: a (mutated) collateral file is classified by content
+      // (tdxCollateralPartName) and dated (tdxCollateralProblem / freshTdxCollateral), which never
+      // throw; a file is stapled only when it parses and is current.
+      const files = vectorFiles(
+        'tdx',
+        (n) => /tcb_?info|qe_identity|enclaveIdentity|crl/i.test(n) && !n.endsWith('.md'),
+      );
+      const seeds = dedupe(files.map(read)).filter((b) => b.length < 256 * 1024);
+      const at = new Date('2026-03-20T00:00:00Z'); // inside the lunal collateral's windows
+      return {
+        name,
+        description:
+          'tdxCollateralPartName + tdxCollateralProblem + freshTdxCollateral (server-side freshness of stapled TDX collateral): never throw; a kept dated part re-parses',
+        seedSources: `${seeds.length} vector collateral files`,
+        seeds,
+        dictionary: [...DER_TOKENS, ...JSON_TOKENS],
+        maxRandomLength: 4096,
+        async: false,
+        run(bytes) {
+          const part = tdxCollateralPartName('fuzz_crl.der', bytes) ?? 'collateral.tcb_info';
+          const problem = tdxCollateralProblem(part, bytes, at, 31);
+          const f = freshTdxCollateral(new Map([[part, bytes]]), at, 31);
+          if ((problem === null) !== f.parts.has(part) || f.stale.length !== (problem ? 1 : 0))
+            throw new OracleViolation('freshTdxCollateral disagrees with tdxCollateralProblem');
+          if (problem !== null) throw new ProtocolError('malformed', problem);
+          if (part === 'collateral.tcb_info') parseTdxTcbInfo(bytes);
+          else if (part === 'collateral.qe_identity') parseQeIdentity(bytes);
         },
       };
     }

@@ -392,7 +392,7 @@ describe('teechat-server rims fetch', { skip }, () => {
       const empty = mkdtempSync(join(tmpdir(), 'teechat-rims-'));
       const p2 = NvmlEvidenceProvider.open({ api, rimCacheDir: empty, log: (m) => logs.push(m) });
       await p2.collect({ cpuReportData: new Uint8Array(64), gpuNonce: new Uint8Array(32) });
-      assert.match(logs[0]!, /RIM cache lacks NV_GPU_DRIVER_GH100_550\.90\.07/);
+      assert.match(logs[0]!, /RIM cache lacks NV_GPU_DRIVER_GH100_580\.178\.04/);
       rmSync(empty, { recursive: true, force: true });
     } finally {
       rmSync(dir, { recursive: true, force: true });

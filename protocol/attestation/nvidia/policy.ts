@@ -11,6 +11,27 @@ export interface NvidiaPolicy {
   /** Minimum driver version (dotted numeric comparison), or null for no floor. */
   readonly minDriverVersion: string | null;
   /**
+   * NVIDIA driver floors per driver branch, as data: one entry per NVIDIA GPU display-driver
+   * security bulletin (Linux, "Tesla" = data-center rows), each applying from its date. At the
+   * verification time (injected clock / `--at`) the latest bulletin dated on or before it decides
+   * which branches are fixed; the floor of a branch is the highest fixed version any bulletin up
+   * to then names. A branch that bulletin does not list, or marks `unfixed`, is refused; before
+   * the first bulletin no floor applies (an audit is judged by what was known then). Switches
+   * have no driver version and are not checked. Relaxation: `allowDriverBelowFloor`.
+   */
+  readonly driverBulletins: readonly DriverBulletin[];
+  /**
+   * Relaxation (relax.ts): do not refuse a driver below its branch's floor, on an unfixed branch
+   * or on a branch the bulletin does not list. Default false.
+   */
+  readonly allowDriverBelowFloor: boolean;
+  /**
+   * Minimum VBIOS version, or null. Null by default: NVIDIA's display-driver bulletins name driver
+   * versions only; none of those encoded here gives a VBIOS/GPU-firmware version (the GPU
+   * firmware is pinned by the signed VBIOS RIM comparison instead).
+   */
+  readonly minVbiosVersion: string | null;
+  /**
    * Relaxation (relax.ts): accept a GPU report without signed driver + VBIOS RIMs. Default false:
    * both RIMs are required and every active golden measurement must match.
    */
@@ -40,10 +61,80 @@ export interface NvidiaPolicy {
   readonly allowSimulated: boolean;
 }
 
+/** A driver branch ("R580") → its minimum fixed version, or `unfixed` (no fixed release). */
+export type DriverFloors = { readonly [branch: string]: string };
+
+export interface DriverBulletin {
+  /** NVIDIA bulletin id (nvidia.custhelp.com a_id / github.com/NVIDIA/product-security). */
+  readonly id: string;
+  /** Date (YYYY-MM-DD, UTC) from which the floors apply: the bulletin revision they come from. */
+  readonly effectiveFrom: string;
+  readonly floors: DriverFloors;
+}
+
+/**
+ * Sources: NVIDIA Product Security, https://github.com/NVIDIA/product-security (CSAF + Markdown),
+ * table "Security Updates", rows Product "Tesla", Platform "Linux(Rnnn)", column "Updated Version".
+ * A branch a bulletin does not list but that is in use on CC GPUs is written `unfixed` with a
+ * comment; any other unlisted branch is refused as well.
+ */
+export const NVIDIA_DRIVER_BULLETINS: readonly DriverBulletin[] = [
+  {
+    // Bulletin 5747 "Security Bulletin: GPU Display Driver - January 2026", published 2026-01-28
+    // (CVE-2025-33217..33220, CVE-2025-33237).
+    id: '5747',
+    effectiveFrom: '2026-01-28',
+    floors: {
+      R535: '535.288.01', // 5747, Tesla Linux(R535)
+      R570: '570.211.01', // 5747, Tesla Linux(R570)
+      R580: '580.126.09', // 5747, Tesla Linux(R580)
+      R590: '590.48.01', // 5747, Tesla Linux(R590)
+      R550: 'unfixed', // 5747 lists no R550 update (branch end of life)
+      R575: 'unfixed', // 5747 lists no R575 update
+    },
+  },
+  {
+    // Bulletin 5821 "Security Bulletin: GPU Display Driver - May 2026", initial release 2026-05-19;
+    // the versions below are those of revision 3.0.0 (2026-05-21; revision 2.0.0 of 2026-05-20
+    // changed the R580 versions and replaced R590 with R595), so it applies from 2026-05-21.
+    id: '5821',
+    effectiveFrom: '2026-05-21',
+    floors: {
+      R535: '535.309.01', // 5821, Tesla Linux(R535)
+      R580: '580.159.03', // 5821, Tesla Linux(R580)
+      R595: '595.71.05', // 5821, Tesla Linux(R595)
+      R550: 'unfixed', // 5821 lists no R550 update
+      R570: 'unfixed', // 5821 lists no R570 update (revision 2.0.0 removed the R570 row)
+      R575: 'unfixed', // 5821 lists no R575 update
+      R590: 'unfixed', // 5821 revision 2.0.0 replaced R590 with R595
+    },
+  },
+  {
+    // Bulletin 5861 "Security Bulletin: GPU Display Driver – September 2026", published
+    // 2026-09-30 (CVE-2026-47489..47604; version 1.0.0, the only revision).
+    id: '5861',
+    effectiveFrom: '2026-09-30',
+    floors: {
+      R580: '580.178.04', // 5861, Tesla Linux(R580)
+      R595: '595.91.07', // 5861, Tesla Linux(R595)
+      R610: '610.57.04', // 5861, Tesla Linux(R610)
+      R615: '615.71.09', // 5861, Tesla Linux(R615)
+      R535: 'unfixed', // 5861 lists no R535 update ("upgrade to the latest branch release")
+      R550: 'unfixed', // no R550 update
+      R570: 'unfixed', // no R570 update
+      R575: 'unfixed', // no R575 update
+      R590: 'unfixed', // no R590 update
+    },
+  },
+];
+
 export const DEFAULT_NVIDIA_POLICY: NvidiaPolicy = {
   allowedDriverVersions: [],
   allowedVbiosVersions: [],
   minDriverVersion: null,
+  driverBulletins: NVIDIA_DRIVER_BULLETINS,
+  allowDriverBelowFloor: false,
+  minVbiosVersion: null,
   allowMissingRims: false,
   requireSwitchRims: false,
   requireCcMode: true,
@@ -64,4 +155,113 @@ export function compareVersions(a: string, b: string): number {
     if (d !== 0) return d < 0 ? -1 : 1;
   }
   return 0;
+}
+
+/** Compares VBIOS versions ("96.00.9F.00.01"): dot-separated hex groups, numerically. */
+export function compareVbiosVersions(a: string, b: string): number {
+  const pa = a.split('.').map((x) => parseInt(x, 16) || 0);
+  const pb = b.split('.').map((x) => parseInt(x, 16) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
+/** A strict dotted-numeric driver version ("580.178.04"): 2–4 groups of 1–4 digits. */
+const DRIVER_VERSION = /^\d{1,4}(\.\d{1,4}){1,3}$/;
+
+/** The driver branch of a version ("580.178.04" → "R580"), or null when it is not a version. */
+export function driverBranch(version: string): string | null {
+  return DRIVER_VERSION.test(version) ? `R${version.split('.')[0]!}` : null;
+}
+
+export type DriverFloorVerdict =
+  | { readonly kind: 'no-bulletin'; readonly at: string }
+  | { readonly kind: 'bad-version'; readonly version: string }
+  | {
+      readonly kind: 'ok' | 'below';
+      readonly branch: string;
+      readonly floor: string;
+      readonly floorFrom: string;
+      readonly bulletin: DriverBulletin;
+    }
+  | { readonly kind: 'unfixed'; readonly branch: string; readonly bulletin: DriverBulletin }
+  | {
+      readonly kind: 'unlisted';
+      readonly branch: string;
+      readonly bulletin: DriverBulletin;
+      readonly listed: readonly string[];
+    };
+
+/** Milliseconds of a YYYY-MM-DD date at 00:00 UTC, or NaN. */
+function dayMs(d: string): number {
+  return /^\d{4}-\d{2}-\d{2}$/.test(d) ? Date.parse(`${d}T00:00:00Z`) : NaN;
+}
+
+/**
+ * Judges a driver version against the bulletins in force at `at` (see `driverBulletins`). Pure;
+ * bulletins whose date does not parse never apply (the policy validator rejects them first).
+ */
+export function driverFloorAt(
+  bulletins: readonly DriverBulletin[],
+  version: string,
+  at: Date,
+): DriverFloorVerdict {
+  const t = at.getTime();
+  const inForce = bulletins
+    .filter((b) => dayMs(b.effectiveFrom) <= t)
+    .sort((a, b) => dayMs(a.effectiveFrom) - dayMs(b.effectiveFrom));
+  const latest = inForce[inForce.length - 1];
+  if (latest === undefined) return { kind: 'no-bulletin', at: at.toISOString() };
+  const branch = driverBranch(version);
+  if (branch === null) return { kind: 'bad-version', version };
+  const entry = latest.floors[branch];
+  if (entry === undefined)
+    return { kind: 'unlisted', branch, bulletin: latest, listed: Object.keys(latest.floors) };
+  if (entry === 'unfixed') return { kind: 'unfixed', branch, bulletin: latest };
+  let floor = entry;
+  let floorFrom = latest.id;
+  for (const b of inForce) {
+    const f = b.floors[branch];
+    if (f !== undefined && f !== 'unfixed' && compareVersions(f, floor) > 0) {
+      floor = f;
+      floorFrom = b.id;
+    }
+  }
+  return {
+    kind: compareVersions(version, floor) >= 0 ? 'ok' : 'below',
+    branch,
+    floor,
+    floorFrom,
+    bulletin: latest,
+  };
+}
+
+/** Validates a `driverBulletins` value from a policy file (true when well formed). */
+export function isDriverBulletins(v: unknown): boolean {
+  return (
+    Array.isArray(v) &&
+    v.every((b) => {
+      if (typeof b !== 'object' || b === null || Array.isArray(b)) return false;
+      const o = b as { [k: string]: unknown };
+      const floors = o['floors'];
+      return (
+        Object.keys(o).every((k) => k === 'id' || k === 'effectiveFrom' || k === 'floors') &&
+        typeof o['id'] === 'string' &&
+        o['id'].length > 0 &&
+        typeof o['effectiveFrom'] === 'string' &&
+        !Number.isNaN(dayMs(o['effectiveFrom'])) &&
+        typeof floors === 'object' &&
+        floors !== null &&
+        !Array.isArray(floors) &&
+        Object.entries(floors).every(
+          ([k, f]) =>
+            /^R\d{1,4}$/.test(k) &&
+            typeof f === 'string' &&
+            (f === 'unfixed' || (DRIVER_VERSION.test(f) && driverBranch(f) === k)),
+        )
+      );
+    })
+  );
 }

@@ -46,7 +46,7 @@ import { compareMeasurements } from './compare';
 import { leafFwid } from './fwid';
 import { checkOcspForChain } from './ocsp';
 import { FEATURE_MPT, FEATURE_PPCIE, FEATURE_SPT, STATUS_DISABLED, STATUS_ENABLED } from './opaque';
-import { compareVersions, type NvidiaPolicy } from './policy';
+import { compareVbiosVersions, compareVersions, driverFloorAt, type NvidiaPolicy } from './policy';
 import { verifyRim, type Rim } from './rim';
 import { relaxationChecks } from '../relax';
 import { parseNvidiaReport, reportBytesFromInput, type NvidiaReport } from './spdm';
@@ -488,6 +488,18 @@ export function verifyNvidiaEvidence(
           ),
     );
   }
+  if (!isSwitch) checks.push(driverFloorCheck(policy, drv, at));
+  if (policy.minVbiosVersion !== null && !isSwitch) {
+    const ok = vb !== undefined && compareVbiosVersions(vb, policy.minVbiosVersion) >= 0;
+    checks.push(
+      ok
+        ? pass('policy.min_vbios_version', `${vb} >= ${policy.minVbiosVersion}`)
+        : failCheck(
+            'policy.min_vbios_version',
+            `expected >= ${policy.minVbiosVersion}, got ${vb ?? '(none)'}`,
+          ),
+    );
+  }
   if (policy.allowedVbiosVersions.length > 0) {
     const ok =
       vb !== undefined &&
@@ -586,4 +598,49 @@ export function checkMultiGpuPpcie(
         ok: false,
         message: `policy.ppcie: expected protected PCIe on all ${gpus.length} GPUs, got off on ${off.join(', ')}`,
       };
+}
+
+/**
+ * `policy.driver_floor`: the signed driver version against NVIDIA's bulletins in force at the
+ * verification time (nvidia/policy.ts `driverBulletins`). Refused below the branch floor, on an
+ * unfixed or unlisted branch, or without a driver version; passes (saying so) before the first
+ * bulletin. Under the relaxation `allowDriverBelowFloor` a refusal becomes a passing check whose
+ * message starts with RELAXED and still says what would have been refused.
+ */
+export function driverFloorCheck(policy: NvidiaPolicy, drv: string | undefined, at: Date): Check {
+  const ID = 'policy.driver_floor';
+  let refusal: string;
+  // No version: judged like a version that does not parse (refused once a bulletin is in force).
+  const v = driverFloorAt(policy.driverBulletins, drv ?? '', at);
+  if (drv === undefined && v.kind !== 'no-bulletin') {
+    refusal = 'expected a signed driver version in the report, got none';
+  } else {
+    switch (v.kind) {
+      case 'no-bulletin':
+        return pass(
+          ID,
+          `${drv ?? '(no driver version)'}: no NVIDIA driver bulletin in the policy is dated on or before ${v.at}: no floor applies`,
+        );
+      case 'ok':
+        return pass(
+          ID,
+          `branch ${v.branch}: ${drv} >= ${v.floor} (NVIDIA bulletin ${v.floorFrom}; in force: ${v.bulletin.id} of ${v.bulletin.effectiveFrom})`,
+        );
+      case 'bad-version':
+        refusal = `expected a dotted numeric driver version, got ${JSON.stringify(v.version)}`;
+        break;
+      case 'below':
+        refusal = `branch ${v.branch}: expected >= ${v.floor} (NVIDIA bulletin ${v.floorFrom}), got ${drv ?? ''}`;
+        break;
+      case 'unfixed':
+        refusal = `branch ${v.branch}: expected a branch with a fixed release (NVIDIA bulletin ${v.bulletin.id} of ${v.bulletin.effectiveFrom} gives ${v.branch} none), got ${drv ?? ''}`;
+        break;
+      case 'unlisted':
+        refusal = `branch ${v.branch}: expected one of ${v.listed.filter((b) => v.bulletin.floors[b] !== 'unfixed').join(', ')} (NVIDIA bulletin ${v.bulletin.id} of ${v.bulletin.effectiveFrom}), got ${drv ?? ''}`;
+        break;
+    }
+  }
+  return policy.allowDriverBelowFloor
+    ? pass(ID, `RELAXED nvidia.allowDriverBelowFloor: would refuse: ${refusal}`)
+    : failCheck(ID, refusal);
 }

@@ -1,6 +1,6 @@
 /**
  * AMD SEV-SNP verification (signature, certificate chain to the pinned per-product ARK, chip id,
- * TCB) and validation against the policy. Every check is collected; nothing stops at the first
+ * TCB, CRL, REPORT_DATA binding); the policy checks are in validate.ts (parse: report.ts). Every check is collected; nothing stops at the first
  * failure. Evidence parts (docs/PROTOCOL.md): `report` (1184 bytes), `vcek` or `vlek` (DER or PEM;
  * a PEM bundle may also carry the ASK/ARK), optionally `ask` / `asvk`, `ark`, `cert_chain` (KDS
  * cert_chain: ASK/ASVK then ARK, PEM), `crl` (the ARK-signed CRL, DER or PEM).
@@ -18,7 +18,7 @@ import type {
   TrustAnchors,
   VerifyContext,
 } from '../types';
-import type { AttestationPolicy, SnpPolicy, TcbFloor } from '../policy';
+import type { AttestationPolicy, SnpPolicy } from '../policy';
 import {
   bytesEqual,
   fromBase64,
@@ -51,6 +51,7 @@ import {
 } from './report';
 import type { SnpProduct, SnpReport, Tcb } from './report';
 import { amdCertInfo } from './vcek';
+import { validateSnpReport } from './validate';
 import type { AmdCertInfo } from './vcek';
 
 export interface SnpVerifyContext extends VerifyContext {
@@ -161,8 +162,6 @@ function chainToArk(
 
 const ok = (id: string, message: string): Check => ({ id, ok: true, message });
 const bad = (id: string, message: string): Check => ({ id, ok: false, message });
-const hexEq = (a: Uint8Array, hex: string): boolean =>
-  toHex(a) === hex.toLowerCase().replace(/^0x/, '');
 
 /** Bytes of a certificate part: DER, PEM, or base64 text. */
 function certsOf(part: Uint8Array, name: string): Certificate[] {
@@ -302,18 +301,6 @@ function certField(c: Certificate): FieldValue {
 }
 
 const TCB_KEYS = ['bl', 'tee', 'snp', 'microcode', 'fmc'] as const;
-
-/** TCB components below the floor, as messages. */
-function tcbBelow(name: string, t: Tcb, floor: TcbFloor): string[] {
-  const out: string[] = [];
-  for (const k of TCB_KEYS) {
-    const min = floor[k];
-    const v = t[k];
-    if (min !== undefined && v !== undefined && v < min)
-      out.push(`${name}.${k}: expected >= ${min}, got ${v}`);
-  }
-  return out;
-}
 
 /**
  * Verifies and validates one parsed SNP report with its certificates. Used by `verifySnpEvidence`
@@ -591,212 +578,15 @@ export function verifySnpCore(
   }
   for (const r of relaxationChecks('snp', sp)) checks.push(r);
 
-  // ----- validation against the policy -----
-  const pol = report.policy;
+  // ----- validation against the policy (validate.ts) -----
   checks.push(
-    !policyBit(pol, POLICY_BIT.DEBUG) || sp.allowDebug
-      ? ok(
-          'policy.debug',
-          `debug ${policyBit(pol, POLICY_BIT.DEBUG) ? 'allowed by the guest policy (accepted: allowDebug)' : 'disabled'}`,
-        )
-      : bad(
-          'policy.debug',
-          `policy.DEBUG: expected 0 (debugging lets the host read guest memory), got 1 (guest policy 0x${pol.toString(16)})`,
-        ),
+    ...validateSnpReport(report, sp, {
+      product,
+      keyKind,
+      measurements: opts.measurements ?? sp.measurements,
+      measurementLabel: opts.measurementLabel ?? 'measurement',
+    }),
   );
-  const smtOn = ((report.platformInfo >> BigInt(PLATFORM_INFO_BIT.SMT_EN)) & 1n) === 1n;
-  checks.push(
-    !smtOn || sp.allowSmt
-      ? ok('policy.smt', `SMT ${smtOn ? 'enabled (allowed)' : 'disabled'}`)
-      : bad('policy.smt', 'platform_info.SMT_EN: expected 0 (policy forbids SMT), got 1'),
-  );
-  const ma = policyBit(pol, POLICY_BIT.MIGRATE_MA);
-  checks.push(
-    !ma || sp.allowMigrationAgent
-      ? ok('policy.migration_agent', `migration agent ${ma ? 'allowed (accepted)' : 'not allowed'}`)
-      : bad('policy.migration_agent', 'policy.MIGRATE_MA: expected 0, got 1'),
-  );
-  const ss = policyBit(pol, POLICY_BIT.SINGLE_SOCKET);
-  checks.push(
-    ss || !sp.requireSingleSocket
-      ? ok('policy.single_socket', `single socket ${ss ? 'required by the guest' : 'not required'}`)
-      : bad('policy.single_socket', 'policy.SINGLE_SOCKET: expected 1, got 0'),
-  );
-  // Guest policy bits 63:26 are reserved and must be zero (SEV-SNP ABI spec, Guest Policy
-  // Structure; bits 21..25 are CXL_ALLOW, MEM_AES_256_XTS, RAPL_DIS, CIPHERTEXT_HIDING,
-  // PAGE_SWAP_DISABLE).
-  const reserved = pol >> BigInt(POLICY_BIT.PAGE_SWAP_DISABLE + 1);
-  checks.push(
-    reserved === 0n
-      ? ok('policy.reserved', 'guest policy reserved bits 63:26 are zero')
-      : bad(
-          'policy.reserved',
-          `policy[63:26]: expected 0, got 0x${reserved.toString(16)} (guest policy 0x${pol.toString(16)})`,
-        ),
-  );
-  // The guest policy's ABI_MAJOR.ABI_MINOR is the minimum firmware ABI the guest accepts: the
-  // running firmware (v3+ reports carry it) must be at least that.
-  const abiMajor = Number((pol >> 8n) & 0xffn);
-  const abiMinor = Number(pol & 0xffn);
-  if (report.version >= 3) {
-    const fw = report.currentVersion;
-    const okAbi = fw.major > abiMajor || (fw.major === abiMajor && fw.minor >= abiMinor);
-    checks.push(
-      okAbi
-        ? ok(
-            'policy.abi',
-            `firmware ${fw.major}.${fw.minor} >= the guest policy's minimum ABI ${abiMajor}.${abiMinor}`,
-          )
-        : bad(
-            'policy.abi',
-            `current firmware: expected >= ${abiMajor}.${abiMinor} (guest policy ABI), got ${fw.major}.${fw.minor}`,
-          ),
-    );
-  }
-  checks.push(
-    sp.vmpl === null || report.vmpl === sp.vmpl
-      ? ok('policy.vmpl', `VMPL ${report.vmpl}${sp.vmpl === null ? ' (not constrained)' : ''}`)
-      : bad('policy.vmpl', `vmpl: expected ${sp.vmpl}, got ${report.vmpl}`),
-  );
-  checks.push(
-    report.guestSvn >= sp.minGuestSvn
-      ? ok('policy.guest_svn', `guest SVN ${report.guestSvn} >= ${sp.minGuestSvn}`)
-      : bad('policy.guest_svn', `guest_svn: expected >= ${sp.minGuestSvn}, got ${report.guestSvn}`),
-  );
-  if (product !== null) {
-    // The floor: `minTcb` and the product's default (AMD bulletins), the higher per component.
-    const floor: Record<string, number> = { ...sp.minTcb };
-    for (const [k, v] of Object.entries(sp.minTcbByProduct?.[product] ?? {}))
-      floor[k] = Math.max(floor[k] ?? 0, v);
-    const below = [
-      ...tcbBelow('reported_tcb', decodeTcb(report.reportedTcb, product), floor),
-      ...tcbBelow('current_tcb', decodeTcb(report.currentTcb, product), floor),
-      ...tcbBelow('committed_tcb', decodeTcb(report.committedTcb, product), floor),
-      ...tcbBelow('launch_tcb', decodeTcb(report.launchTcb, product), floor),
-    ];
-    checks.push(
-      below.length === 0
-        ? ok(
-            'policy.min_tcb',
-            Object.keys(floor).length === 0
-              ? 'no minimum TCB configured'
-              : `all TCBs meet ${JSON.stringify(floor)} (${product})`,
-          )
-        : bad('policy.min_tcb', below.join('; ')),
-    );
-  }
-  const cv = report.currentVersion;
-  const mv = report.committedVersion;
-  const provisional =
-    report.currentTcb !== report.committedTcb ||
-    cv.major !== mv.major ||
-    cv.minor !== mv.minor ||
-    cv.build !== mv.build;
-  checks.push(
-    !provisional || sp.permitProvisionalFirmware
-      ? ok(
-          'policy.provisional_firmware',
-          provisional
-            ? 'provisional firmware (accepted: permitProvisionalFirmware)'
-            : 'committed TCB equals current TCB',
-        )
-      : bad(
-          'policy.provisional_firmware',
-          `committed_tcb: expected current_tcb 0x${report.currentTcb.toString(16)} / ${cv.major}.${cv.minor}.${cv.build}, got 0x${report.committedTcb.toString(16)} / ${mv.major}.${mv.minor}.${mv.build} (provisional firmware)`,
-        ),
-  );
-  if (sp.minFirmware !== null) {
-    const [maj, min] = sp.minFirmware.split('.').map(Number) as [number, number | undefined];
-    const good = cv.major > maj || (cv.major === maj && cv.minor >= (min ?? 0));
-    checks.push(
-      good
-        ? ok('policy.min_firmware', `firmware ${cv.major}.${cv.minor} >= ${sp.minFirmware}`)
-        : bad(
-            'policy.min_firmware',
-            `current firmware: expected >= ${sp.minFirmware}, got ${cv.major}.${cv.minor}`,
-          ),
-    );
-  }
-  const allowed = opts.measurements ?? sp.measurements;
-  const mLabel = opts.measurementLabel ?? 'measurement';
-  checks.push(
-    allowed.length === 0
-      ? ok(
-          'measurement',
-          `${mLabel} ${toHex(report.measurement)} (not constrained: no allowlist configured)`,
-        )
-      : allowed.some((m) => hexEq(report.measurement, m))
-        ? ok('measurement', `${mLabel} ${toHex(report.measurement)} is allowed`)
-        : bad(
-            'measurement',
-            `${mLabel}: expected one of ${allowed.map((m) => m.slice(0, 16) + '…').join(', ')}, got ${toHex(report.measurement)}`,
-          ),
-  );
-  if (sp.hostData !== null)
-    checks.push(
-      hexEq(report.hostData, sp.hostData)
-        ? ok('policy.host_data', 'HOST_DATA as expected')
-        : bad(
-            'policy.host_data',
-            `host_data: expected ${sp.hostData}, got ${toHex(report.hostData)}`,
-          ),
-    );
-  if (sp.idKeyDigests.length > 0) {
-    checks.push(
-      sp.idKeyDigests.some((d) => hexEq(report.idKeyDigest, d))
-        ? ok('policy.id_key_digest', 'ID key digest allowed')
-        : bad(
-            'policy.id_key_digest',
-            `id_key_digest: expected one of ${sp.idKeyDigests.length} allowed, got ${toHex(report.idKeyDigest)}`,
-          ),
-    );
-  }
-  if (sp.authorKeyDigests.length > 0) {
-    const good =
-      report.authorKeyEn && sp.authorKeyDigests.some((d) => hexEq(report.authorKeyDigest, d));
-    checks.push(
-      good
-        ? ok('policy.author_key_digest', 'author key digest allowed')
-        : bad(
-            'policy.author_key_digest',
-            `author_key_digest: expected one of ${sp.authorKeyDigests.length} allowed (AUTHOR_KEY_EN=1), got ${report.authorKeyEn ? toHex(report.authorKeyDigest) : 'AUTHOR_KEY_EN=0'}`,
-          ),
-    );
-  }
-  if (sp.familyId !== null)
-    checks.push(
-      hexEq(report.familyId, sp.familyId)
-        ? ok('policy.family_id', 'FAMILY_ID as expected')
-        : bad(
-            'policy.family_id',
-            `family_id: expected ${sp.familyId}, got ${toHex(report.familyId)}`,
-          ),
-    );
-  if (sp.imageId !== null)
-    checks.push(
-      hexEq(report.imageId, sp.imageId)
-        ? ok('policy.image_id', 'IMAGE_ID as expected')
-        : bad('policy.image_id', `image_id: expected ${sp.imageId}, got ${toHex(report.imageId)}`),
-    );
-  if (keyKind !== 'none') {
-    checks.push(
-      sp.signingKeys.includes(keyKind)
-        ? ok('policy.signing_key', `${keyKind} accepted`)
-        : bad(
-            'policy.signing_key',
-            `signing_key: expected one of ${sp.signingKeys.join(', ')}, got ${keyKind}`,
-          ),
-    );
-  }
-  if (product !== null)
-    checks.push(
-      sp.products.includes(product)
-        ? ok('policy.product', `${product} accepted`)
-        : bad(
-            'policy.product',
-            `product: expected one of ${sp.products.join(', ')}, got ${product}`,
-          ),
-    );
   if (opts.checkReportData) {
     const want = opts.expectedReportData;
     if (want === null)
