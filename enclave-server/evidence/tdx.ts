@@ -60,6 +60,8 @@ export interface TdxProviderOptions {
    */
   readonly refetch?: (quote: Uint8Array) => Promise<void>;
   readonly refetchCooldownMs?: number;
+  /** How long one handshake waits for a refetch before stapling what is fresh (default 5 s). */
+  readonly refetchWaitMs?: number;
   /** Diagnostics (warnings about stale collateral); default stderr. */
   readonly log?: (line: string) => void;
 }
@@ -236,14 +238,30 @@ export class TdxEvidenceProvider implements EvidenceProvider {
       (this.lastRefetch === undefined || t - this.lastRefetch >= cooldown)
     ) {
       this.lastRefetch = t;
-      try {
-        await this.opts.refetch(quote);
+      // A handshake waits for the refetch at most `refetchWaitMs` (default 5 s): an unreachable
+      // PCS must not hold the client up for the fetcher's own timeouts. A refetch that finishes
+      // later is picked up by the next handshake (the cached parts are re-read).
+      const done = this.opts
+        .refetch(quote)
+        .then(() => {
+          this.collateral = undefined;
+          return true;
+        })
+        .catch((e: unknown) => {
+          log(
+            `teechat-server: TDX collateral refetch failed: ${e instanceof Error ? e.message : String(e)}`,
+          );
+          return false;
+        });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waited = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.opts.refetchWaitMs ?? 5_000);
+      });
+      const refreshed = await Promise.race([done, waited]);
+      clearTimeout(timer);
+      if (refreshed) {
         this.collateral = { parts: await loadTdxCollateralParts(dir), at: t };
         f = freshTdxCollateral(this.collateral.parts, at, maxAge);
-      } catch (e) {
-        log(
-          `teechat-server: TDX collateral refetch failed: ${e instanceof Error ? e.message : String(e)}`,
-        );
       }
     }
     if (f.stale.length > 0)

@@ -323,6 +323,32 @@ describe(
       });
     });
 
+    test('a slow refetch holds a handshake at most refetchWaitMs; the next one staples its result', async () => {
+      await withDir(async (dir) => {
+        copyFileSync(
+          sharedPath('vectors', 'tdx/trustee/tcbInfo.json')!,
+          join(dir, 'tcb_info.json'),
+        );
+        let finish: (() => void) | undefined;
+        const { p, logs } = provider(dir, LUNAL_AT, {
+          refetch: () =>
+            new Promise<void>((resolve) => {
+              finish = () => {
+                copyLunal(dir);
+                resolve();
+              };
+            }),
+          refetchWaitMs: 20,
+        });
+        // the refetch has not finished: the handshake goes on with what is fresh (nothing stale)
+        assert.deepEqual(keys((await p.collect(binding))[0]), ['quote']);
+        assert.match(logs[0]!, /WARNING: TDX collateral/);
+        finish!();
+        await new Promise((r) => setImmediate(r));
+        assert.deepEqual(keys((await p.collect(binding))[0]), ALL);
+      });
+    });
+
     test("tdxCollateralRefetcher fetches for the quote's FMSPC through the injected fetcher", async () => {
       await withDir(async (dir) => {
         const urls: string[] = [];
