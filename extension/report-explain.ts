@@ -6,22 +6,8 @@
  * gives the image inputs (command line, vCPU shape, file hashes), they are filled in.
  * Pure: no vscode.
  */
+import type { ReleaseImageInputs } from '../protocol/attestation/types';
 import type { AttestationView, TrustSettings } from './types';
-
-/** The image inputs a release manifest publishes (protocol/release/manifest.ts ImageInputs). */
-export interface ReleaseImageInputs {
-  readonly ovmfSha256: string;
-  readonly kernelSha256: string;
-  readonly initrdSha256: string;
-  readonly cmdline: string;
-  readonly vcpuShapes: readonly {
-    readonly name: string;
-    readonly vcpus: number;
-    readonly vcpuType: string;
-    readonly vmm: string;
-    readonly guestFeatures: string;
-  }[];
-}
 
 export type ExplainVerdict = 'same' | 'DIFFERS' | 'no expected value';
 

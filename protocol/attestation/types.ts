@@ -89,19 +89,22 @@ export interface ReleaseSummary {
   /** Expected values by name (e.g. "snp.launch_digest[qemu-8]", "tdx.mrtd", "azure.pcr4"). */
   readonly expected: { readonly [name: string]: string };
   /** The image inputs the manifest publishes (for the report's recompute commands); absent in older views. */
-  readonly image?: {
-    readonly ovmfSha256: string;
-    readonly kernelSha256: string;
-    readonly initrdSha256: string;
-    readonly cmdline: string;
-    readonly vcpuShapes: readonly {
-      readonly name: string;
-      readonly vcpus: number;
-      readonly vcpuType: string;
-      readonly vmm: string;
-      readonly guestFeatures: string;
-    }[];
-  };
+  readonly image?: ReleaseImageInputs;
+}
+
+/** The image inputs a release manifest publishes (protocol/release/manifest.ts ImageInputs). */
+export interface ReleaseImageInputs {
+  readonly ovmfSha256: string;
+  readonly kernelSha256: string;
+  readonly initrdSha256: string;
+  readonly cmdline: string;
+  readonly vcpuShapes: readonly {
+    readonly name: string;
+    readonly vcpus: number;
+    readonly vcpuType: string;
+    readonly vmm: string;
+    readonly guestFeatures: string;
+  }[];
 }
 
 /**
