@@ -6,7 +6,12 @@ import * as vscode from 'vscode';
 import type { StatusView } from '../ui-contract/messages';
 import { renderAttestationDocument } from './attestation-report';
 import { ChatPanel } from './chat-panel';
-import { connectWithClient, setReleaseStore } from './client-adapter';
+import {
+  connectWithClient,
+  readBundledRelease,
+  setBundledRelease,
+  setReleaseStore,
+} from './client-adapter';
 import { ReleaseState } from '../client/release/state';
 import { renderReleaseLog } from './attestation-report';
 import { buildEvidenceBundle } from './evidence-export';
@@ -26,6 +31,8 @@ export function createRuntime(
   context.subscriptions.push(output);
   // Rollback state for signed releases (highest version per signer, accepted log): globalState.
   setReleaseStore(context.globalState);
+  // The release manifest + bundle shipped in the .vsix, for servers that offer none (read per connect).
+  setBundledRelease(() => readBundledRelease(context.extensionUri.fsPath));
   const services = createServices(context, connectWithClient, output);
   const watchers = new Set<() => void>();
   context.subscriptions.push(
@@ -38,7 +45,11 @@ export function createRuntime(
   // A changed server or trust policy applies at once: the next use connects and verifies again.
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('teechat.serverUrl') || e.affectsConfiguration('teechat.trust')) {
+      if (
+        e.affectsConfiguration('teechat.serverUrl') ||
+        e.affectsConfiguration('teechat.trust') ||
+        e.affectsConfiguration('teechat.release')
+      ) {
         output.appendLine('settings changed: dropping the session; the next use verifies again');
         void services.sessions.disconnect();
       }
