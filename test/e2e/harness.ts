@@ -169,6 +169,8 @@ export interface EnclaveOpts {
   readonly port: number;
   readonly gpu: 'simulated' | 'none';
   readonly log: string;
+  /** More server flags (e.g. --release-manifest FILE --release-bundle FILE). */
+  readonly extraArgs?: readonly string[];
 }
 
 export function startEnclave(o: EnclaveOpts): Group {
@@ -193,6 +195,7 @@ export function startEnclave(o: EnclaveOpts): Group {
       '127.0.0.1',
       '--port',
       String(o.port),
+      ...(o.extraArgs ?? []),
     ],
     { log: o.log },
   );

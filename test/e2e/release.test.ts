@@ -1,0 +1,220 @@
+/**
+ * A signed release in a real VS Code (code-server with the packaged .vsix): the enclave server
+ * (simulated attestation, tiny model) presents a release manifest signed by a local test Sigstore
+ * (a Fulcio-like CA + CT log and a Rekor-like log: test/helpers/test-sigstore.ts). The test
+ * Sigstore's trusted root reaches the extension only through the production trust path: the
+ * machine-scoped user setting `teechat.release.trustedRoot` (a private Sigstore deployment's
+ * root), with `teechat.release.repository` naming the signer, written where code-server reads
+ * machine settings. Steps (screenshots in test-artifacts/e2e/release-*.png):
+ *   chat without any trust prompt (the session matched the release) → the status bar shows
+ *   `SIMULATED v2.0.0 · SNP …` → the report shows the release section (version, provenance, each
+ *   expected vs observed value with PASS, the `teechat measure` command) → the server comes back
+ *   with an older signed release: refused as a downgrade, the status bar says so.
+ * Run: npm run test:e2e (or node --import tsx --test test/e2e/release.test.ts after
+ * scripts/e2e-setup.sh). Skips with a message when prerequisites are missing.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { expectedIdentity, releaseSigner } from '../../client/release/identity';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/webview-harness';
+import { sampleManifest } from '../helpers/release-manifest';
+import { testSigstore } from '../helpers/test-sigstore';
+import {
+  ARTIFACTS,
+  cleanup,
+  freePort,
+  missingPrerequisites,
+  MODEL,
+  prepareCodeServer,
+  startCodeServer,
+  startEnclave,
+} from './harness';
+import type { CodeServerSetup, Group } from './harness';
+import { answerDone, chatFrame, reportText, runCommand, send, statusItem } from './workbench';
+
+const missing = missingPrerequisites();
+const skip =
+  missing.length > 0
+    ? `e2e prerequisites missing (run scripts/e2e-setup.sh): ${missing.join('; ')}`
+    : false;
+if (skip) console.error(`# SKIP code-server release e2e: ${skip}`);
+
+const REPO = 'teechat/teechat';
+const COMMIT = '0123456789abcdef0123456789abcdef01234567';
+const signer = releaseSigner({ repository: REPO });
+/** The launch digest of the server's simulated SNP guest (enclave-server simulated provider). */
+const SIM_DIGEST = createHash('sha384').update('teechat simulated guest').digest('hex');
+
+describe('TEEChat in code-server: a signed release', { skip, timeout: 600_000 }, () => {
+  let enclave: Group | undefined;
+  let codeServer: Group | undefined;
+  let setup: CodeServerSetup | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let dir = '';
+  let enclavePort = 0;
+  const releases: Record<string, string[]> = {};
+
+  const shot = async (name: string): Promise<void> => {
+    await page.screenshot({ path: join(ARTIFACTS, `release-${name}.png`) });
+  };
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    dir = mkdtempSync(join(tmpdir(), 'teechat-e2e-release-'));
+    const ts = await testSigstore();
+    const rootFile = join(dir, 'trusted_root.json');
+    writeFileSync(rootFile, JSON.stringify(ts.trustedRoot));
+    const modelSha = createHash('sha256').update(readFileSync(MODEL)).digest('hex');
+    for (const version of ['2.0.0', '1.0.0']) {
+      const m = sampleManifest({ version });
+      (m['source'] as Record<string, unknown>)['tag'] = `v${version}`;
+      (m['expected'] as Record<string, unknown>)['snp'] = [
+        { shape: 'qemu-8', launch_digest: SIM_DIGEST },
+      ];
+      (m['model'] as Record<string, unknown>)['sha256'] = modelSha;
+      const bytes = new TextEncoder().encode(JSON.stringify(m));
+      const mf = join(dir, `teechat-release-${version}.json`);
+      writeFileSync(mf, bytes);
+      writeFileSync(
+        `${mf}.sigstore.json`,
+        await ts.sign(bytes, {
+          identity: expectedIdentity(signer, `v${version}`),
+          repository: `https://github.com/${REPO}`,
+          ref: `refs/tags/v${version}`,
+          sha: COMMIT,
+          // the mock CA's root is valid from its creation (the real now): sign just after it
+          at: new Date(Date.now() + 1000),
+        }),
+      );
+      releases[version] = ['--release-manifest', mf, '--release-bundle', `${mf}.sigstore.json`];
+    }
+    enclavePort = await freePort();
+    enclave = startEnclave({
+      port: enclavePort,
+      gpu: 'simulated',
+      log: join(ARTIFACTS, 'release-enclave-server.log'),
+      extraArgs: releases['2.0.0'],
+    });
+    await enclave.waitFor(/listening on ws:\/\/\S+/, 120_000);
+    setup = prepareCodeServer(
+      {
+        'teechat.serverUrl': `ws://127.0.0.1:${enclavePort}`,
+        'teechat.trust.allowSimulatedAttestation': true,
+        'teechat.release.repository': REPO,
+        'teechat.release.trustedRoot': rootFile,
+        'teechat.chat.maxTokens': 32,
+        'workbench.startupEditor': 'none',
+        'workbench.tips.enabled': false,
+        'telemetry.telemetryLevel': 'off',
+        'extensions.autoUpdate': false,
+        'extensions.autoCheckUpdates': false,
+        'update.mode': 'none',
+        'security.workspace.trust.enabled': false,
+        'chat.commandCenter.enabled': false,
+        'workbench.secondarySideBar.defaultVisibility': 'hidden',
+      },
+      {},
+    );
+    const csPort = await freePort();
+    codeServer = startCodeServer(setup, csPort, join(ARTIFACTS, 'release-code-server.log'));
+    await codeServer.waitFor(/HTTP server listening on (http:\/\/\S+)/, 60_000);
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      headless: true,
+    });
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    page = await context.newPage();
+    await page.goto(`http://127.0.0.1:${csPort}/?folder=${encodeURIComponent(setup.workspace)}`);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    await codeServer?.stop();
+    await enclave?.stop();
+    cleanup(setup);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('chat: the session matches the signed release, no trust prompt', async () => {
+    await statusItem(page).waitFor({ timeout: 120_000 });
+    await runCommand(page, 'TEEChat: Open Private Chat');
+    await send(page, 'Once upon a time');
+    const text = await answerDone(page, 1);
+    assert.ok(text.trim().length > 0, 'the answer has text');
+    assert.equal(
+      await page.locator('.monaco-dialog-box').count(),
+      0,
+      'no trust-on-first-use dialog for a release-matched session',
+    );
+  });
+
+  test('the status bar shows the release version first', async () => {
+    const item = statusItem(page).filter({ hasText: /v2\.0\.0/ });
+    await item.waitFor({ timeout: 30_000 });
+    const text = (await item.textContent()) ?? '';
+    assert.match(
+      text,
+      new RegExp(
+        `SIMULATED v2\\.0\\.0 · SNP ${SIM_DIGEST.slice(0, 4)}…${SIM_DIGEST.slice(-4)} · GPU CC`,
+      ),
+    );
+    await item.hover();
+    await shot('status-bar');
+  });
+
+  test('the report shows the release section: provenance, expected vs observed, measure commands', async () => {
+    await statusItem(page).click();
+    await page
+      .locator('.tabs-container .tab', { hasText: 'TEEChat Attestation Report' })
+      .waitFor({ timeout: 30_000 });
+    const text = await reportText(page, 'Rekor log index');
+    assert.ok(text, 'the report renders with its release section');
+    assert.match(text, /Version:?\s*v2\.0\.0 \(signed manifest sent by the server\)/);
+    assert.match(text, new RegExp(`github\\.com/${REPO}\\W+at commit\\W+${COMMIT}`));
+    assert.ok(text.includes(expectedIdentity(signer, 'v2.0.0')), 'the signing identity');
+    assert.match(text, /Rekor log index \d+; signed 20\d\d-/);
+    assert.match(text, /Relaxations:?\s*none/);
+    // the private trusted root is named (it came from the machine-scoped user setting)
+    assert.match(text, /trusted_root\.json\W+\(teechat\.release\.trustedRoot\)/);
+    assert.match(
+      text,
+      new RegExp(`snp\\.launch_digest\\[qemu-8\\]\\s*${SIM_DIGEST}\\s*${SIM_DIGEST}\\s*PASS`),
+    );
+    assert.match(text, /model\.sha256\s*[0-9a-f]{64}\s*[0-9a-f]{64}\s*PASS/);
+    assert.match(text, /teechat measure snp --ovmf/);
+    await shot('report');
+  });
+
+  test('an older signed release is refused as a downgrade', async () => {
+    await enclave?.stop();
+    enclave = startEnclave({
+      port: enclavePort,
+      gpu: 'simulated',
+      log: join(ARTIFACTS, 'release-enclave-server-2.log'),
+      extraArgs: releases['1.0.0'],
+    });
+    await enclave.waitFor(/listening on ws:\/\/\S+/, 120_000);
+    await runCommand(page, 'TEEChat: Reconnect (Verify Enclave Again)');
+    await statusItem(page)
+      .filter({ hasText: /evidence rejected/ })
+      .waitFor({ timeout: 60_000 });
+    await runCommand(page, 'TEEChat: Open Private Chat');
+    await send(page, 'Are you the same release?');
+    const alert = chatFrame(page).getByRole('alert').last();
+    await alert.waitFor({ timeout: 60_000 });
+    assert.match(
+      (await alert.textContent()) ?? '',
+      /rollback\.version: expected version >= 2\.0\.0 .*got 1\.0\.0/,
+    );
+    await shot('downgrade-refused');
+  });
+});
