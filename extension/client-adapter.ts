@@ -221,6 +221,8 @@ export function releaseOptions(t: TrustSettings): ReleaseSessionOptions | undefi
     state: new ReleaseState(releaseStore),
     maxAgeMs: days === 0 ? null : days * 86_400_000,
     ...(downgradeTo !== '' ? { allowDowngradeTo: downgradeTo } : {}),
+    downgradeHint: (v) =>
+      `set the user setting teechat.release.allowDowngradeTo to "${v}" to accept it`,
     ...(bundled !== undefined ? { bundled } : {}),
     require: false,
   };

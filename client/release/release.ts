@@ -48,6 +48,8 @@ export interface ReleaseVerifyOptions {
    * `teechat.release.allowDowngradeTo`. Any other older version is still refused.
    */
   readonly allowDowngradeTo?: string;
+  /** How the refusal of a downgrade tells the user to allow it (default: the CLI's flag). */
+  readonly downgradeHint?: (version: string) => string;
 }
 
 export interface ReleaseVerified {
@@ -185,7 +187,7 @@ export function verifyReleaseManifest(o: ReleaseVerifyOptions): ReleaseVerified 
         `expected version >= ${prev.version} (highest accepted from this signer), got ${manifest.version} (${
           o.allowDowngradeTo !== undefined && o.allowDowngradeTo !== ''
             ? `only a downgrade to ${o.allowDowngradeTo} is allowed`
-            : 'pass --allow-downgrade to accept it'
+            : (o.downgradeHint?.(manifest.version) ?? 'pass --allow-downgrade to accept it')
         })`,
       );
   }

@@ -30,6 +30,7 @@ export interface ReleaseSessionOptions {
   readonly allowDowngrade?: boolean;
   /** Accept a downgrade to exactly this version (explicit; reported). */
   readonly allowDowngradeTo?: string;
+  readonly downgradeHint?: (version: string) => string;
   readonly witnesses?: readonly Uint8Array[];
   /** A manifest + bundle the user pinned: used instead of whatever the server offers. */
   readonly pinned?: ReleaseParts;
@@ -101,6 +102,7 @@ export function verifySessionRelease(
     ...(o.witnesses !== undefined ? { witnesses: o.witnesses } : {}),
     ...(o.allowDowngrade !== undefined ? { allowDowngrade: o.allowDowngrade } : {}),
     ...(o.allowDowngradeTo !== undefined ? { allowDowngradeTo: o.allowDowngradeTo } : {}),
+    ...(o.downgradeHint !== undefined ? { downgradeHint: o.downgradeHint } : {}),
   });
   const source = o.pinned !== undefined ? 'pinned' : offered !== null ? 'server' : 'bundled';
   return { verified, source };

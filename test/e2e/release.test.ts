@@ -213,7 +213,7 @@ describe('TEEChat in code-server: a signed release', { skip, timeout: 600_000 },
     await alert.waitFor({ timeout: 60_000 });
     assert.match(
       (await alert.textContent()) ?? '',
-      /rollback\.version: expected version >= 2\.0\.0 .*got 1\.0\.0/,
+      /rollback\.version: expected version >= 2\.0\.0 .*got 1\.0\.0 \(set the user setting teechat\.release\.allowDowngradeTo to "1\.0\.0" to accept it\)/,
     );
     await shot('downgrade-refused');
   });

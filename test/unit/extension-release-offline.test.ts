@@ -245,7 +245,7 @@ describe('extension release options (production trust path, test Sigstore as a p
     const older = await signed('1.9.0');
     rejects(
       () => verifySessionRelease(opts(), served(older), T0 + 60_000),
-      /rollback\.version: expected version >= 2\.0\.0 .*got 1\.9\.0/,
+      /rollback\.version: expected version >= 2\.0\.0 .*got 1\.9\.0 \(set the user setting teechat\.release\.allowDowngradeTo to "1\.9\.0" to accept it\)/,
     );
     rejects(
       () =>
