@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { StatusView } from '../ui-contract/messages';
 import { renderAttestationDocument } from './attestation-report';
 import { ChatPanel } from './chat-panel';
+import { ReportPanel } from './report-panel';
 import {
   connectWithClient,
   readBundledRelease,
@@ -39,6 +40,7 @@ export function createRuntime(
     services.sessions.onDidChange((snap) => {
       applyStatus(snap.status);
       for (const w of watchers) w();
+      ReportPanel.refreshOpen();
     }),
   );
   applyStatus(services.sessions.snapshot.status);
@@ -106,17 +108,16 @@ export function createRuntime(
       const panel = ChatPanel.show(services);
       await panel.ask(prompt);
     },
-    async showAttestation() {
-      // Rendered (Markdown preview); the source only where no Markdown preview is available.
-      try {
-        await vscode.commands.executeCommand('markdown.showPreview', ATTESTATION_URI);
-      } catch {
-        const doc = await vscode.workspace.openTextDocument(ATTESTATION_URI);
-        await vscode.window.showTextDocument(doc, {
-          preview: true,
-          viewColumn: vscode.ViewColumn.Active,
-        });
-      }
+    showAttestation() {
+      // A webview rendering of the report document with Copy buttons (extension/report-panel.ts).
+      ReportPanel.show(context.extensionUri, () =>
+        renderAttestationDocument(
+          services.sessions.snapshot,
+          services.settings().trust,
+          new Date(),
+        ),
+      );
+      return Promise.resolve();
     },
     async showReleaseLog() {
       const doc = await vscode.workspace.openTextDocument({

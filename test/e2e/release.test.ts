@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Frame, Page } from 'playwright-core';
 import { expectedIdentity, releaseSigner } from '../../client/release/identity';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/webview-harness';
 import { sampleManifest } from '../helpers/release-manifest';
@@ -130,7 +130,10 @@ describe('TEEChat in code-server: a signed release', { skip, timeout: 600_000 },
       args: CHROMIUM_ARGS,
       headless: true,
     });
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const context = await browser.newContext({
+      viewport: { width: 1400, height: 900 },
+      permissions: ['clipboard-read', 'clipboard-write'],
+    });
     page = await context.newPage();
     await page.goto(`http://127.0.0.1:${csPort}/?folder=${encodeURIComponent(setup.workspace)}`);
     await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
@@ -187,11 +190,55 @@ describe('TEEChat in code-server: a signed release', { skip, timeout: 600_000 },
     assert.match(text, /trusted_root\.json\W+\(teechat\.release\.trustedRoot\)/);
     assert.match(
       text,
-      new RegExp(`snp\\.launch_digest\\[qemu-8\\]\\s*${SIM_DIGEST}\\s*${SIM_DIGEST}\\s*PASS`),
+      new RegExp(
+        `snp\\.launch_digest\\[qemu-8\\]\\s*${SIM_DIGEST}\\s*(?:Copy)?\\s*${SIM_DIGEST}\\s*(?:Copy)?\\s*PASS`,
+      ),
     );
-    assert.match(text, /model\.sha256\s*[0-9a-f]{64}\s*[0-9a-f]{64}\s*PASS/);
+    assert.match(
+      text,
+      /model\.sha256\s*[0-9a-f]{64}\s*(?:Copy)?\s*[0-9a-f]{64}\s*(?:Copy)?\s*PASS/,
+    );
     assert.match(text, /teechat measure snp --ovmf/);
     await shot('report');
+  });
+
+  test('the report copies an expected value and a teechat measure command', async () => {
+    // the report page is the webview frame that has the Copy buttons
+    let report: Frame | undefined;
+    for (let t = 0; t < 60 && !report; t++) {
+      for (const f of page.frames())
+        if (
+          (await f
+            .locator('vscode-button.copy')
+            .count()
+            .catch(() => 0)) > 0
+        )
+          report = f;
+      if (!report) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(report, 'the report page with Copy buttons');
+    const digestCopy = report.locator(
+      'vscode-button.copy[aria-label="Copy snp.launch_digest[qemu-8] expected (manifest)"]',
+    );
+    await digestCopy.waitFor({ timeout: 30_000 });
+    assert.equal(await digestCopy.getAttribute('data-copy'), SIM_DIGEST);
+    await digestCopy.click();
+    await page
+      .locator('#workbench\\.parts\\.statusbar', {
+        hasText: `TEEChat: copied ${SIM_DIGEST.slice(0, 12)}…${SIM_DIGEST.slice(-8)}`,
+      })
+      .waitFor({ timeout: 15_000 });
+    assert.equal(await page.evaluate('navigator.clipboard.readText()'), SIM_DIGEST);
+    const cmd = report.locator('vscode-button.copy[data-copy^="teechat measure snp"]').first();
+    await cmd.click();
+    await page
+      .locator('#workbench\\.parts\\.statusbar', { hasText: 'TEEChat: copied teechat meas' })
+      .waitFor({ timeout: 15_000 });
+    assert.match(
+      await page.evaluate('navigator.clipboard.readText()'),
+      /^teechat measure snp --ovmf /,
+    );
+    await shot('report-copied');
   });
 
   test('an older signed release is refused as a downgrade', async () => {

@@ -82,6 +82,7 @@ describe('packaging: the .vsix carries release/manifest.json and its bundle', ()
       'dist/extension.cjs',
       'dist/extension-runtime.cjs',
       'dist/webview.js',
+      'dist/report.js',
       'dist/teechat.mjs',
       'release/policy-floors.json',
       'release/inputs.env',
@@ -91,7 +92,13 @@ describe('packaging: the .vsix carries release/manifest.json and its bundle', ()
   });
   test('without a manifest: only the bundled extension', () => {
     const files = vsceLs();
-    assert.ok(files.includes('dist/extension.cjs'), files.join(', '));
+    for (const f of [
+      'dist/extension.cjs',
+      'dist/extension-runtime.cjs',
+      'dist/webview.js',
+      'dist/report.js',
+    ])
+      assert.ok(files.includes(f), `${f} in ${files.join(', ')}`);
     assert.ok(!files.some((f) => f.startsWith('release/')), files.join(', '));
     assert.ok(!files.includes('client/index.ts') && !files.includes('dist/teechat.mjs'));
   });
