@@ -4,7 +4,8 @@
  * strict CSP; all text escaped (property test over arbitrary text); only `copy` requests for a
  * rendered value pass the host's guard (ui-contract/report.ts).
  */
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
+import { register } from 'node:module';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { renderAttestationDocument, renderRelease } from '../../extension/attestation-report';
@@ -15,6 +16,10 @@ import type { SessionSnapshot } from '../../extension/session-manager';
 import type { ReleaseSummary } from '../../protocol/attestation/types';
 import { isReportRequest, REPORT_COPY_MAX } from '../../ui-contract/report';
 import { fakeView } from '../helpers/fake-session';
+import type * as ShimModule from '../helpers/vscode-shim';
+import type * as PanelModule from '../../extension/report-panel';
+
+register('../helpers/vscode-hooks.mjs', import.meta.url);
 
 const NONCE = makeNonce((n) => new Uint8Array(n).map((_, i) => i * 13));
 const page = (markdown: string) =>
@@ -179,5 +184,62 @@ describe('report messages (host guard)', () => {
       { type: 'copy', value: 'x'.repeat(REPORT_COPY_MAX + 1) },
     ])
       assert.equal(isReportRequest(m), false, JSON.stringify(m));
+  });
+});
+
+describe('report panel (vscode shim): copies only values it rendered', () => {
+  let shim: typeof ShimModule;
+  let panels: typeof PanelModule;
+  before(async () => {
+    shim = await import('../helpers/vscode-shim');
+    panels = await import('../../extension/report-panel');
+  });
+  test('one panel, strict page, copy of a rendered value; anything else is ignored', async () => {
+    shim.resetShim();
+    let md = `# R\n\n- **Launch measurement (SNP)**: \`${M}\`\n`;
+    const ext = shim.Uri.file('/ext');
+    const p = panels.ReportPanel.show(ext as never, () => md);
+    const fake = shim.shim.panels[0];
+    assert.ok(fake);
+    assert.equal(fake.viewType, 'teechat.report');
+    assert.equal(fake.title, 'TEEChat Attestation Report');
+    assert.match(fake.webview.html, /src="https:\/\/webview\.test\/ext\/dist\/report\.js"/);
+    assert.deepEqual(
+      (fake.webview.options as { enableCommandUris?: boolean }).enableCommandUris,
+      false,
+    );
+    const settle = () => new Promise((r) => setImmediate(r));
+    fake.receive({ type: 'copy', value: M });
+    await settle();
+    assert.deepEqual(shim.shim.clipboard, [M]);
+    assert.deepEqual(shim.shim.statusMessages, [
+      `TEEChat: copied ${M.slice(0, 12)}…${M.slice(-8)}`,
+    ]);
+    for (const m of [
+      { type: 'copy', value: 'cd'.repeat(48) }, // well-formed, but not in the report
+      { type: 'copy', value: M, extra: true },
+      { type: 'paste', value: M },
+      'copy',
+    ])
+      fake.receive(m);
+    await settle();
+    assert.deepEqual(shim.shim.clipboard, [M]);
+    // A refresh renders the new document; the old value is no longer copyable.
+    md = '# R\n\n- **Launch measurement (SNP)**: `' + 'cd'.repeat(48) + '`\n';
+    panels.ReportPanel.refreshOpen();
+    fake.receive({ type: 'copy', value: M });
+    fake.receive({ type: 'copy', value: 'cd'.repeat(48) });
+    await settle();
+    assert.deepEqual(shim.shim.clipboard, [M, 'cd'.repeat(48)]);
+    // show() again reveals the same panel
+    assert.equal(
+      panels.ReportPanel.show(ext as never, () => md),
+      p,
+    );
+    assert.equal(shim.shim.panels.length, 1);
+    assert.equal(fake.revealed, 1);
+    fake.dispose();
+    panels.ReportPanel.show(ext as never, () => md);
+    assert.equal(shim.shim.panels.length, 2, 'a closed panel is replaced by a new one');
   });
 });
