@@ -212,6 +212,7 @@ export interface CodeServerSetup {
 export function prepareCodeServer(
   settings: Record<string, unknown>,
   files: Record<string, string>,
+  vsix: string = VSIX,
 ): CodeServerSetup {
   const base = mkdtempSync(join(tmpdir(), 'teechat-e2e-'));
   const s: CodeServerSetup = {
@@ -243,7 +244,7 @@ export function prepareCodeServer(
       '--extensions-dir',
       s.extensionsDir,
       '--install-extension',
-      VSIX,
+      vsix,
     ],
     {
       env: codeServerEnv(s),

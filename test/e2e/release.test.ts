@@ -10,20 +10,23 @@
  *   `SIMULATED v2.0.0 · SNP …` → the report shows the release section (version, provenance, each
  *   expected vs observed value with PASS, the `teechat measure` command) → the server comes back
  *   with an older signed release: refused as a downgrade, the status bar says so.
+ * A second suite packages a .vsix carrying a signed manifest (as the release workflow does) and
+ * checks that a server offering none is matched against it (release-bundled-report.png).
  * Run: npm run test:e2e (or node --import tsx --test test/e2e/release.test.ts after
  * scripts/e2e-setup.sh). Skips with a message when prerequisites are missing.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { expectedIdentity, releaseSigner } from '../../client/release/identity';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/webview-harness';
 import { sampleManifest } from '../helpers/release-manifest';
-import { testSigstore } from '../helpers/test-sigstore';
+import { testSigstore, type TestSigstore } from '../helpers/test-sigstore';
 import {
   ARTIFACTS,
   cleanup,
@@ -31,6 +34,7 @@ import {
   missingPrerequisites,
   MODEL,
   prepareCodeServer,
+  ROOT,
   startCodeServer,
   startEnclave,
 } from './harness';
@@ -49,6 +53,79 @@ const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 const signer = releaseSigner({ repository: REPO });
 /** The launch digest of the server's simulated SNP guest (enclave-server simulated provider). */
 const SIM_DIGEST = createHash('sha384').update('teechat simulated guest').digest('hex');
+
+/** Writes a manifest for `version` pinning the simulated digest and the tiny model, signed by `ts`. */
+async function signedRelease(
+  ts: TestSigstore,
+  dir: string,
+  version: string,
+): Promise<{ manifest: string; bundle: string }> {
+  const m = sampleManifest({ version });
+  (m['source'] as Record<string, unknown>)['tag'] = `v${version}`;
+  (m['expected'] as Record<string, unknown>)['snp'] = [
+    { shape: 'qemu-8', launch_digest: SIM_DIGEST },
+  ];
+  (m['model'] as Record<string, unknown>)['sha256'] = createHash('sha256')
+    .update(readFileSync(MODEL))
+    .digest('hex');
+  const bytes = new TextEncoder().encode(JSON.stringify(m));
+  const manifest = join(dir, `teechat-release-${version}.json`);
+  writeFileSync(manifest, bytes);
+  writeFileSync(
+    `${manifest}.sigstore.json`,
+    await ts.sign(bytes, {
+      identity: expectedIdentity(signer, `v${version}`),
+      repository: `https://github.com/${REPO}`,
+      ref: `refs/tags/v${version}`,
+      sha: COMMIT,
+      // the mock CA's root is valid from its creation (the real now): sign just after it
+      at: new Date(Date.now() + 1000),
+    }),
+  );
+  return { manifest, bundle: `${manifest}.sigstore.json` };
+}
+
+/** User (and machine) settings: the release signer and the test Sigstore's root, user-only. */
+const settings = (port: number, rootFile: string): Record<string, unknown> => ({
+  'teechat.serverUrl': `ws://127.0.0.1:${port}`,
+  'teechat.trust.allowSimulatedAttestation': true,
+  'teechat.release.repository': REPO,
+  'teechat.release.trustedRoot': rootFile,
+  'teechat.chat.maxTokens': 32,
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'extensions.autoUpdate': false,
+  'extensions.autoCheckUpdates': false,
+  'update.mode': 'none',
+  'security.workspace.trust.enabled': false,
+  'chat.commandCenter.enabled': false,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+});
+
+/** code-server on `setup` and a Chromium page on its workbench. */
+async function openWorkbench(
+  setup: CodeServerSetup,
+  log: string,
+): Promise<{ codeServer: Group; browser: Browser; page: Page }> {
+  const csPort = await freePort();
+  const codeServer = startCodeServer(setup, csPort, join(ARTIFACTS, log));
+  await codeServer.waitFor(/HTTP server listening on (http:\/\/\S+)/, 60_000);
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    headless: true,
+  });
+  const context = await browser.newContext({
+    viewport: { width: 1400, height: 900 },
+    permissions: ['clipboard-read', 'clipboard-write'],
+  });
+  const page = await context.newPage();
+  await page.goto(`http://127.0.0.1:${csPort}/?folder=${encodeURIComponent(setup.workspace)}`);
+  await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+  return { codeServer, browser, page };
+}
 
 describe('TEEChat in code-server: a signed release', { skip, timeout: 600_000 }, () => {
   let enclave: Group | undefined;
@@ -70,29 +147,9 @@ describe('TEEChat in code-server: a signed release', { skip, timeout: 600_000 },
     const ts = await testSigstore();
     const rootFile = join(dir, 'trusted_root.json');
     writeFileSync(rootFile, JSON.stringify(ts.trustedRoot));
-    const modelSha = createHash('sha256').update(readFileSync(MODEL)).digest('hex');
     for (const version of ['2.0.0', '1.0.0']) {
-      const m = sampleManifest({ version });
-      (m['source'] as Record<string, unknown>)['tag'] = `v${version}`;
-      (m['expected'] as Record<string, unknown>)['snp'] = [
-        { shape: 'qemu-8', launch_digest: SIM_DIGEST },
-      ];
-      (m['model'] as Record<string, unknown>)['sha256'] = modelSha;
-      const bytes = new TextEncoder().encode(JSON.stringify(m));
-      const mf = join(dir, `teechat-release-${version}.json`);
-      writeFileSync(mf, bytes);
-      writeFileSync(
-        `${mf}.sigstore.json`,
-        await ts.sign(bytes, {
-          identity: expectedIdentity(signer, `v${version}`),
-          repository: `https://github.com/${REPO}`,
-          ref: `refs/tags/v${version}`,
-          sha: COMMIT,
-          // the mock CA's root is valid from its creation (the real now): sign just after it
-          at: new Date(Date.now() + 1000),
-        }),
-      );
-      releases[version] = ['--release-manifest', mf, '--release-bundle', `${mf}.sigstore.json`];
+      const r = await signedRelease(ts, dir, version);
+      releases[version] = ['--release-manifest', r.manifest, '--release-bundle', r.bundle];
     }
     enclavePort = await freePort();
     enclave = startEnclave({
@@ -102,41 +159,8 @@ describe('TEEChat in code-server: a signed release', { skip, timeout: 600_000 },
       extraArgs: releases['2.0.0'],
     });
     await enclave.waitFor(/listening on ws:\/\/\S+/, 120_000);
-    setup = prepareCodeServer(
-      {
-        'teechat.serverUrl': `ws://127.0.0.1:${enclavePort}`,
-        'teechat.trust.allowSimulatedAttestation': true,
-        'teechat.release.repository': REPO,
-        'teechat.release.trustedRoot': rootFile,
-        'teechat.chat.maxTokens': 32,
-        'workbench.startupEditor': 'none',
-        'workbench.tips.enabled': false,
-        'telemetry.telemetryLevel': 'off',
-        'extensions.autoUpdate': false,
-        'extensions.autoCheckUpdates': false,
-        'update.mode': 'none',
-        'security.workspace.trust.enabled': false,
-        'chat.commandCenter.enabled': false,
-        'workbench.secondarySideBar.defaultVisibility': 'hidden',
-      },
-      {},
-    );
-    const csPort = await freePort();
-    codeServer = startCodeServer(setup, csPort, join(ARTIFACTS, 'release-code-server.log'));
-    await codeServer.waitFor(/HTTP server listening on (http:\/\/\S+)/, 60_000);
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      headless: true,
-    });
-    const context = await browser.newContext({
-      viewport: { width: 1400, height: 900 },
-      permissions: ['clipboard-read', 'clipboard-write'],
-    });
-    page = await context.newPage();
-    await page.goto(`http://127.0.0.1:${csPort}/?folder=${encodeURIComponent(setup.workspace)}`);
-    await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+    setup = prepareCodeServer(settings(enclavePort, rootFile), {});
+    ({ codeServer, browser, page } = await openWorkbench(setup, 'release-code-server.log'));
   });
 
   after(async () => {
@@ -265,3 +289,102 @@ describe('TEEChat in code-server: a signed release', { skip, timeout: 600_000 },
     await shot('downgrade-refused');
   });
 });
+
+/**
+ * The manifest packaged in the .vsix (release/manifest.json + .sigstore.json, as the release
+ * workflow writes them before `vsce package`): a server that offers no manifest is checked against
+ * it, verified exactly like a served one (the same private root and pinned identity).
+ */
+describe(
+  'TEEChat in code-server: the manifest packaged in the .vsix',
+  { skip, timeout: 600_000 },
+  () => {
+    let enclave: Group | undefined;
+    let codeServer: Group | undefined;
+    let setup: CodeServerSetup | undefined;
+    let browser: Browser | undefined;
+    let page: Page;
+    let dir = '';
+
+    before(async () => {
+      mkdirSync(ARTIFACTS, { recursive: true });
+      dir = mkdtempSync(join(tmpdir(), 'teechat-e2e-bundled-'));
+      const ts = await testSigstore();
+      const rootFile = join(dir, 'trusted_root.json');
+      writeFileSync(rootFile, JSON.stringify(ts.trustedRoot));
+      const r = await signedRelease(ts, dir, '3.0.0');
+      // A .vsix like the release workflow's: the built extension plus the signed manifest.
+      const pkg = join(dir, 'pkg');
+      for (const d of ['dist', 'release']) mkdirSync(join(pkg, d), { recursive: true });
+      for (const f of ['package.json', '.vscodeignore', 'CHANGELOG.md'])
+        copyFileSync(join(ROOT, f), join(pkg, f));
+      for (const f of ['extension.cjs', 'extension-runtime.cjs', 'webview.js', 'report.js'])
+        copyFileSync(join(ROOT, 'dist', f), join(pkg, 'dist', f));
+      writeFileSync(
+        join(pkg, 'README.md'),
+        '# TEEChat (e2e build with a packaged release manifest)\n',
+      );
+      copyFileSync(r.manifest, join(pkg, 'release', 'manifest.json'));
+      copyFileSync(r.bundle, join(pkg, 'release', 'manifest.sigstore.json'));
+      const vsix = join(dir, 'teechat-bundled.vsix');
+      execFileSync(
+        join(ROOT, 'scripts', 'with-node.sh'),
+        [
+          '22',
+          join(ROOT, 'node_modules', '.bin', 'vsce'),
+          'package',
+          '--no-dependencies',
+          '--skip-license',
+          '--allow-missing-repository',
+          '--out',
+          vsix,
+        ],
+        { cwd: pkg, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 },
+      );
+      const port = await freePort();
+      enclave = startEnclave({
+        port,
+        gpu: 'simulated',
+        log: join(ARTIFACTS, 'release-bundled-enclave-server.log'),
+      });
+      await enclave.waitFor(/listening on ws:\/\/\S+/, 120_000);
+      setup = prepareCodeServer(settings(port, rootFile), {}, vsix);
+      ({ codeServer, browser, page } = await openWorkbench(
+        setup,
+        'release-bundled-code-server.log',
+      ));
+    });
+
+    after(async () => {
+      await browser?.close().catch(() => undefined);
+      await codeServer?.stop();
+      await enclave?.stop();
+      cleanup(setup);
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('a server without a manifest is matched against the packaged one', async () => {
+      await statusItem(page).waitFor({ timeout: 120_000 });
+      await runCommand(page, 'TEEChat: Open Private Chat');
+      await send(page, 'Once upon a time');
+      assert.ok((await answerDone(page, 1)).trim().length > 0);
+      assert.equal(await page.locator('.monaco-dialog-box').count(), 0, 'no trust prompt');
+      const item = statusItem(page).filter({ hasText: /v3\.0\.0/ });
+      await item.waitFor({ timeout: 30_000 });
+      assert.match((await item.textContent()) ?? '', /SIMULATED v3\.0\.0 · SNP /);
+      await statusItem(page).click();
+      const text = await reportText(page, 'Rekor log index');
+      assert.match(
+        text,
+        /Version:?\s*v3\.0\.0 \(signed manifest shipped with the extension: the server offered none\)/,
+      );
+      assert.match(
+        text,
+        new RegExp(
+          `snp\\.launch_digest\\[qemu-8\\]\\s*${SIM_DIGEST}\\s*(?:Copy)?\\s*${SIM_DIGEST}\\s*(?:Copy)?\\s*PASS`,
+        ),
+      );
+      await page.screenshot({ path: join(ARTIFACTS, 'release-bundled-report.png') });
+    });
+  },
+);
