@@ -10,8 +10,10 @@
  * by a fresh nonce, no inline handlers, no network. The buttons carry their value in a data
  * attribute; the host copies only values in the `copyable` set it rendered.
  *
- * Markdown handled (what the report generator writes): `#`–`###` headings, `- ` bullets nested by
- * two spaces, `|` tables (the separator row skipped), paragraphs; inline `code`, **strong**.
+ * Markdown handled (what the report generators write): `#`–`###` headings, `- ` bullets nested by
+ * two spaces, `|` tables (the separator row skipped), fenced blocks (``` or ~~~, indented up to
+ * three spaces; one Copy button for the block), paragraphs (anything else, e.g. `1. ` steps);
+ * inline `code`, **strong**.
  */
 
 export interface ReportHtmlInput {
@@ -43,6 +45,10 @@ export function isCopyable(v: string): boolean {
   return /^(0x)?[0-9a-fA-F]{16,}$/.test(v) || /^(teechat measure|sha256sum) /.test(v);
 }
 
+function copyButton(value: string, label: string): string {
+  return `<vscode-button class="copy" secondary data-copy="${escapeHtml(value)}" aria-label="${escapeHtml(`Copy ${label}`.trim())}" title="Copy to the clipboard">Copy</vscode-button>`;
+}
+
 function inline(text: string, copyable: Set<string>, label: string): string {
   let out = '';
   // Split into code spans and the rest; code spans are literal.
@@ -53,7 +59,7 @@ function inline(text: string, copyable: Set<string>, label: string): string {
       out += `<code>${escapeHtml(v)}</code>`;
       if (isCopyable(v)) {
         copyable.add(v);
-        out += `<vscode-button class="copy" secondary data-copy="${escapeHtml(v)}" aria-label="${escapeHtml(`Copy ${label}`.trim())}" title="Copy to the clipboard">Copy</vscode-button>`;
+        out += copyButton(v, label);
       }
       continue;
     }
@@ -84,6 +90,28 @@ export function markdownToHtml(md: string, copyable: Set<string>): string {
   };
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] ?? '';
+    const fence = /^( {0,3})(```|~~~)\s*([\w-]*)\s*$/.exec(line);
+    if (fence) {
+      // A fenced block (e.g. the commands of an "explain" section): literal text, one Copy button
+      // for the whole block. Content lines lose the fence's indentation.
+      closeLists(0);
+      const indent = (fence[1] ?? '').length;
+      const body: string[] = [];
+      let j = i + 1;
+      for (; j < lines.length; j++) {
+        const l = lines[j] ?? '';
+        if (l.trim() === fence[2]) break;
+        body.push(l.slice(Math.min(indent, l.length - l.trimStart().length)));
+      }
+      i = j;
+      const text = body.join('\n');
+      out.push(`<pre><code>${escapeHtml(text)}</code></pre>`);
+      if (text.trim() !== '') {
+        copyable.add(text);
+        out.push(copyButton(text, 'the block above'));
+      }
+      continue;
+    }
     const h = /^(#{1,3}) (.*)$/.exec(line);
     const li = /^((?: {2})*)- (.*)$/.exec(line);
     if (h) {
@@ -143,6 +171,8 @@ table { border-collapse: collapse; margin: .5em 0; }
 th, td { border: 1px solid var(--vscode-panel-border, #8884); padding: .25em .5em; text-align: left; vertical-align: top; }
 h1, h2 { border-bottom: 1px solid var(--vscode-panel-border, #8884); }
 vscode-button.copy { margin-left: .4em; vertical-align: middle; }
+pre { background: var(--vscode-textCodeBlock-background); padding: .5em; overflow-x: auto; margin-bottom: .25em; }
+pre code { background: none; padding: 0; word-break: normal; }
 `;
 
 export function reportHtml(i: ReportHtmlInput): ReportHtml {

@@ -142,16 +142,66 @@ describe('report page', () => {
 
   test("property: arbitrary report text never produces markup other than the renderer's own", () => {
     const own =
-      /<\/?(?:h[1-3]|ul|li|p|table|thead|tbody|tr|th|td|code|strong)>|<vscode-button class="copy" secondary data-copy="[^"<>]*" aria-label="[^"<>]*" title="Copy to the clipboard">Copy<\/vscode-button>/g;
+      /<\/?(?:h[1-3]|ul|li|p|pre|table|thead|tbody|tr|th|td|code|strong)>|<vscode-button class="copy" secondary data-copy="[^"<>]*" aria-label="[^"<>]*" title="Copy to the clipboard">Copy<\/vscode-button>/g;
     fc.assert(
-      fc.property(fc.array(fc.string({ maxLength: 60 }), { maxLength: 12 }), (lines) => {
-        const set = new Set<string>();
-        const html = markdownToHtml(lines.join('\n'), set);
-        assert.doesNotMatch(html.replace(own, ''), /[<>"]/);
-        for (const v of set) assert.ok(isCopyable(v));
-      }),
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.string({ maxLength: 60 }),
+            fc.constantFrom(
+              '```',
+              '   ```sh',
+              '~~~',
+              '- **k**: `ab`',
+              '  - x',
+              '| a | b |',
+              '|---|---|',
+              '# h',
+            ),
+            fc.string({ maxLength: 40 }).map((t) => `- \`${t}\``),
+          ),
+          { maxLength: 12 },
+        ),
+        (lines) => {
+          const set = new Set<string>();
+          const html = markdownToHtml(lines.join('\n'), set);
+          assert.doesNotMatch(html.replace(own, ''), /[<>"]/);
+          // the host's set is exactly the page's buttons
+          for (const v of set) assert.ok(html.includes(`data-copy="${escapeHtml(v)}"`), v);
+        },
+      ),
       { numRuns: 300 },
     );
+  });
+
+  test("fenced blocks (an explain section's commands): literal, de-indented, one Copy button each", () => {
+    const cmd = "teechat measure snp --ovmf OVMF.fd --cmdline 'a <b>'";
+    const md = [
+      '## Explain a mismatch (SNP)',
+      '',
+      '```',
+      `${'ab'.repeat(32)}  OVMF.fd`,
+      '```',
+      '',
+      '1. Recompute the launch digest:',
+      '',
+      '   ```sh',
+      `   ${cmd}`,
+      '   ```',
+      '- after',
+    ].join('\n');
+    const { html, copyable } = page(md);
+    assert.match(html, /<h2>Explain a mismatch \(SNP\)<\/h2>/);
+    assert.match(html, /<p>1\. Recompute the launch digest:<\/p>/);
+    assert.match(
+      html,
+      /<pre><code>teechat measure snp --ovmf OVMF\.fd --cmdline &#39;a &lt;b&gt;&#39;<\/code><\/pre>/,
+    );
+    assert.deepEqual(buttons(html), [`${'ab'.repeat(32)}  OVMF.fd`, cmd]);
+    assert.deepEqual([...copyable], [`${'ab'.repeat(32)}  OVMF.fd`, cmd]);
+    assert.match(html, /<li>\s*after/);
+    // an unterminated fence runs to the end, still escaped
+    assert.match(page('```\n<x>').html, /<pre><code>&lt;x&gt;<\/code><\/pre>/);
   });
 
   test('what is copyable: hex values of 16+ digits and reproduce commands only', () => {
