@@ -4,6 +4,7 @@
 //   dist/extension-runtime.cjs  the rest of the extension host (client, crypto, chat panel),
 //                            required on first use so activation stays within its 50 ms budget
 //   dist/webview.js          chat UI for the webview (browser IIFE; never holds keys)
+//   dist/report.js           the attestation report page's Copy buttons (browser IIFE)
 //   dist/teechat.mjs         the `teechat` CLI (client + attestation audit tool)
 //   dist/teechat-server.mjs  the enclave server (`teechat-server`)
 // Usage: node esbuild.mjs [--watch] [--production]
@@ -46,6 +47,13 @@ const targets = [
   {
     entryPoints: ['webview/main.ts'],
     outfile: `${outdir}/webview.js`,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+  },
+  {
+    entryPoints: ['webview/report.ts'],
+    outfile: `${outdir}/report.js`,
     platform: 'browser',
     format: 'iife',
     target: 'es2022',

@@ -144,7 +144,7 @@ export function createVerifier(o: VerifierOptions): EvidenceVerifier {
       ...verdict,
       release: summary,
       summary: verdict.ok
-        ? `${verdict.summary} — release ${summary.version} (${release.source === 'pinned' ? 'pinned manifest' : 'signed manifest'})`
+        ? `${verdict.summary} — release ${summary.version} (${release.source === 'pinned' ? 'pinned manifest' : release.source === 'bundled' ? 'signed manifest shipped with the client' : 'signed manifest'})`
         : `${verdict.summary} | against release ${summary.version} manifest`,
     };
   };

@@ -142,6 +142,13 @@ export function renderAttestationDocument(
   out.push(
     `- **Relaxed by settings**: ${relaxed.length === 0 ? 'none' : relaxed.map(esc).join('; ')}`,
   );
+  if ((trust.releaseRepository ?? '') !== '') {
+    const root = trust.releaseTrustedRoot ?? '';
+    const issuer = trust.releaseIssuer ?? '';
+    out.push(
+      `- **Release signer**: \`${esc(trust.releaseRepository ?? '')}\`${issuer !== '' ? ` (issuer \`${esc(issuer)}\`, teechat.release.certificateOidcIssuer)` : ''}; Sigstore trusted root: ${root === '' ? 'embedded public-good root' : `\`${esc(root)}\` (teechat.release.trustedRoot)`}; maximum age ${trust.releaseMaxAgeDays === 0 ? 'not bounded' : `${trust.releaseMaxAgeDays ?? 7} days`}`,
+    );
+  }
   out.push('');
   renderRelease(a, out);
   renderMeasurementExplain(a, trust, out);
@@ -202,7 +209,7 @@ export function renderRelease(a: AttestationView, out: string[]): void {
     return;
   }
   out.push(
-    `- **Version**: v${esc(r.version)} (${r.source === 'pinned' ? 'pinned manifest file' : 'signed manifest sent by the server'})`,
+    `- **Version**: v${esc(r.version)} (${r.source === 'pinned' ? 'pinned manifest file' : r.source === 'bundled' ? 'signed manifest shipped with the extension: the server offered none' : 'signed manifest sent by the server'})`,
   );
   out.push(`- **Source**: \`${esc(r.repository)}\` at commit \`${r.commit}\``);
   out.push(`- **Signed by**: \`${esc(r.identity)}\` (issuer \`${esc(r.issuer)}\`)`);

@@ -8,15 +8,18 @@
  * (extension/trust.ts) checks them against the allowlist and the user's known measurements and
  * asks about unknown ones, after verification and before any user data is sent.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect, DEFAULT_CLIENT_POLICY, nodeEphemeralPool } from '../client/index';
 import type { Policy, Session, VerifiedSummary } from '../client/index';
 import type { ClientEphemeralPool } from '../protocol/handshake/ephemeral';
 import { CPU_KINDS } from '../client/verifier';
 import { releaseSigner } from '../client/release/identity';
 import { DEFAULT_MAX_AGE_MS } from '../client/release/release';
-import type { ReleaseSessionOptions } from '../client/release/session';
+import type { ReleaseParts, ReleaseSessionOptions } from '../client/release/session';
 import { memoryStore, ReleaseState, type KeyValueStore } from '../client/release/state';
-import { embeddedTrustedRoot } from '../client/release/trusted-root';
+import { embeddedTrustedRoot, readTrustedRootFile } from '../client/release/trusted-root';
+import { ProtocolError } from '../protocol/errors';
 import { mergePolicy } from '../protocol/attestation/policy';
 import type { VerificationReport } from '../protocol/attestation/types';
 import type {
@@ -161,20 +164,66 @@ export function setReleaseStore(kv: KeyValueStore): void {
   releaseStore = kv;
 }
 
+/** The manifest + bundle shipped in the .vsix (release/manifest.json + .sigstore.json), if any. */
+let bundledRelease: () => ReleaseParts | undefined = () => undefined;
+export function setBundledRelease(load: () => ReleaseParts | undefined): void {
+  bundledRelease = load;
+}
+
+/** Where the .vsix carries the current release manifest and its Sigstore bundle. */
+export const BUNDLED_MANIFEST = 'release/manifest.json';
+export const BUNDLED_BUNDLE = 'release/manifest.sigstore.json';
+
+/**
+ * Reads the packaged manifest and bundle under `extensionDir`: both or neither (undefined when
+ * neither is there; one without the other is an error naming the missing file, fail closed).
+ */
+export function readBundledRelease(
+  extensionDir: string,
+  read: (p: string) => Uint8Array | undefined = (p) =>
+    existsSync(p) ? readFileSync(p) : undefined,
+): ReleaseParts | undefined {
+  const manifest = read(join(extensionDir, BUNDLED_MANIFEST));
+  const bundle = read(join(extensionDir, BUNDLED_BUNDLE));
+  if (manifest === undefined && bundle === undefined) return undefined;
+  if (manifest === undefined || bundle === undefined)
+    throw new ProtocolError(
+      'release_rejected',
+      `${manifest === undefined ? BUNDLED_MANIFEST : BUNDLED_BUNDLE}: expected it next to ${manifest === undefined ? BUNDLED_BUNDLE : BUNDLED_MANIFEST} in the extension, got none`,
+      'release.bundled',
+    );
+  return { manifest, bundle };
+}
+
 /**
  * Release checking for a session: with a configured signer, a manifest the server offers must
- * verify (embedded public-good Sigstore root, offline) and the evidence must match it exactly;
- * a server that offers none falls back to the trust prompt, which says so. Downgrades are refused
- * (the extension offers no switch for them).
+ * verify (offline, against the embedded public-good Sigstore root or the user's
+ * `teechat.release.trustedRoot`) and the evidence must match it exactly. A server that offers none
+ * is checked against the manifest shipped in the .vsix when there is one (same verification, same
+ * identity pinning), else falls back to the trust prompt, which says so. Downgrades are refused
+ * unless the user allowed exactly that version (`teechat.release.allowDowngradeTo`); the maximum
+ * age is `teechat.release.maxAgeDays` (7 by default; 0 = not bounded). Both are user settings only.
  */
 export function releaseOptions(t: TrustSettings): ReleaseSessionOptions | undefined {
   const repo = t.releaseRepository ?? '';
   if (repo === '') return undefined;
+  const rootFile = t.releaseTrustedRoot ?? '';
+  const issuer = t.releaseIssuer ?? '';
+  const days = t.releaseMaxAgeDays ?? DEFAULT_MAX_AGE_MS / 86_400_000;
+  const downgradeTo = t.releaseAllowDowngradeTo ?? '';
+  const bundled = bundledRelease();
   return {
-    signer: releaseSigner({ repository: repo }),
-    trustedRoot: embeddedTrustedRoot(),
+    signer: releaseSigner({ repository: repo, ...(issuer !== '' ? { issuer } : {}) }),
+    trustedRoot:
+      rootFile === ''
+        ? embeddedTrustedRoot()
+        : readTrustedRootFile(rootFile, 'teechat.release.trustedRoot'),
     state: new ReleaseState(releaseStore),
-    maxAgeMs: DEFAULT_MAX_AGE_MS,
+    maxAgeMs: days === 0 ? null : days * 86_400_000,
+    ...(downgradeTo !== '' ? { allowDowngradeTo: downgradeTo } : {}),
+    downgradeHint: (v) =>
+      `set the user setting teechat.release.allowDowngradeTo to "${v}" to accept it`,
+    ...(bundled !== undefined ? { bundled } : {}),
     require: false,
   };
 }

@@ -19,7 +19,14 @@ export const TRUST_SETTING_KEYS = [
   'trust.allowDebug',
   'trust.allowSimulatedAttestation',
   'release.repository',
+  'release.trustedRoot',
+  'release.certificateOidcIssuer',
+  'release.allowDowngradeTo',
+  'release.maxAgeDays',
 ] as const;
+
+/** The default maximum age of a release signature, in days (client/release DEFAULT_MAX_AGE_MS). */
+export const DEFAULT_RELEASE_MAX_AGE_DAYS = 7;
 
 /** The part of `vscode.WorkspaceConfiguration` this module reads. */
 export interface ConfigReader {
@@ -84,6 +91,8 @@ export interface Settings {
 /** SEV-SNP TCB components (protocol/attestation/policy.ts TcbFloor); others are ignored. */
 const TCB_KEYS: ReadonlySet<string> = new Set(['bl', 'tee', 'snp', 'microcode', 'fmc']);
 
+const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
+
 function num(v: unknown, dflt: number): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : dflt;
 }
@@ -125,9 +134,16 @@ export function settingsFrom(c: ConfigReader): Settings {
       allowSimulated: allowSimulated === true,
       // Which repository's releases are trusted decides which values are accepted without a
       // prompt: only the user's own (global) settings may name it, never a workspace.
-      releaseRepository: (() => {
-        const v = user<string>('release.repository');
-        return typeof v === 'string' ? v.trim() : '';
+      releaseRepository: str(user<unknown>('release.repository')),
+      releaseTrustedRoot: str(user<unknown>('release.trustedRoot')),
+      releaseIssuer: str(user<unknown>('release.certificateOidcIssuer')),
+      releaseAllowDowngradeTo: str(user<unknown>('release.allowDowngradeTo')),
+      releaseMaxAgeDays: (() => {
+        const v = user<unknown>('release.maxAgeDays');
+        // Anything but a whole number of days from 0 to 3650 keeps the safe default.
+        return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 3650
+          ? v
+          : DEFAULT_RELEASE_MAX_AGE_DAYS;
       })(),
     },
     ignoredWorkspaceTrust: ignored,

@@ -6,7 +6,13 @@ import * as vscode from 'vscode';
 import type { StatusView } from '../ui-contract/messages';
 import { renderAttestationDocument } from './attestation-report';
 import { ChatPanel } from './chat-panel';
-import { connectWithClient, setReleaseStore } from './client-adapter';
+import { ReportPanel } from './report-panel';
+import {
+  connectWithClient,
+  readBundledRelease,
+  setBundledRelease,
+  setReleaseStore,
+} from './client-adapter';
 import { ReleaseState } from '../client/release/state';
 import { renderReleaseLog } from './attestation-report';
 import { buildEvidenceBundle } from './evidence-export';
@@ -26,19 +32,26 @@ export function createRuntime(
   context.subscriptions.push(output);
   // Rollback state for signed releases (highest version per signer, accepted log): globalState.
   setReleaseStore(context.globalState);
+  // The release manifest + bundle shipped in the .vsix, for servers that offer none (read per connect).
+  setBundledRelease(() => readBundledRelease(context.extensionUri.fsPath));
   const services = createServices(context, connectWithClient, output);
   const watchers = new Set<() => void>();
   context.subscriptions.push(
     services.sessions.onDidChange((snap) => {
       applyStatus(snap.status);
       for (const w of watchers) w();
+      ReportPanel.refreshOpen();
     }),
   );
   applyStatus(services.sessions.snapshot.status);
   // A changed server or trust policy applies at once: the next use connects and verifies again.
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('teechat.serverUrl') || e.affectsConfiguration('teechat.trust')) {
+      if (
+        e.affectsConfiguration('teechat.serverUrl') ||
+        e.affectsConfiguration('teechat.trust') ||
+        e.affectsConfiguration('teechat.release')
+      ) {
         output.appendLine('settings changed: dropping the session; the next use verifies again');
         void services.sessions.disconnect();
       }
@@ -95,17 +108,16 @@ export function createRuntime(
       const panel = ChatPanel.show(services);
       await panel.ask(prompt);
     },
-    async showAttestation() {
-      // Rendered (Markdown preview); the source only where no Markdown preview is available.
-      try {
-        await vscode.commands.executeCommand('markdown.showPreview', ATTESTATION_URI);
-      } catch {
-        const doc = await vscode.workspace.openTextDocument(ATTESTATION_URI);
-        await vscode.window.showTextDocument(doc, {
-          preview: true,
-          viewColumn: vscode.ViewColumn.Active,
-        });
-      }
+    showAttestation() {
+      // A webview rendering of the report document with Copy buttons (extension/report-panel.ts).
+      ReportPanel.show(context.extensionUri, () =>
+        renderAttestationDocument(
+          services.sessions.snapshot,
+          services.settings().trust,
+          new Date(),
+        ),
+      );
+      return Promise.resolve();
     },
     async showReleaseLog() {
       const doc = await vscode.workspace.openTextDocument({

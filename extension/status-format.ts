@@ -24,7 +24,11 @@ export function verifiedStatus(
   const rel = v.release ?? null;
   const label = `${rel ? `v${rel.version} · ` : ''}${v.cpuKind} ${shortHex(v.measurement)} · ${gpuLabel(v)}`;
   const warning =
-    v.simulated || relaxed.length > 0 || trustedOnce || (v.gpu !== null && !v.gpu.ccEnabled);
+    v.simulated ||
+    relaxed.length > 0 ||
+    (rel !== null && rel.relaxations.length > 0) ||
+    trustedOnce ||
+    (v.gpu !== null && !v.gpu.ccEnabled);
   const lines = [
     v.simulated
       ? 'SIMULATED attestation (development root): no real hardware was verified.'

@@ -108,6 +108,15 @@ export function relaxedChecks(settings: TrustSettings): string[] {
   if (settings.allowDebug) r.push('debug guests allowed (teechat.trust.allowDebug)');
   if (!settings.requireGpuEvidence)
     r.push('GPU evidence not required (teechat.trust.requireGpuEvidence)');
+  // Release relaxations apply only when release checking is on (a signer is configured).
+  if ((settings.releaseRepository ?? '') !== '') {
+    const to = settings.releaseAllowDowngradeTo ?? '';
+    if (to !== '') r.push(`downgrade to release ${to} allowed (teechat.release.allowDowngradeTo)`);
+    const days = settings.releaseMaxAgeDays ?? 7;
+    if (days === 0) r.push('release age not bounded (teechat.release.maxAgeDays 0)');
+    else if (days > 7)
+      r.push(`release maximum age ${days} days, default 7 (teechat.release.maxAgeDays)`);
+  }
   return r;
 }
 

@@ -89,6 +89,17 @@ export interface TrustSettings {
    * (never a workspace setting); '' = no release checking.
    */
   readonly releaseRepository?: string;
+  /**
+   * A private Sigstore deployment (user settings only, like cosign's --trusted-root and
+   * --certificate-oidc-issuer): a trusted_root.json file replacing the embedded public-good root,
+   * and the OIDC issuer of the release certificates. '' = public-good root / GitHub Actions.
+   */
+  readonly releaseTrustedRoot?: string;
+  readonly releaseIssuer?: string;
+  /** Accept a downgrade to exactly this version ('' = none; explicit, reported). */
+  readonly releaseAllowDowngradeTo?: string;
+  /** Maximum age of a release signature in days (default 7; 0 = not bounded, reported). */
+  readonly releaseMaxAgeDays?: number;
 }
 
 export interface ConnectRequest {

@@ -206,7 +206,7 @@ export function formatSummary(s: VerifiedSummary, detailed: boolean): string {
   if (s.release) {
     const r = s.release;
     lines.push(
-      `  release v${r.version} (${r.source === 'pinned' ? 'pinned manifest' : 'signed manifest'}) ${r.repository}@${r.commit.slice(0, 12)} tlog ${r.logIndex} signed ${r.signedAt}`,
+      `  release v${r.version} (${r.source === 'pinned' ? 'pinned manifest' : r.source === 'bundled' ? 'bundled manifest' : 'signed manifest'}) ${r.repository}@${r.commit.slice(0, 12)} tlog ${r.logIndex} signed ${r.signedAt}`,
     );
     for (const x of r.relaxations) lines.push(`  RELAXED ${x}`);
   }

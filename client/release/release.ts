@@ -43,6 +43,13 @@ export interface ReleaseVerifyOptions {
   readonly witnessSigner?: SignerPin;
   /** Accept a version lower than the highest accepted for this signer (explicit; reported). */
   readonly allowDowngrade?: boolean;
+  /**
+   * Accept a downgrade to exactly this one version (explicit; reported): the editor's
+   * `teechat.release.allowDowngradeTo`. Any other older version is still refused.
+   */
+  readonly allowDowngradeTo?: string;
+  /** How the refusal of a downgrade tells the user to allow it (default: the CLI's flag). */
+  readonly downgradeHint?: (version: string) => string;
 }
 
 export interface ReleaseVerified {
@@ -121,7 +128,11 @@ export function verifyReleaseManifest(o: ReleaseVerifyOptions): ReleaseVerified 
     );
   let freshAtMs = signedAt;
   let witnessed = false;
-  if (o.maxAgeMs === null) relaxations.push('release freshness not bounded (--max-age 0)');
+  if (o.maxAgeMs === null) relaxations.push('release freshness not bounded (maximum age 0)');
+  else if (o.maxAgeMs > DEFAULT_MAX_AGE_MS)
+    relaxations.push(
+      `release maximum age raised to ${days(o.maxAgeMs)} (default ${days(DEFAULT_MAX_AGE_MS)})`,
+    );
   else if (o.now - signedAt > o.maxAgeMs) {
     const errors: string[] = [];
     for (const [i, w] of (o.witnesses ?? []).entries()) {
@@ -167,13 +178,17 @@ export function verifyReleaseManifest(o: ReleaseVerifyOptions): ReleaseVerified 
         );
       kind = 'same';
     } else if (cmp > 0) kind = 'upgrade';
-    else if (o.allowDowngrade === true) {
+    else if (o.allowDowngrade === true || o.allowDowngradeTo === manifest.version) {
       kind = 'downgrade-allowed';
       relaxations.push(`downgrade from ${prev.version} to ${manifest.version} explicitly allowed`);
     } else
       refuse(
         'rollback.version',
-        `expected version >= ${prev.version} (highest accepted from this signer), got ${manifest.version} (pass --allow-downgrade to accept it)`,
+        `expected version >= ${prev.version} (highest accepted from this signer), got ${manifest.version} (${
+          o.allowDowngradeTo !== undefined && o.allowDowngradeTo !== ''
+            ? `only a downgrade to ${o.allowDowngradeTo} is allowed`
+            : (o.downgradeHint?.(manifest.version) ?? 'pass --allow-downgrade to accept it')
+        })`,
       );
   }
   return {

@@ -28,9 +28,17 @@ export interface ReleaseSessionOptions {
   /** Maximum signature age in ms, or null (explicit relaxation). */
   readonly maxAgeMs: number | null;
   readonly allowDowngrade?: boolean;
+  /** Accept a downgrade to exactly this version (explicit; reported). */
+  readonly allowDowngradeTo?: string;
+  readonly downgradeHint?: (version: string) => string;
   readonly witnesses?: readonly Uint8Array[];
   /** A manifest + bundle the user pinned: used instead of whatever the server offers. */
   readonly pinned?: ReleaseParts;
+  /**
+   * A manifest + bundle shipped with the client (the extension's .vsix, for offline use): used
+   * only when the server offers none and none is pinned, and verified exactly as the others.
+   */
+  readonly bundled?: ReleaseParts;
   /**
    * Refuse a server that offers no manifest (and none is pinned). When false, such a server is
    * verified with the user's own policy (and the extension's trust-on-first-use prompt says that
@@ -71,9 +79,9 @@ export function verifySessionRelease(
   o: ReleaseSessionOptions,
   items: readonly EvidenceItem[],
   now: number,
-): { verified: ReleaseVerified; source: 'server' | 'pinned' } | null {
+): { verified: ReleaseVerified; source: ReleaseSummary['source'] } | null {
   const offered = offeredRelease(items);
-  const parts = o.pinned ?? offered;
+  const parts = o.pinned ?? offered ?? o.bundled ?? null;
   if (parts === null) {
     if (o.require)
       throw new ProtocolError(
@@ -93,11 +101,17 @@ export function verifySessionRelease(
     maxAgeMs: o.maxAgeMs,
     ...(o.witnesses !== undefined ? { witnesses: o.witnesses } : {}),
     ...(o.allowDowngrade !== undefined ? { allowDowngrade: o.allowDowngrade } : {}),
+    ...(o.allowDowngradeTo !== undefined ? { allowDowngradeTo: o.allowDowngradeTo } : {}),
+    ...(o.downgradeHint !== undefined ? { downgradeHint: o.downgradeHint } : {}),
   });
-  return { verified, source: o.pinned !== undefined ? 'pinned' : 'server' };
+  const source = o.pinned !== undefined ? 'pinned' : offered !== null ? 'server' : 'bundled';
+  return { verified, source };
 }
 
-export function releaseSummary(v: ReleaseVerified, source: 'server' | 'pinned'): ReleaseSummary {
+export function releaseSummary(
+  v: ReleaseVerified,
+  source: ReleaseSummary['source'],
+): ReleaseSummary {
   const m = v.manifest;
   return {
     version: m.version,

@@ -4,6 +4,7 @@
  * extension), optionally refreshed through TUF when online. A refresh failure falls back to the
  * embedded copy and says so; a `--trusted-root FILE` replaces both.
  */
+import { readFileSync } from 'node:fs';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import seeds from '@sigstore/tuf/seeds.json';
 import { ProtocolError } from '../../protocol/errors';
@@ -23,6 +24,53 @@ export function embeddedTrustedRoot(): unknown {
       'trusted_root',
     );
   return JSON.parse(Buffer.from(b64, 'base64').toString('utf8')) as unknown;
+}
+
+/**
+ * A trusted_root.json from a file (a private Sigstore deployment's root, as cosign's
+ * --trusted-root): read and checked for the trusted-root media type. `field` names the option or
+ * setting in the error (fail closed: a configured root that cannot be read is a refusal, never a
+ * fallback to another root).
+ */
+export function readTrustedRootFile(
+  path: string,
+  field: string,
+  read: (p: string) => Uint8Array = (p) => readFileSync(p),
+): unknown {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(read(path));
+  } catch (e) {
+    throw new ProtocolError(
+      'release_rejected',
+      `${field}: expected a readable trusted_root.json, got ${(e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : 'error')} for ${path}`,
+      field,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text) as unknown;
+  } catch {
+    throw new ProtocolError(
+      'release_rejected',
+      `${field}: expected JSON, got unparsable text in ${path}`,
+      field,
+    );
+  }
+  const mediaType =
+    typeof json === 'object' && json !== null && !Array.isArray(json)
+      ? (json as Record<string, unknown>)['mediaType']
+      : undefined;
+  if (
+    typeof mediaType !== 'string' ||
+    !mediaType.startsWith('application/vnd.dev.sigstore.trustedroot')
+  )
+    throw new ProtocolError(
+      'release_rejected',
+      `${field}: expected mediaType application/vnd.dev.sigstore.trustedroot+json, got ${JSON.stringify(mediaType ?? null)} in ${path}`,
+      field,
+    );
+  return json;
 }
 
 /** Fetches a fresh trusted root (JSON value); injected in tests. */

@@ -70,8 +70,11 @@ export interface EvidenceVerdict {
 export interface ReleaseSummary {
   readonly version: string;
   readonly manifestSha256: string;
-  /** Where the manifest came from: the server's evidence, or a file the user pinned. */
-  readonly source: 'server' | 'pinned';
+  /**
+   * Where the manifest came from: the server's evidence, a file the user pinned, or the copy
+   * shipped with the client (the .vsix) when the server offered none.
+   */
+  readonly source: 'server' | 'pinned' | 'bundled';
   readonly repository: string;
   readonly commit: string;
   readonly identity: string;

@@ -213,7 +213,7 @@ describe('TEEChat in code-server', { skip, timeout: 600_000 }, () => {
     await statusItem().click();
     const tab = page.locator('.tabs-container .tab', { hasText: 'TEEChat Attestation Report' });
     await tab.waitFor({ timeout: 30_000 });
-    // The report opens as a rendered Markdown preview (a webview: nested frames), or as the source.
+    // The report opens as a webview page (extension/report-panel.ts: nested frames).
     let text = '';
     for (let t = 0; t < 60 && !text.includes('Launch measurement'); t++) {
       for (const f of page.frames()) {

@@ -169,6 +169,8 @@ export interface EnclaveOpts {
   readonly port: number;
   readonly gpu: 'simulated' | 'none';
   readonly log: string;
+  /** More server flags (e.g. --release-manifest FILE --release-bundle FILE). */
+  readonly extraArgs?: readonly string[];
 }
 
 export function startEnclave(o: EnclaveOpts): Group {
@@ -193,6 +195,7 @@ export function startEnclave(o: EnclaveOpts): Group {
       '127.0.0.1',
       '--port',
       String(o.port),
+      ...(o.extraArgs ?? []),
     ],
     { log: o.log },
   );
@@ -209,6 +212,7 @@ export interface CodeServerSetup {
 export function prepareCodeServer(
   settings: Record<string, unknown>,
   files: Record<string, string>,
+  vsix: string = VSIX,
 ): CodeServerSetup {
   const base = mkdtempSync(join(tmpdir(), 'teechat-e2e-'));
   const s: CodeServerSetup = {
@@ -240,7 +244,7 @@ export function prepareCodeServer(
       '--extensions-dir',
       s.extensionsDir,
       '--install-extension',
-      VSIX,
+      vsix,
     ],
     {
       env: codeServerEnv(s),

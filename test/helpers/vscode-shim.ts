@@ -121,6 +121,8 @@ export const shim = {
   chatApi: true,
   panels: [] as FakeWebviewPanel[],
   opened: [] as unknown[],
+  clipboard: [] as string[],
+  statusMessages: [] as string[],
 };
 
 export function resetShim(): void {
@@ -138,6 +140,8 @@ export function resetShim(): void {
   shim.chatApi = true;
   shim.panels.length = 0;
   shim.opened.length = 0;
+  shim.clipboard.length = 0;
+  shim.statusMessages.length = 0;
 }
 
 const say =
@@ -256,6 +260,10 @@ export const window = {
     shim.serializers.set(viewType, s);
     return new Disposable(() => shim.serializers.delete(viewType));
   },
+  setStatusBarMessage(text: string, _ms?: number): Disposable {
+    shim.statusMessages.push(text);
+    return new Disposable(() => undefined);
+  },
   onDidChangeActiveTextEditor: new EventEmitter<unknown>().event,
   showWarningMessage: say('warning'),
   showInformationMessage: say('info'),
@@ -332,7 +340,14 @@ export const workspace = {
   fs: { writeFile: async () => undefined },
 };
 
-export const env = { clipboard: { writeText: async () => undefined } };
+/** Clipboard writes and status bar messages are recorded in `shim.clipboard` / `shim.statusMessages`. */
+export const env = {
+  clipboard: {
+    writeText: async (t: string): Promise<void> => {
+      shim.clipboard.push(t);
+    },
+  },
+};
 
 export const chat = {
   createChatParticipant(id: string, handler: unknown) {

@@ -160,6 +160,10 @@ describe('settings (vscode shim)', () => {
       allowDebug: false,
       allowSimulated: false,
       releaseRepository: '',
+      releaseTrustedRoot: '',
+      releaseIssuer: '',
+      releaseAllowDowngradeTo: '',
+      releaseMaxAgeDays: 7,
     });
     assert.equal(d.selectionPath, 'fileName');
     assert.equal(d.historyMode, 'global');

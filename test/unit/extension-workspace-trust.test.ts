@@ -33,6 +33,10 @@ const TRUST: TrustSettings = {
   allowDebug: false,
   allowSimulated: false,
   releaseRepository: '',
+  releaseTrustedRoot: '',
+  releaseIssuer: '',
+  releaseAllowDowngradeTo: '',
+  releaseMaxAgeDays: 7,
 };
 
 interface Prop {
@@ -95,6 +99,10 @@ describe('readSettings ignores trust settings set by a workspace', () => {
     shim.shim.workspaceConfig['teechat.trust.allowedMeasurements'] = [MEASUREMENT];
     shim.shim.workspaceConfig['teechat.trust.minimumTcb'] = { snp: 0 };
     shim.shim.workspaceConfig['teechat.release.repository'] = 'evil/releases';
+    shim.shim.workspaceConfig['teechat.release.trustedRoot'] = '/tmp/evil-root.json';
+    shim.shim.workspaceConfig['teechat.release.certificateOidcIssuer'] = 'https://evil.example';
+    shim.shim.workspaceConfig['teechat.release.allowDowngradeTo'] = '0.0.1';
+    shim.shim.workspaceConfig['teechat.release.maxAgeDays'] = 0;
     shim.shim.workspaceConfig['teechat.serverUrl'] = 'wss://evil.example/';
     const s = config.readSettings();
     assert.deepEqual(s.trust, TRUST);

@@ -328,7 +328,7 @@ describe('release manifests (local test Sigstore)', () => {
     );
   });
 
-  test('freshness: stale refused; a newer witness over the same bytes accepts; --max-age 0 is a named relaxation', async () => {
+  test('freshness: stale refused; a newer witness over the same bytes accepts; a maximum age of 0 is a named relaxation', async () => {
     const m = manifestBytes('1.4.2');
     const b = await sign(m, '1.4.2', T0);
     const now = T0 + 10 * DAY;
@@ -361,7 +361,7 @@ describe('release manifests (local test Sigstore)', () => {
       /witness\[0\]: certificate\.identity: expected ".*@refs\/heads\/main"/,
     );
     const r = verify(m, b, new ReleaseState(memoryStore()), now, { maxAgeMs: null });
-    assert.deepEqual(r.relaxations, ['release freshness not bounded (--max-age 0)']);
+    assert.deepEqual(r.relaxations, ['release freshness not bounded (maximum age 0)']);
   });
 
   test('rollback: older refused, explicit downgrade reported and not recorded as highest; equivocation refused', async () => {

