@@ -82,6 +82,7 @@ export function activate(context: vscode.ExtensionContext): { runtime: () => Pro
     command('teechat.newChat', (r) => r.newChat()),
     command('teechat.askAboutSelection', (r) => r.askAboutSelection()),
     command('teechat.showAttestation', (r) => r.showAttestation()),
+    command('teechat.showAttestationSource', (r) => r.showAttestationSource()),
     command('teechat.exportEvidence', (r) => r.exportEvidence()),
     command('teechat.showReleaseLog', (r) => r.showReleaseLog()),
     command('teechat.reconnect', (r) => r.reconnect()),

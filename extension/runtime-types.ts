@@ -8,6 +8,7 @@ export interface Runtime {
   newChat(): Promise<void>;
   askAboutSelection(): Promise<void>;
   showAttestation(): Promise<void>;
+  showAttestationSource(): Promise<void>;
   exportEvidence(): Promise<void>;
   /** The local log of accepted signed release manifests, rendered in the editor. */
   showReleaseLog(): Promise<void>;

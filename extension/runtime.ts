@@ -119,6 +119,12 @@ export function createRuntime(
       );
       return Promise.resolve();
     },
+    async showAttestationSource() {
+      // The same report as Markdown text (kept current by the `teechat-attestation:` provider): to
+      // save, diff or paste it whole.
+      const doc = await vscode.workspace.openTextDocument(ATTESTATION_URI);
+      await vscode.window.showTextDocument(doc, { preview: true });
+    },
     async showReleaseLog() {
       const doc = await vscode.workspace.openTextDocument({
         language: 'markdown',

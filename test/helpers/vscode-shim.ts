@@ -121,6 +121,8 @@ export const shim = {
   chatApi: true,
   panels: [] as FakeWebviewPanel[],
   opened: [] as unknown[],
+  /** Documents passed to window.showTextDocument. */
+  shown: [] as unknown[],
   clipboard: [] as string[],
   statusMessages: [] as string[],
 };
@@ -140,6 +142,7 @@ export function resetShim(): void {
   shim.chatApi = true;
   shim.panels.length = 0;
   shim.opened.length = 0;
+  shim.shown.length = 0;
   shim.clipboard.length = 0;
   shim.statusMessages.length = 0;
 }
@@ -269,6 +272,7 @@ export const window = {
   showInformationMessage: say('info'),
   showErrorMessage: say('error'),
   async showTextDocument(doc: unknown): Promise<unknown> {
+    shim.shown.push(doc);
     return { document: doc };
   },
 };

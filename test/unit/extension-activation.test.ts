@@ -137,6 +137,17 @@ describe('extension activation (bundled, with a vscode shim)', () => {
     assert.match(text, /No evidence has been verified yet/);
   });
 
+  test('the report opens as Markdown text too (to save or diff it whole), from the same provider', async () => {
+    resetShim();
+    activate();
+    await shim.commands.get('teechat.showAttestationSource')?.();
+    const seen = shim.shown;
+    assert.equal(seen.length, 1);
+    const doc = seen[0] as { uri: { scheme: string }; getText(): string };
+    assert.equal(doc.uri.scheme, 'teechat-attestation');
+    assert.match(doc.getText(), /No evidence has been verified yet/);
+  });
+
   test('reconnect to a closed port: status turns to unreachable (error colour) and the user is told', async () => {
     resetShim();
     shim.config['teechat.serverUrl'] = 'ws://127.0.0.1:9';
