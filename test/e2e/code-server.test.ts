@@ -13,25 +13,18 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, FrameLocator, Page } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/webview-harness';
 import {
   ARTIFACTS,
   extensionHostLogs,
   cleanup,
   freePort,
-  missingPrerequisites,
   prepareCodeServer,
-  startCodeServer,
   startEnclave,
 } from './harness';
 import type { CodeServerSetup, Group } from './harness';
+import * as wb from './workbench';
 
-const missing = missingPrerequisites();
-const skip =
-  missing.length > 0
-    ? `e2e prerequisites missing (run scripts/e2e-setup.sh): ${missing.join('; ')}`
-    : false;
-if (skip) console.error(`# SKIP code-server e2e: ${skip}`);
+const skip = wb.e2eSkip('code-server e2e');
 
 const GPU = (process.env.TEECHAT_E2E_GPU ?? 'simulated') as 'simulated' | 'none';
 const SAMPLE = `export function fib(n: number): number {\n  return n < 2 ? n : fib(n - 1) + fib(n - 2);\n}\n`;
@@ -52,34 +45,11 @@ describe('TEEChat in code-server', { skip, timeout: 600_000 }, () => {
       path: join(ARTIFACTS, `${String(step).padStart(2, '0')}-${name}.png`),
     });
   };
-  const statusItem = () =>
-    page.locator('#workbench\\.parts\\.statusbar [aria-label^="TEEChat:"]').first();
-  const chatFrame = (): FrameLocator =>
-    page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
-  const runCommand = async (title: string): Promise<void> => {
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input.input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(`>${title}`);
-    await page
-      .locator('.quick-input-list .monaco-list-row', { hasText: title })
-      .first()
-      .waitFor({ timeout: 15_000 });
-    await page.keyboard.press('Enter');
-  };
-  const send = async (text: string): Promise<void> => {
-    const ta = chatFrame().locator('#input textarea');
-    await ta.waitFor({ timeout: 30_000 });
-    await ta.fill(text);
-    await ta.press('Enter');
-  };
-  const lastAnswerDone = async (n: number, timeout = 120_000): Promise<string> => {
-    const f = chatFrame();
-    const answer = f.locator('.msg.assistant').nth(n - 1);
-    await answer.waitFor({ timeout });
-    await answer.and(f.locator('.msg.assistant:not([aria-busy])')).waitFor({ timeout });
-    return (await answer.locator('.body').textContent()) ?? '';
-  };
+  const statusItem = () => wb.statusItem(page);
+  const chatFrame = (): FrameLocator => wb.chatFrame(page);
+  const runCommand = (title: string): Promise<void> => wb.runCommand(page, title);
+  const send = (text: string): Promise<void> => wb.send(page, text);
+  const lastAnswerDone = (n: number): Promise<string> => wb.answerDone(page, n);
   const maybeTrust = async (): Promise<boolean> => {
     const btn = page.locator('.monaco-dialog-box').getByRole('button', { name: 'Trust Always' });
     try {
@@ -116,31 +86,11 @@ describe('TEEChat in code-server', { skip, timeout: 600_000 }, () => {
         'teechat.trust.allowSimulatedAttestation': true,
         'teechat.trust.requireGpuEvidence': GPU === 'simulated',
         'teechat.chat.maxTokens': 48,
-        'workbench.startupEditor': 'none',
-        'workbench.tips.enabled': false,
-        'telemetry.telemetryLevel': 'off',
-        'extensions.autoUpdate': false,
-        'extensions.autoCheckUpdates': false,
-        'update.mode': 'none',
-        'security.workspace.trust.enabled': false,
-        'chat.commandCenter.enabled': false,
-        'workbench.secondarySideBar.defaultVisibility': 'hidden',
+        ...wb.QUIET_SETTINGS,
       },
       { 'sample.ts': SAMPLE },
     );
-    const csPort = await freePort();
-    codeServer = startCodeServer(setup, csPort, join(ARTIFACTS, 'code-server.log'));
-    await codeServer.waitFor(/HTTP server listening on (http:\/\/\S+)/, 60_000);
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      headless: true,
-    });
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    page = await context.newPage();
-    await page.goto(`http://127.0.0.1:${csPort}/?folder=${encodeURIComponent(setup.workspace)}`);
-    await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+    ({ codeServer, browser, page } = await wb.openWorkbench(setup, 'code-server.log'));
   });
 
   after(async () => {
@@ -214,18 +164,7 @@ describe('TEEChat in code-server', { skip, timeout: 600_000 }, () => {
     const tab = page.locator('.tabs-container .tab', { hasText: 'TEEChat Attestation Report' });
     await tab.waitFor({ timeout: 30_000 });
     // The report opens as a webview page (extension/report-panel.ts: nested frames).
-    let text = '';
-    for (let t = 0; t < 60 && !text.includes('Launch measurement'); t++) {
-      for (const f of page.frames()) {
-        const body = await f
-          .locator('body')
-          .textContent({ timeout: 1000 })
-          .catch(() => null);
-        if (body?.includes('Launch measurement')) text = body;
-      }
-      if (!text) await new Promise((r) => setTimeout(r, 500));
-    }
-    text = text.replace(/\u00a0/g, ' ');
+    const text = await wb.reportText(page, 'Launch measurement');
     const m = /Launch measurement \(SNP\)(?:\*\*)?:?\s*`?([0-9a-f]{96})/.exec(text);
     assert.ok(m, `a 48-byte measurement in the report: ${text.slice(0, 400)}`);
     assert.ok(

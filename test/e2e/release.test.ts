@@ -24,29 +24,31 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { expectedIdentity, releaseSigner } from '../../client/release/identity';
-import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/webview-harness';
 import { sampleManifest } from '../helpers/release-manifest';
 import { testSigstore, type TestSigstore } from '../helpers/test-sigstore';
 import {
   ARTIFACTS,
   cleanup,
   freePort,
-  missingPrerequisites,
   MODEL,
   prepareCodeServer,
   ROOT,
-  startCodeServer,
   startEnclave,
 } from './harness';
 import type { CodeServerSetup, Group } from './harness';
-import { answerDone, chatFrame, reportText, runCommand, send, statusItem } from './workbench';
+import {
+  answerDone,
+  chatFrame,
+  e2eSkip,
+  openWorkbench,
+  QUIET_SETTINGS,
+  reportText,
+  runCommand,
+  send,
+  statusItem,
+} from './workbench';
 
-const missing = missingPrerequisites();
-const skip =
-  missing.length > 0
-    ? `e2e prerequisites missing (run scripts/e2e-setup.sh): ${missing.join('; ')}`
-    : false;
-if (skip) console.error(`# SKIP code-server release e2e: ${skip}`);
+const skip = e2eSkip('code-server release e2e');
 
 const REPO = 'teechat/teechat';
 const COMMIT = '0123456789abcdef0123456789abcdef01234567';
@@ -92,40 +94,8 @@ const settings = (port: number, rootFile: string): Record<string, unknown> => ({
   'teechat.release.repository': REPO,
   'teechat.release.trustedRoot': rootFile,
   'teechat.chat.maxTokens': 32,
-  'workbench.startupEditor': 'none',
-  'workbench.tips.enabled': false,
-  'telemetry.telemetryLevel': 'off',
-  'extensions.autoUpdate': false,
-  'extensions.autoCheckUpdates': false,
-  'update.mode': 'none',
-  'security.workspace.trust.enabled': false,
-  'chat.commandCenter.enabled': false,
-  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  ...QUIET_SETTINGS,
 });
-
-/** code-server on `setup` and a Chromium page on its workbench. */
-async function openWorkbench(
-  setup: CodeServerSetup,
-  log: string,
-): Promise<{ codeServer: Group; browser: Browser; page: Page }> {
-  const csPort = await freePort();
-  const codeServer = startCodeServer(setup, csPort, join(ARTIFACTS, log));
-  await codeServer.waitFor(/HTTP server listening on (http:\/\/\S+)/, 60_000);
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: CHROMIUM_ARGS,
-    headless: true,
-  });
-  const context = await browser.newContext({
-    viewport: { width: 1400, height: 900 },
-    permissions: ['clipboard-read', 'clipboard-write'],
-  });
-  const page = await context.newPage();
-  await page.goto(`http://127.0.0.1:${csPort}/?folder=${encodeURIComponent(setup.workspace)}`);
-  await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
-  return { codeServer, browser, page };
-}
 
 describe('TEEChat in code-server: a signed release', { skip, timeout: 600_000 }, () => {
   let enclave: Group | undefined;
