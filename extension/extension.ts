@@ -104,6 +104,11 @@ export function activate(context: vscode.ExtensionContext): { runtime: () => Pro
         (await runtime()).revivePanel(panel, state);
       },
     }),
+    vscode.window.registerWebviewPanelSerializer('teechat.report', {
+      deserializeWebviewPanel: async (panel) => {
+        (await runtime()).reviveReport(panel);
+      },
+    }),
   );
   registerLanguageModel(context, runtime);
   return { runtime };

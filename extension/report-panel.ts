@@ -3,7 +3,8 @@
  * Markdown (extension/attestation-report.ts) rendered by extension/report-html.ts, with a Copy
  * button next to every value and `teechat measure …` command. One panel, re-rendered whenever the
  * session changes. Messages from the page are untrusted: only a `copy` request for a value this
- * panel rendered is honoured.
+ * panel rendered is honoured. After a window reload VS Code restores the panel through its
+ * serializer (`revive`) and it is rendered again from the current session.
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
@@ -37,6 +38,25 @@ export class ReportPanel {
         localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist')],
       },
     );
+    ReportPanel.current = new ReportPanel(panel, extensionUri, render);
+    return ReportPanel.current;
+  }
+
+  /**
+   * Takes over a report panel VS Code restored after a window reload (its serializer): the page is
+   * rendered again from the current session, never from anything the old page stored.
+   */
+  static revive(
+    panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    render: () => string,
+  ): ReportPanel {
+    ReportPanel.current?.dispose();
+    panel.webview.options = {
+      enableScripts: true,
+      enableCommandUris: false,
+      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist')],
+    };
     ReportPanel.current = new ReportPanel(panel, extensionUri, render);
     return ReportPanel.current;
   }

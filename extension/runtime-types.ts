@@ -17,5 +17,7 @@ export interface Runtime {
   attestationDocument(): string;
   watchAttestation(fire: () => void): void;
   revivePanel(panel: vscode.WebviewPanel, state: unknown): void;
+  /** The attestation report panel restored after a window reload. */
+  reviveReport(panel: vscode.WebviewPanel): void;
   dispose(): void;
 }

@@ -36,6 +36,8 @@ export function createRuntime(
   setBundledRelease(() => readBundledRelease(context.extensionUri.fsPath));
   const services = createServices(context, connectWithClient, output);
   const watchers = new Set<() => void>();
+  const renderReport = (): string =>
+    renderAttestationDocument(services.sessions.snapshot, services.settings().trust, new Date());
   context.subscriptions.push(
     services.sessions.onDidChange((snap) => {
       applyStatus(snap.status);
@@ -110,14 +112,11 @@ export function createRuntime(
     },
     showAttestation() {
       // A webview rendering of the report document with Copy buttons (extension/report-panel.ts).
-      ReportPanel.show(context.extensionUri, () =>
-        renderAttestationDocument(
-          services.sessions.snapshot,
-          services.settings().trust,
-          new Date(),
-        ),
-      );
+      ReportPanel.show(context.extensionUri, renderReport);
       return Promise.resolve();
+    },
+    reviveReport(panel) {
+      ReportPanel.revive(panel, context.extensionUri, renderReport);
     },
     async showAttestationSource() {
       // The same report as Markdown text (kept current by the `teechat-attestation:` provider): to

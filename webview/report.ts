@@ -6,8 +6,11 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { ReportRequest } from '../ui-contract/report';
 
-declare function acquireVsCodeApi(): { postMessage(m: unknown): void };
+declare function acquireVsCodeApi(): { postMessage(m: unknown): void; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
+// Marks the panel for restoring after a window reload (the host renders it again from the
+// session: nothing of the page is kept).
+vscode.setState({ report: 1 });
 
 document.addEventListener('click', (e) => {
   const t = e.target instanceof Element ? e.target.closest('[data-copy]') : null;

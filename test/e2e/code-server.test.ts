@@ -4,7 +4,7 @@
  * screenshot in test-artifacts/e2e/): status bar at start → chat with a streamed answer (after the
  * unknown-measurement prompt) → status bar text → Ask Privately About Selection → attestation
  * report with the measurement → server killed: clear error, status unreachable → server back:
- * Reconnect, answer again → window reload: panel and conversation restored.
+ * Reconnect, answer again → window reload: chat panel, conversation and report panel restored.
  * Run: npm run test:e2e (scripts/e2e-setup.sh first). Skips with a message when prerequisites are
  * missing.
  */
@@ -256,6 +256,15 @@ describe('TEEChat in code-server', { skip, timeout: 600_000 }, () => {
       /Once upon a time/,
     );
     await shot('restored-after-reload');
+    // the report panel comes back too, rendered again by the new extension host (no page state)
+    const reportTab = page.locator('.tabs-container .tab', {
+      hasText: 'TEEChat Attestation Report',
+    });
+    await reportTab.first().click({ timeout: 60_000 });
+    assert.match(
+      await wb.reportText(page, 'TEEChat attestation report'),
+      /No evidence has been verified yet|Launch measurement \(SNP\)/,
+    );
   });
 
   test('the extension host logged no TEEChat errors (activation, LM provider, participant)', () => {

@@ -55,6 +55,8 @@ describe('extension activation (bundled, with a vscode shim)', () => {
     ])
       assert.ok(declared.includes(id), id);
     assert.ok(shim.serializers.has('teechat.chat'));
+    assert.ok(shim.serializers.has('teechat.report'));
+    assert.ok(pkg.activationEvents.includes('onWebviewPanel:teechat.report'));
     assert.ok(pkg.activationEvents.includes('onWebviewPanel:teechat.chat'));
     assert.ok(shim.contentProviders.has('teechat-attestation'));
   });

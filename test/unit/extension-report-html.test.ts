@@ -292,4 +292,29 @@ describe('report panel (vscode shim): copies only values it rendered', () => {
     panels.ReportPanel.show(ext as never, () => md);
     assert.equal(shim.shim.panels.length, 2, 'a closed panel is replaced by a new one');
   });
+
+  test('a panel restored after a window reload is rendered again from the session (serializer)', () => {
+    shim.resetShim();
+    const ext = shim.Uri.file('/ext');
+    // what VS Code hands the serializer: a panel whose page is gone
+    const restored = shim.fakeWebviewPanel('teechat.report', 'TEEChat Attestation Report');
+    const md = `# R\n\n- **Launch measurement (SNP)**: \`${M}\`\n`;
+    const p = panels.ReportPanel.revive(restored as never, ext as never, () => md);
+    assert.match(restored.webview.html, new RegExp(M));
+    assert.deepEqual(
+      restored.webview.options as { enableScripts?: boolean; enableCommandUris?: boolean },
+      {
+        enableScripts: true,
+        enableCommandUris: false,
+        localResourceRoots: [shim.Uri.joinPath(ext, 'dist')],
+      },
+    );
+    // it is the one panel from now on: show() reveals it instead of opening another
+    assert.equal(
+      panels.ReportPanel.show(ext as never, () => md),
+      p,
+    );
+    assert.equal(shim.shim.panels.length, 1);
+    restored.dispose();
+  });
 });
