@@ -153,7 +153,12 @@ describe('extension release options (production trust path, test Sigstore as a p
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function signed(version: string, at = T0, repo = REPO): Promise<ReleaseParts> {
+  async function signed(
+    version: string,
+    at = T0,
+    repo = REPO,
+    issuer?: string,
+  ): Promise<ReleaseParts> {
     const m = sampleManifest({ version });
     (m['source'] as Record<string, unknown>)['tag'] = `v${version}`;
     const manifest = new TextEncoder().encode(JSON.stringify(m));
@@ -163,6 +168,7 @@ describe('extension release options (production trust path, test Sigstore as a p
       ref: `refs/tags/v${version}`,
       sha: COMMIT,
       at: new Date(at),
+      ...(issuer !== undefined ? { issuer } : {}),
     });
     return { manifest, bundle };
   }
@@ -195,6 +201,26 @@ describe('extension release options (production trust path, test Sigstore as a p
     const v = verifySessionRelease(opts(), served(p), T0 + 60_000);
     assert.equal(v?.source, 'server');
     assert.equal(v?.verified.manifest.version, '1.0.0');
+  });
+
+  test('certificateOidcIssuer: a private issuer is accepted only when configured, and only that one', async () => {
+    setReleaseStore(memoryStore());
+    const ISSUER = 'https://oidc.sigstore.internal.example';
+    const p = await signed('1.0.0', T0, REPO, ISSUER);
+    // the default pins GitHub Actions' issuer: a certificate from another issuer is refused
+    rejects(
+      () => verifySessionRelease(opts(), served(p), T0 + 60_000),
+      /certificate\.issuer: expected "https:\/\/token\.actions\.githubusercontent\.com", got "https:\/\/oidc\.sigstore\.internal\.example"/,
+    );
+    const v = verifySessionRelease(opts({ releaseIssuer: ISSUER }), served(p), T0 + 60_000);
+    assert.equal(v?.verified.manifest.version, '1.0.0');
+    // configured for the private issuer, a GitHub-issued certificate is refused in turn
+    setReleaseStore(memoryStore());
+    const gh = await signed('1.0.0');
+    rejects(
+      () => verifySessionRelease(opts({ releaseIssuer: ISSUER }), served(gh), T0 + 60_000),
+      /certificate\.issuer: expected "https:\/\/oidc\.sigstore\.internal\.example", got "https:\/\/token\.actions\.githubusercontent\.com"/,
+    );
   });
 
   test('a configured trusted root that is missing or not a trusted root refuses, naming the setting', () => {
