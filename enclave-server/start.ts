@@ -45,7 +45,7 @@ export interface StartOptions {
   readonly providers?: readonly EvidenceProvider[];
   /** Use this engine instead of loading one (tests, benchmark). */
   readonly engine?: Engine;
-  /** @internal bench harness only (enclave-server/bench-harness.ts). */
+  /** @internal benchmark harness only (bench/e2e-server.ts). */
   readonly benchPlaintextChannel?: () => ChannelLike;
 }
 
