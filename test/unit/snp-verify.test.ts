@@ -204,11 +204,7 @@ describe('SEV-SNP: every EXPECTED.json item gives its recorded outcome', { skip 
       const [ark] = parsePemOrDer(ca.ark);
       const at = new Date((leaf!.notBefore.getTime() + leaf!.notAfter.getTime()) / 2);
       const r = verifyChain(nodeProvider, [leaf!, ask!], [ark!], at);
-      assert.equal(
-        r.every((c) => c.ok),
-        it.expected.cert_chain_valid,
-        JSON.stringify(r),
-      );
+      assert.equal(r.problems.length === 0, it.expected.cert_chain_valid, r.problems.join('; '));
     }
   });
 });
@@ -254,11 +250,8 @@ describe('SEV-SNP: pinned intermediates are anchors only because the pinned ARK 
         const [c] = parsePemOrDer(AMD_CA[p][k]);
         for (const at of [new Date(), new Date('2040-01-01T00:00:00Z')]) {
           const r = verifyChain(nodeProvider, [c!], [ark!], at);
-          assert.deepEqual(
-            r.map((x) => x.ok),
-            [true],
-            `${p} ${k}: ${r.map((x) => x.message).join('; ')}`,
-          );
+          assert.deepEqual(r.problems, [], `${p} ${k}`);
+          assert.equal(r.root, ark);
         }
       }
     }

@@ -10,6 +10,7 @@
  *           MROWNERCONFIG allowlists, minimum TEE_TCB_SVN, REPORTDATA = binding value.
  */
 import { okFromChecks } from '../verdict';
+import { chainChecks } from '../chain';
 import type { CryptoProvider } from '../../crypto/provider';
 import { ProtocolError } from '../../errors';
 import { namesEqual, nameAttr, parseCertificate, verifyChain } from '../../x509/index';
@@ -122,8 +123,8 @@ function tcbSignerProblems(
   now: Date,
 ): string[] {
   const problems: string[] = [];
-  for (const c of verifyChain(crypto, sc, roots, now))
-    if (!c.ok) problems.push(c.message.replace(/^cert_chain:/, 'tcb_signing_chain:'));
+  for (const p of verifyChain(crypto, sc, roots, now).problems)
+    problems.push(`tcb_signing_chain: ${p}`);
   const signer = sc[0];
   const cn = signer !== undefined ? nameAttr(signer.subject) : undefined;
   if (cn !== INTEL_TCB_SIGNING_CN)
@@ -302,13 +303,9 @@ export function verifyTdxQuote(
         'pck_chain',
       );
     leaf = chain[0];
-    const chainChecks = verifyChain(crypto, chain, roots, now);
-    for (const c of chainChecks)
-      checks.list.push({
-        id: 'pck_chain',
-        ok: c.ok,
-        message: c.message.replace(/^cert_chain:/, 'pck_chain:'),
-      });
+    checks.list.push(
+      ...chainChecks(verifyChain(crypto, chain, roots, now), now, { id: 'pck_chain' }),
+    );
     if (leaf !== undefined) {
       pck = parsePckExtension(leaf);
       fields['pck_subject'] = nameAttr(leaf.subject) ?? leaf.subject.toString();
@@ -779,7 +776,7 @@ export function verifyTdxEvidence(
 export interface PcsDocumentResult {
   /** The ECDSA signature over the exact bytes of the signed member verifies with the TCB Signing key. */
   readonly signatureValid: boolean;
-  /** verifyChain's result for the TCB Signing chain at `at` (id `cert_chain`). */
+  /** The TCB Signing chain's checks at `at` (id `cert_chain`). */
   readonly chain: readonly Check[];
   readonly issueDate: Date;
   readonly nextUpdate: Date;
@@ -813,7 +810,7 @@ export function verifyPcsDocument(
   return {
     signatureValid,
     chain: [
-      ...verifyChain(ctx.crypto, sc, roots, at),
+      ...chainChecks(verifyChain(ctx.crypto, sc, roots, at), at),
       ...identity.map((message) => ({ id: 'cert_chain', ok: false, message })),
     ],
     issueDate: parsed.body.issueDate,
