@@ -9,7 +9,9 @@ import { attestCommand } from '../../client/cli/attest';
 import { EXIT_ACCEPT, EXIT_REJECT, EXIT_USAGE } from '../../client/cli/attest-common';
 import { ProtocolError } from '../../protocol/errors';
 import { repoRoot, sharedPath, skipUnlessShared } from '../helpers/shared';
-import { inside, tdxExpected, vec } from '../helpers/tdx';
+import { ctxAt, inside, tdxExpected, vec } from '../helpers/tdx';
+import { verifyTdxQuote } from '../../protocol/attestation/tdx/verify';
+import { tdxPolicy } from '../../protocol/attestation/tdx/policy';
 
 const skip = skipUnlessShared('vectors', 'EXPECTED.json');
 
@@ -337,5 +339,10 @@ describe('teechat attest verify tdx', { skip }, () => {
     assert.equal(f['mrtd'], e['mrtd']);
     assert.equal(f['tee_tcb_svn2'], e['tee_tcb_svn2']);
     assert.throws(() => showTdxQuote(raw.subarray(0, 100)), ProtocolError);
+    // One field list: show decodes exactly what the verifier reports about the quote.
+    const r = verifyTdxQuote({ quote: raw }, ctxAt(new Date('2026-01-01T00:00:00Z')), tdxPolicy());
+    for (const [k, v] of Object.entries(f)) if (k !== 'kind') assert.deepEqual(r.fields[k], v, k);
+    assert.equal(f['debug'], r.fields['debug']);
+    assert.equal(typeof f['debug'], 'boolean');
   });
 });
