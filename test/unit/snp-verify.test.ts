@@ -19,7 +19,7 @@ import { withoutSnpBulletinFloors } from '../helpers/vector-policy';
 import type { AttestationPolicy } from '../../protocol/attestation/policy';
 import type { BindingValues, VerificationReport } from '../../protocol/attestation/types';
 import { ProtocolError } from '../../protocol/errors';
-import { pemBlocks, parsePemOrDer, verifyChain } from '../../protocol/x509/index';
+import { parsePemOrDer, verifyChain } from '../../protocol/x509/index';
 import { expectedJson, readShared, skipUnlessShared } from '../helpers/shared';
 
 /** The default policy without the AMD-SB-3023 SNP floors the real vectors predate (helpers/vector-policy.ts). */
@@ -226,7 +226,7 @@ describe('SEV-SNP: pinned AMD roots', { skip }, () => {
   test('fingerprints match the constants and the public KDS files', () => {
     for (const p of AMD_PRODUCTS) {
       for (const k of ['ark', 'ask', 'asvk'] as const) {
-        const der = pemBlocks(AMD_CA[p][k])[0]!;
+        const der = AMD_CA[p][k];
         assert.equal(
           createHash('sha256').update(der).digest('hex'),
           AMD_CA[p].sha256[k],
@@ -234,10 +234,10 @@ describe('SEV-SNP: pinned AMD roots', { skip }, () => {
         );
       }
       const kds = parsePemOrDer(vec(`sev-snp/amd-ca/kds_cert_chain_${p}_vcek.pem`));
-      assert.deepEqual(kds[0]!.der, pemBlocks(AMD_CA[p].ask)[0]);
-      assert.deepEqual(kds[1]!.der, pemBlocks(AMD_CA[p].ark)[0]);
+      assert.deepEqual(kds[0]!.der, AMD_CA[p].ask);
+      assert.deepEqual(kds[1]!.der, AMD_CA[p].ark);
       const vlek = parsePemOrDer(vec(`sev-snp/amd-ca/kds_cert_chain_${p}_vlek.pem`));
-      assert.deepEqual(vlek[0]!.der, pemBlocks(AMD_CA[p].asvk)[0]);
+      assert.deepEqual(vlek[0]!.der, AMD_CA[p].asvk);
     }
   });
 });

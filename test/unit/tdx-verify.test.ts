@@ -13,9 +13,9 @@ import { verifyAzureTdxHcl } from '../../protocol/attestation/tdx/azure-hcl';
 import { toHex } from '../../protocol/attestation/tdx/bytes';
 import { parsePemOrDer } from '../../protocol/x509/index';
 import {
-  INTEL_SGX_ROOT_CA_PEM,
+  INTEL_SGX_ROOT_CA_DER,
   INTEL_SGX_ROOT_CA_SHA256,
-  INTEL_SGX_TCB_SIGNING_PEM,
+  INTEL_SGX_TCB_SIGNING_DER,
   INTEL_SGX_TCB_SIGNING_SHA256,
 } from '../../protocol/attestation/roots/intel';
 import type { BindingValues, EvidenceItem } from '../../protocol/attestation/types';
@@ -311,7 +311,7 @@ describe('TDX verify: tamper cases each fail their own check', { skip }, () => {
     );
     assert.ok(failed(late).includes('pck_chain'));
     assert.match(late.checks.find((c) => c.id === 'pck_chain' && !c.ok)?.message ?? '', /expired/);
-    const tcbSigning = parsePemOrDer(INTEL_SGX_TCB_SIGNING_PEM);
+    const tcbSigning = parsePemOrDer(INTEL_SGX_TCB_SIGNING_DER);
     const foreign = verifyTdxQuote(
       { quote: q() },
       ctxAt(at, { intelRoots: tcbSigning }),
@@ -322,10 +322,10 @@ describe('TDX verify: tamper cases each fail their own check', { skip }, () => {
   });
 
   test('pinned roots have the documented fingerprints', () => {
-    const fp = (pem: string) =>
-      createHash('sha256').update(parsePemOrDer(pem)[0]!.der).digest('hex');
-    assert.equal(fp(INTEL_SGX_ROOT_CA_PEM), INTEL_SGX_ROOT_CA_SHA256);
-    assert.equal(fp(INTEL_SGX_TCB_SIGNING_PEM), INTEL_SGX_TCB_SIGNING_SHA256);
+    const fp = (der: Uint8Array) =>
+      createHash('sha256').update(parsePemOrDer(der)[0]!.der).digest('hex');
+    assert.equal(fp(INTEL_SGX_ROOT_CA_DER), INTEL_SGX_ROOT_CA_SHA256);
+    assert.equal(fp(INTEL_SGX_TCB_SIGNING_DER), INTEL_SGX_TCB_SIGNING_SHA256);
   });
 });
 

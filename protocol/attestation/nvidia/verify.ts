@@ -40,7 +40,7 @@ import {
 export { parseCertChain };
 import { verifyChainCached } from './cache';
 import { chainChecks } from '../chain';
-import { NVIDIA_CORIM_ROOT_PEM, NVIDIA_DEVICE_IDENTITY_ROOT_PEM } from '../roots/nvidia';
+import { NVIDIA_CORIM_ROOT_DER, NVIDIA_DEVICE_IDENTITY_ROOT_DER } from '../roots/nvidia';
 import { bytesEqual, toHex } from './bytes';
 import { parseCcStatus, type CcStatus } from './cc-status';
 import { compareMeasurements } from './compare';
@@ -63,11 +63,11 @@ let pinnedDevice: Certificate[] | undefined;
 let pinnedRim: Certificate[] | undefined;
 /** The pinned NVIDIA Device Identity CA (parsed once). */
 export function nvidiaDeviceRoots(): Certificate[] {
-  return (pinnedDevice ??= parsePemOrDer(NVIDIA_DEVICE_IDENTITY_ROOT_PEM));
+  return (pinnedDevice ??= [parseCertificate(NVIDIA_DEVICE_IDENTITY_ROOT_DER)]);
 }
 /** The pinned NVIDIA CoRIM signing Root CA (parsed once). */
 export function nvidiaRimRoots(): Certificate[] {
-  return (pinnedRim ??= parsePemOrDer(NVIDIA_CORIM_ROOT_PEM));
+  return (pinnedRim ??= [parseCertificate(NVIDIA_CORIM_ROOT_DER)]);
 }
 
 function errMsg(e: unknown): string {

@@ -95,7 +95,7 @@ export function pinnedAmd(product: AmdProduct): Pinned {
     const key = `${product}.${k}`;
     let c = pinnedCache.get(key);
     if (c === undefined) {
-      c = parseCertificate(pemBlocks(AMD_CA[product][k])[0]!);
+      c = parseCertificate(AMD_CA[product][k]);
       pinnedCache.set(key, c);
     }
     return c;

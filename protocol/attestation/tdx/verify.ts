@@ -24,7 +24,7 @@ import type {
   VerificationReport,
   VerifyContext,
 } from '../types';
-import { INTEL_SGX_ROOT_CA_PEM, INTEL_SGX_TCB_SIGNING_PEM } from '../roots/intel';
+import { INTEL_SGX_ROOT_CA_DER, INTEL_SGX_TCB_SIGNING_DER } from '../roots/intel';
 import { bytesEqual, concatBytes, fromHex, isAllZero, pemBlocks, toHex, utf8Decode } from './bytes';
 import { parseCcel, replayRtmrs } from './ccel';
 import type { CcelLog } from './ccel';
@@ -89,9 +89,7 @@ let knownTcbSigning: Certificate[] | undefined;
 
 /** The pinned Intel SGX Root CA (parsed once). */
 export function intelRootCertificates(): readonly Certificate[] {
-  pinnedRoots ??= pemBlocks(INTEL_SGX_ROOT_CA_PEM, 'CERTIFICATE', 'intel_root').map(
-    parseCertificate,
-  );
+  pinnedRoots ??= [parseCertificate(INTEL_SGX_ROOT_CA_DER)];
   return pinnedRoots;
 }
 
@@ -103,9 +101,7 @@ function tcbSigningChain(c: TdxCollateral | undefined): Certificate[] {
       'collateral.tcb_signing_chain',
     ).map(parseCertificate);
   }
-  knownTcbSigning ??= pemBlocks(INTEL_SGX_TCB_SIGNING_PEM, 'CERTIFICATE', 'intel_tcb_signing').map(
-    parseCertificate,
-  );
+  knownTcbSigning ??= [parseCertificate(INTEL_SGX_TCB_SIGNING_DER)];
   return knownTcbSigning;
 }
 
