@@ -2,12 +2,12 @@
  * `teechat measure tdx`: MRTD of a TDVF image; with a CCEL event log, which event produced each
  * RTMR value and where the log departs from an expected log or expected RTMR values.
  */
-import { parseArgs } from 'node:util';
 import { parseCcel } from '../../protocol/attestation/tdx/ccel';
 import { diffRtmrTraces, tdxMrtd, traceRtmrs, type RtmrStep } from '../../protocol/measure/tdx';
+import { UsageError, parseCli } from '../../protocol-node/args';
 import type { CliIo } from './attest-common';
 import { decodeInput } from './attest-common';
-import { EXIT_ERROR, EXIT_OK, guarded, MeasureUsageError, readInput } from './measure-common';
+import { EXIT_ERROR, EXIT_OK, guarded, readInput } from './measure-common';
 
 export const TDX_MEASURE_HELP = `Usage: teechat measure tdx [--tdvf FILE [--two-pass]] [--ccel FILE [--expect-ccel FILE]
          [--expect-rtmr0 HEX] [--expect-rtmr1 HEX] [--expect-rtmr2 HEX] [--expect-rtmr3 HEX]] [--json]
@@ -31,41 +31,35 @@ const stepJson = (s: RtmrStep | null): unknown =>
 
 export function measureTdxCommand(argv: readonly string[], io: CliIo): Promise<number> {
   return guarded(io, 'measure tdx', TDX_MEASURE_HELP, () => {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...argv],
-        strict: true,
-        allowPositionals: false,
-        options: {
-          tdvf: { type: 'string' },
-          'two-pass': { type: 'boolean' },
-          ccel: { type: 'string' },
-          'expect-ccel': { type: 'string' },
-          'expect-rtmr0': { type: 'string' },
-          'expect-rtmr1': { type: 'string' },
-          'expect-rtmr2': { type: 'string' },
-          'expect-rtmr3': { type: 'string' },
-          json: { type: 'boolean' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      });
-    } catch (e) {
-      throw new MeasureUsageError((e as Error).message);
-    }
+    const parsed = parseCli(
+      argv,
+      {
+        tdvf: { type: 'string' },
+        'two-pass': { type: 'boolean' },
+        ccel: { type: 'string' },
+        'expect-ccel': { type: 'string' },
+        'expect-rtmr0': { type: 'string' },
+        'expect-rtmr1': { type: 'string' },
+        'expect-rtmr2': { type: 'string' },
+        'expect-rtmr3': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      false,
+    );
     const v = parsed.values;
     if (v.help === true) {
       io.out(TDX_MEASURE_HELP);
       return EXIT_OK;
     }
-    if (v.tdvf === undefined && v.ccel === undefined) throw new MeasureUsageError('--tdvf/--ccel: expected at least one, got none');
+    if (v.tdvf === undefined && v.ccel === undefined) throw new UsageError('--tdvf/--ccel: expected at least one, got none');
     const expects = [v['expect-rtmr0'], v['expect-rtmr1'], v['expect-rtmr2'], v['expect-rtmr3']].map((x, i) => {
       if (x === undefined) return undefined;
-      if (!/^[0-9a-fA-F]{96}$/.test(x)) throw new MeasureUsageError(`--expect-rtmr${i}: expected 96 hex digits, got ${JSON.stringify(x)}`);
+      if (!/^[0-9a-fA-F]{96}$/.test(x)) throw new UsageError(`--expect-rtmr${i}: expected 96 hex digits, got ${JSON.stringify(x)}`);
       return x.toLowerCase();
     });
     if ((v['expect-ccel'] !== undefined || expects.some((x) => x !== undefined)) && v.ccel === undefined) {
-      throw new MeasureUsageError('--expect-*: expected --ccel with it, got none');
+      throw new UsageError('--expect-*: expected --ccel with it, got none');
     }
     const out: Record<string, unknown> = { kind: 'tdx' };
     const text: string[] = [];
