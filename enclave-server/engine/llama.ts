@@ -17,6 +17,7 @@ import type {
 } from 'node-llama-cpp';
 import { ProtocolError, isProtocolError } from '../../protocol/errors';
 import type { Logger } from '../log';
+import type { GpuChoice } from '../config';
 import { SlotPool } from './slots';
 import { answerTimings, cancelled, engineSession, generationError, poolStats } from './shared';
 import type {
@@ -29,8 +30,6 @@ import type {
   GenerateParams,
   GenerateResult,
 } from './types';
-
-export type GpuChoice = 'auto' | 'cuda' | 'vulkan' | 'off';
 
 export interface LlamaEngineOptions {
   readonly modelPath: string;
