@@ -31,13 +31,12 @@ import type {
 import { createVerifier, DEFAULT_CLIENT_POLICY } from '../../client/verifier';
 import { ProtocolError } from '../../protocol/errors';
 import type { Logger } from '../../enclave-server/log';
+import { failedIds as failed } from '../helpers/reports';
 
 const binding = (): BindingValues => ({
   cpuReportData: new Uint8Array(randomBytes(64)),
   gpuNonce: new Uint8Array(randomBytes(32)),
 });
-const failed = (r: VerificationReport): string[] =>
-  [...new Set(r.checks.filter((c) => !c.ok).map((c) => c.id))].sort();
 const why = (r: VerificationReport): string =>
   r.checks
     .filter((c) => !c.ok)
