@@ -164,7 +164,7 @@ describe('teechat attest verify tdx', { skip }, () => {
       }),
     );
     const e = tdxExpected().tdx_quotes.find((x) => x.quote === 'tdx/trustee/tdx_quote_6.dat')!;
-    const base = [
+    const at = (t: string): string[] => [
       '--quote',
       V(e.quote),
       '--collateral',
@@ -172,10 +172,11 @@ describe('teechat attest verify tdx', { skip }, () => {
       '--policy',
       policy,
       '--at',
-      '2025-11-10T00:00:00Z',
+      t,
       ...NO_CRLS,
       '--json',
     ];
+    const base = at('2025-11-10T00:00:00Z');
     const ok = await run([
       ...base,
       '--measurement',
@@ -207,18 +208,7 @@ describe('teechat attest verify tdx', { skip }, () => {
       ['measurement', 'report_data'],
     );
     // Expired collateral at a later --at.
-    const late = await run([
-      '--quote',
-      V(e.quote),
-      '--collateral',
-      dir,
-      '--policy',
-      policy,
-      '--at',
-      '2026-01-15T00:00:00Z',
-      ...NO_CRLS,
-      '--json',
-    ]);
+    const late = await run(at('2026-01-15T00:00:00Z'));
     assert.equal(late.code, EXIT_REJECT);
     assert.ok(json(late).checks.some((c) => c.id === 'collateral' && !c.ok));
   });
