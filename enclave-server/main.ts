@@ -74,8 +74,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     started = await startServer(config, log);
   } catch (e) {
-    // A configuration the flags made impossible (no model, unreadable TLS files, port taken) is a
-    // usage error; the engines' own checks of their options still say `usage` as a ProtocolError.
+    // A configuration the flags made impossible (no model, unreadable TLS files, port taken, an
+    // upstream off loopback) is a UsageError: exit 2.
     const code = e instanceof UsageError ? 'usage' : isProtocolError(e) ? e.code : 'server_error';
     io.stderr(`teechat-server: ${code}: ${e instanceof Error ? e.message : String(e)}\n`);
     if (code === 'usage') return EXIT.usage;

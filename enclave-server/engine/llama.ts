@@ -30,6 +30,7 @@ import type {
   GenerateParams,
   GenerateResult,
 } from './types';
+import { UsageError } from '../../protocol-node/args';
 
 export interface LlamaEngineOptions {
   readonly modelPath: string;
@@ -99,17 +100,9 @@ export class LlamaEngine implements Engine {
   static async load(o: LlamaEngineOptions): Promise<LlamaEngine> {
     const nlc = await import('node-llama-cpp');
     if (!Number.isInteger(o.threads) || o.threads < 1)
-      throw new ProtocolError(
-        'usage',
-        `threads: expected an integer >= 1, got ${o.threads}`,
-        'threads',
-      );
+      throw new UsageError(`threads: expected an integer >= 1, got ${o.threads}`, 'threads');
     if (!Number.isInteger(o.sequences) || o.sequences < 1)
-      throw new ProtocolError(
-        'usage',
-        `sequences: expected an integer >= 1, got ${o.sequences}`,
-        'sequences',
-      );
+      throw new UsageError(`sequences: expected an integer >= 1, got ${o.sequences}`, 'sequences');
     let llama: Llama | undefined;
     let model: LlamaModel | undefined;
     try {

@@ -136,7 +136,7 @@ test('upstream URLs: random strings → a loopback URL or a usage error', () => 
         const u = checkUpstreamUrl(s);
         assert.ok(['127.', 'localhost', '[::1]'].some((p) => u.hostname.startsWith(p)));
       } catch (e) {
-        assert.ok(e instanceof ProtocolError && e.code === 'usage');
+        assert.ok(e instanceof UsageError);
       }
     }),
   );
