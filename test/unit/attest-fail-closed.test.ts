@@ -34,6 +34,7 @@ import { buildCrl } from '../../enclave-server/evidence/x509-writer';
 import { fromHex } from '../../protocol/wire/bytes';
 import { sharedPath, skipUnlessShared } from '../helpers/shared';
 import { failedIds } from '../helpers/reports';
+import { TDX_COLLATERAL_MISSING } from '../helpers/tdx';
 
 /** The default policy without the AMD-SB-3023 SNP floors the real vectors predate (helpers/vector-policy.ts). */
 const DEFAULT_POLICY = withoutSnpBulletinFloors(STRICT_DEFAULT_POLICY);
@@ -70,14 +71,7 @@ interface Expected {
 const E = (): Expected =>
   JSON.parse(readFileSync(sharedPath('vectors', 'EXPECTED.json')!, 'utf8')) as Expected;
 
-const COLLATERAL_MISSING = [
-  'collateral.pck_crl',
-  'collateral.qe_identity',
-  'collateral.root_ca_crl',
-  'collateral.tcb_info',
-  'qe_identity',
-  'tcb',
-];
+const COLLATERAL_MISSING = [...TDX_COLLATERAL_MISSING];
 const L = 'tdx/lunal-attestation-rs/collateral/';
 const completeTdx = (): EvidenceItem => ({
   kind: 'tdx',

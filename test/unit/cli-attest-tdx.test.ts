@@ -9,7 +9,7 @@ import { attestCommand } from '../../client/cli/attest';
 import { EXIT_ACCEPT, EXIT_REJECT, EXIT_USAGE } from '../../client/cli/attest-common';
 import { ProtocolError } from '../../protocol/errors';
 import { repoRoot, sharedPath, skipUnlessShared } from '../helpers/shared';
-import { ctxAt, inside, tdxExpected, vec } from '../helpers/tdx';
+import { TDX_COLLATERAL_MISSING, ctxAt, inside, tdxExpected, vec } from '../helpers/tdx';
 import { verifyTdxQuote } from '../../protocol/attestation/tdx/verify';
 import { tdxPolicy } from '../../protocol/attestation/tdx/policy';
 
@@ -119,14 +119,7 @@ describe('teechat attest verify tdx', { skip }, () => {
         .filter((c) => !c.ok)
         .map((c) => c.id)
         .sort(),
-      [
-        'collateral.pck_crl',
-        'collateral.qe_identity',
-        'collateral.root_ca_crl',
-        'collateral.tcb_info',
-        'qe_identity',
-        'tcb',
-      ],
+      [...TDX_COLLATERAL_MISSING],
     );
     for (const id of ['quote_signature', 'qe_report', 'pck_chain'])
       assert.ok(
