@@ -16,6 +16,7 @@ import type {
   EvidenceVerifier,
   TrustAnchors,
   VerificationReport,
+  VerifyContext,
 } from '../protocol/attestation/types';
 import type { AttestationPolicy } from '../protocol/attestation/policy';
 import { DEFAULT_POLICY } from '../protocol/attestation/policy';
@@ -66,7 +67,10 @@ export interface VerifierOptions {
   readonly crypto: CryptoProvider;
   readonly allowSimulated: boolean;
   readonly now?: () => Date;
-  /** Extra verifiers by kind (e.g. azure-hcl), added by modules that provide them. */
+  /**
+   * Replaces the verifier of a kind (same contract as VERIFIERS). Tests only: a verifier that lies
+   * about `ok` is refused because ok is recomputed from its checks.
+   */
   readonly extra?: Partial<Record<EvidenceKind, ItemVerifier>>;
   /**
    * Signed release checking (client/release/session.ts): the manifest is verified first and its
@@ -81,11 +85,34 @@ export interface VerifierOptions {
   readonly trustAnchors?: TrustAnchors;
 }
 
+/** What every evidence verifier receives (the pinned-root context of protocol/attestation). */
+export interface ItemContext extends VerifyContext {
+  readonly crypto: CryptoProvider;
+}
+
+/**
+ * The one verifier contract: parse → verify → validate one item against the client policy (each
+ * verifier reads its own section of it) and this session's binding values.
+ */
 export type ItemVerifier = (
   item: EvidenceItem,
-  o: { readonly crypto: CryptoProvider; readonly now: () => Date; readonly policy: Policy },
-  binding: BindingValues,
+  ctx: ItemContext,
+  policy: Policy,
+  binding?: BindingValues,
 ) => VerificationReport;
+
+/** The NVIDIA verifier reads the policy's `nvidia` section (the strict default when absent). */
+const verifyNvidia: ItemVerifier = (item, ctx, policy, binding) =>
+  verifyNvidiaEvidence(item, ctx, policy.nvidia ?? DEFAULT_NVIDIA_POLICY, binding);
+
+/** One verifier per evidence kind; the type makes a new kind without a verifier a build error. */
+export const VERIFIERS: Readonly<Record<EvidenceKind, ItemVerifier>> = {
+  'sev-snp': verifySnpEvidence,
+  'azure-hcl': verifyAzureHclEvidence,
+  tdx: verifyTdxEvidence,
+  'nvidia-gpu': verifyNvidia,
+  'nvidia-switch': verifyNvidia,
+};
 
 /** The policy with the development switch applied (only ever widened by the user's own setting). */
 export function effectivePolicy(p: Policy, allowSimulated: boolean): Policy {
@@ -128,7 +155,12 @@ export function createVerifier(o: VerifierOptions): EvidenceVerifier {
         normalizeReport(
           verifyItem(
             item,
-            { crypto: o.crypto, now, policy: sessionPolicy, trustAnchors: o.trustAnchors },
+            {
+              crypto: o.crypto,
+              now,
+              ...(o.trustAnchors !== undefined ? { trustAnchors: o.trustAnchors } : {}),
+            },
+            sessionPolicy,
             binding,
             o.extra,
           ),
@@ -152,45 +184,22 @@ export function createVerifier(o: VerifierOptions): EvidenceVerifier {
 
 function verifyItem(
   item: EvidenceItem,
-  ctx: {
-    readonly crypto: CryptoProvider;
-    readonly now: () => Date;
-    readonly policy: Policy;
-    readonly trustAnchors: TrustAnchors | undefined;
-  },
+  ctx: ItemContext,
+  policy: Policy,
   binding: BindingValues,
   extra: VerifierOptions['extra'],
 ): VerificationReport {
-  const vctx = {
-    crypto: ctx.crypto,
-    now: ctx.now,
-    ...(ctx.trustAnchors !== undefined ? { trustAnchors: ctx.trustAnchors } : {}),
-  };
+  // A kind this build does not know (an older client) has no row: refused, never skipped.
+  const verify =
+    extra?.[item.kind] ?? (Object.hasOwn(VERIFIERS, item.kind) ? VERIFIERS[item.kind] : undefined);
+  if (verify === undefined)
+    return failed(
+      item,
+      'verifier',
+      `${String(item.kind)}: expected a verifier for this evidence kind, got none in this client`,
+    );
   try {
-    const custom = extra?.[item.kind];
-    if (custom) return custom(item, ctx, binding);
-    switch (item.kind) {
-      case 'sev-snp':
-        return verifySnpEvidence(item, vctx, ctx.policy, binding);
-      case 'azure-hcl':
-        return verifyAzureHclEvidence(item, vctx, ctx.policy, binding);
-      case 'tdx':
-        return verifyTdxEvidence(item, vctx, ctx.policy, binding);
-      case 'nvidia-gpu':
-      case 'nvidia-switch':
-        return verifyNvidiaEvidence(
-          item,
-          vctx,
-          ctx.policy.nvidia ?? DEFAULT_NVIDIA_POLICY,
-          binding,
-        );
-      default:
-        return failed(
-          item,
-          'verifier',
-          `${item.kind}: expected a verifier for this evidence kind, got none in this client`,
-        );
-    }
+    return verify(item, ctx, policy, binding);
   } catch (e) {
     // Verifiers report problems as checks; an exception is itself a failed check.
     return failed(

@@ -4,6 +4,7 @@
  * (summary, logs, progress) goes to stderr.
  */
 import { isProtocolError } from '../protocol/errors';
+import { EXIT_USAGE, UsageError } from '../protocol-node/args';
 import { parseServerArgs, serverHelp } from './config';
 import { createLogger } from './log';
 import { RIMS_FETCH_HELP, rimsFetchCommand } from './evidence/rims-cli';
@@ -11,7 +12,7 @@ import { chainsFromLocalNvml, idsFromLocalNvml } from './evidence/nvml';
 import { COLLATERAL_FETCH_HELP, collateralFetchCommand } from './evidence/collateral';
 import { startServer } from './start';
 
-export const EXIT = { ok: 0, other: 1, usage: 2, model: 3, attestation: 4 } as const;
+export const EXIT = { ok: 0, other: 1, usage: EXIT_USAGE, model: 3, attestation: 4 } as const;
 
 export interface Io {
   readonly stdout: (s: string) => void;
@@ -73,7 +74,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     started = await startServer(config, log);
   } catch (e) {
-    const code = isProtocolError(e) ? e.code : 'server_error';
+    // A configuration the flags made impossible (no model, unreadable TLS files, port taken, an
+    // upstream off loopback) is a UsageError: exit 2.
+    const code = e instanceof UsageError ? 'usage' : isProtocolError(e) ? e.code : 'server_error';
     io.stderr(`teechat-server: ${code}: ${e instanceof Error ? e.message : String(e)}\n`);
     if (code === 'usage') return EXIT.usage;
     if (code === 'model_error') return EXIT.model;

@@ -14,7 +14,8 @@ import type {
   EvidenceProvider,
 } from '../protocol/attestation/types';
 import { ProtocolError } from '../protocol/errors';
-import type { AttestationChoice, GpuAttestationChoice } from './config';
+import { ATTESTATION_CHOICES, type AttestationChoice, type GpuAttestationChoice } from './config';
+import { UsageError } from '../protocol-node/args';
 import { AzureVtpmProvider, THIM_URL } from './evidence/azure-vtpm';
 import { CONFIGFS_TSM_ROOT } from './evidence/configfs-tsm';
 import { WorkerEvidenceProvider } from './evidence/worker-provider';
@@ -84,8 +85,7 @@ export async function selectCpuProvider(
       // TEECHAT_SIMULATED_RSA_BITS=2048 to start in 0.6 s instead of 3.4 s on a small machine.
       const bits = Number(process.env['TEECHAT_SIMULATED_RSA_BITS'] ?? 4096);
       if (bits !== 2048 && bits !== 3072 && bits !== 4096)
-        throw new ProtocolError(
-          'usage',
+        throw new UsageError(
           `TEECHAT_SIMULATED_RSA_BITS: expected 2048, 3072 or 4096, got ${JSON.stringify(process.env['TEECHAT_SIMULATED_RSA_BITS'])}`,
           'attestation',
         );
@@ -115,9 +115,8 @@ export async function selectCpuProvider(
         },
       });
     default:
-      throw new ProtocolError(
-        'usage',
-        `attestation: expected auto|sev-snp|tdx|azure|simulated, got ${JSON.stringify(c)}`,
+      throw new UsageError(
+        `attestation: expected ${ATTESTATION_CHOICES.join('|')}, got ${JSON.stringify(c)}`,
         'attestation',
       );
   }

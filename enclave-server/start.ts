@@ -7,13 +7,13 @@ import { readFileSync } from 'node:fs';
 import type { EvidenceProvider } from '../protocol/attestation/types';
 import { writeSimulatedRoots } from './evidence/simulated-roots';
 import type { CryptoProvider } from '../protocol/crypto/provider';
-import { ProtocolError } from '../protocol/errors';
 import { ServerHandshake } from '../protocol/handshake/handshake';
 import { PROTOCOL_VERSION } from '../protocol/handshake/messages';
 import { resolveLimits, type Limits } from '../protocol/limits';
 import { encodeAppMessage, type ServerInfo } from '../protocol/messages/messages';
 import { nodeProvider } from '../protocol-node/crypto-node';
 import type { ServerConfig } from './config';
+import { UsageError } from '../protocol-node/args';
 import { LlamaEngine, defaultThreads } from './engine/llama';
 import { resolveModel } from './engine/model';
 import { OpenAiEngine } from './engine/openai';
@@ -45,7 +45,7 @@ export interface StartOptions {
   readonly providers?: readonly EvidenceProvider[];
   /** Use this engine instead of loading one (tests, benchmark). */
   readonly engine?: Engine;
-  /** @internal bench harness only (enclave-server/bench-harness.ts). */
+  /** @internal benchmark harness only (bench/e2e-server.ts). */
   readonly benchPlaintextChannel?: () => ChannelLike;
 }
 
@@ -60,8 +60,7 @@ export async function loadEngine(config: ServerConfig, log: Logger): Promise<Eng
     });
   }
   if (config.model === '')
-    throw new ProtocolError(
-      'usage',
+    throw new UsageError(
       'model: expected --model PATH|hf:URI for the embedded engine, got none',
       'model',
     );
@@ -172,8 +171,7 @@ export async function startServer(
       tls = { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) };
     } catch (e) {
       await engine.close();
-      throw new ProtocolError(
-        'usage',
+      throw new UsageError(
         `tls: expected readable PEM files, got ${e instanceof Error ? e.message : String(e)}`,
         'tls-cert',
       );
@@ -211,8 +209,7 @@ export async function startServer(
     url = await server.listen();
   } catch (e) {
     await engine.close();
-    throw new ProtocolError(
-      'usage',
+    throw new UsageError(
       `listen on ${config.host}:${config.port} failed: ${e instanceof Error ? e.message : String(e)}`,
       'port',
     );
@@ -263,8 +260,7 @@ export function loadReleaseParts(
   const b = config.releaseBundle;
   if (m === '' && b === '') return undefined;
   if (m === '' || b === '')
-    throw new ProtocolError(
-      'usage',
+    throw new UsageError(
       `release-manifest / release-bundle: expected both or neither, got only --${m === '' ? 'release-bundle' : 'release-manifest'}`,
       m === '' ? 'release-manifest' : 'release-bundle',
     );
@@ -274,8 +270,7 @@ export function loadReleaseParts(
     manifest = readFileSync(m);
     bundle = readFileSync(b);
   } catch (e) {
-    throw new ProtocolError(
-      'usage',
+    throw new UsageError(
       `release-manifest: expected readable files, got ${e instanceof Error ? e.message : String(e)}`,
       'release-manifest',
     );
@@ -284,8 +279,7 @@ export function loadReleaseParts(
   try {
     version = parseReleaseManifest(manifest).version;
   } catch (e) {
-    throw new ProtocolError(
-      'usage',
+    throw new UsageError(
       `release-manifest: ${e instanceof Error ? e.message : String(e)}`,
       'release-manifest',
     );
@@ -293,8 +287,7 @@ export function loadReleaseParts(
   try {
     JSON.parse(Buffer.from(bundle).toString('utf8'));
   } catch {
-    throw new ProtocolError(
-      'usage',
+    throw new UsageError(
       `release-bundle: expected Sigstore bundle JSON, got unparsable text in ${b}`,
       'release-bundle',
     );

@@ -9,7 +9,21 @@
  * on first use even when its measurement is allowlisted (extension/trust.ts).
  */
 import * as vscode from 'vscode';
+import pkg from '../package.json' with { type: 'json' };
 import type { ChatParams, TrustSettings } from './types';
+
+type SettingProperties = typeof pkg.contributes.configuration.properties;
+type SettingName = keyof SettingProperties extends `teechat.${infer K}` ? K : never;
+
+/**
+ * A setting's default as package.json declares it (the one place defaults are written; VS Code
+ * shows and applies the same value). Used where a value is missing or of the wrong type.
+ */
+export function settingDefault<K extends SettingName>(
+  key: K,
+): SettingProperties[`teechat.${K}`]['default'] {
+  return pkg.contributes.configuration.properties[`teechat.${key}`].default;
+}
 
 /** Every setting that can relax verification or trust (all `machine`-scoped in package.json). */
 export const TRUST_SETTING_KEYS = [
@@ -70,8 +84,19 @@ export function serverUrlFromWorkspace(c: ConfigReader): boolean {
   return i !== undefined && (set(i.workspaceFolderValue) || set(i.workspaceValue));
 }
 
-export type PathMode = 'none' | 'fileName' | 'relativePath';
-export type HistoryMode = 'global' | 'workspace' | 'none';
+export const PATH_MODES = ['none', 'fileName', 'relativePath'] as const;
+export type PathMode = (typeof PATH_MODES)[number];
+export const HISTORY_MODES = ['global', 'workspace', 'none'] as const;
+export type HistoryMode = (typeof HISTORY_MODES)[number];
+
+/** `v` when it is one of `allowed`, else the fallback (which must be one of them too). */
+function oneOf<T extends string>(v: unknown, allowed: readonly T[], fallback: string): T {
+  const ok = (x: unknown): x is T =>
+    typeof x === 'string' && (allowed as readonly string[]).includes(x);
+  if (ok(v)) return v;
+  if (ok(fallback)) return fallback;
+  throw new Error(`package.json default ${fallback}: expected one of ${allowed.join(', ')}`);
+}
 
 export interface Settings {
   readonly serverUrl: string;
@@ -120,9 +145,9 @@ export function settingsFrom(c: ConfigReader): Settings {
   const allowDebug = user<unknown>('trust.allowDebug');
   const allowSimulated = user<unknown>('trust.allowSimulatedAttestation');
   return {
-    serverUrl: (c.get<string>('serverUrl') ?? '').trim() || 'ws://127.0.0.1:8787',
+    serverUrl: (c.get<string>('serverUrl') ?? '').trim() || settingDefault('serverUrl'),
     serverUrlFromWorkspace: serverUrlFromWorkspace(c),
-    connectTimeoutMs: num(c.get('connectTimeoutMs'), 15000),
+    connectTimeoutMs: num(c.get('connectTimeoutMs'), settingDefault('connectTimeoutMs')),
     trust: {
       allowedMeasurements: (Array.isArray(allowed) ? allowed : []).filter(
         (x): x is string => typeof x === 'string',
@@ -147,13 +172,18 @@ export function settingsFrom(c: ConfigReader): Settings {
       })(),
     },
     ignoredWorkspaceTrust: ignored,
-    selectionPath: pathMode === 'none' || pathMode === 'relativePath' ? pathMode : 'fileName',
-    historyMode: historyMode === 'workspace' || historyMode === 'none' ? historyMode : 'global',
-    historyMax: Math.max(1, Math.floor(num(c.get('history.maxConversations'), 50))),
+    selectionPath: oneOf(pathMode, PATH_MODES, settingDefault('selection.includePath')),
+    historyMode: oneOf(historyMode, HISTORY_MODES, settingDefault('history.storage')),
+    historyMax: Math.max(
+      1,
+      Math.floor(
+        num(c.get('history.maxConversations'), settingDefault('history.maxConversations')),
+      ),
+    ),
     chat: {
-      maxTokens: num(c.get('chat.maxTokens'), 1024),
-      temperature: num(c.get('chat.temperature'), 0.7),
+      maxTokens: num(c.get('chat.maxTokens'), settingDefault('chat.maxTokens')),
+      temperature: num(c.get('chat.temperature'), settingDefault('chat.temperature')),
     },
-    systemPrompt: c.get<string>('chat.systemPrompt') ?? '',
+    systemPrompt: c.get<string>('chat.systemPrompt') ?? settingDefault('chat.systemPrompt'),
   };
 }

@@ -19,6 +19,7 @@ import type {
 import { ProtocolError } from '../../protocol/errors';
 import { RELAXATIONS, relaxationFromFlags, relaxedIn } from '../../protocol/attestation/relax';
 import type { RelaxSection } from '../../protocol/attestation/relax';
+import { EXIT_USAGE, UsageError, parseCli, type OptionSpec } from '../../protocol-node/args';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -27,9 +28,7 @@ export interface CliIo {
 
 export const EXIT_ACCEPT = 0;
 export const EXIT_REJECT = 1;
-export const EXIT_USAGE = 2;
-
-export class UsageError extends Error {}
+export { EXIT_USAGE, UsageError };
 
 /** The flags every `attest verify` kind understands. */
 export interface CommonOptions {
@@ -60,94 +59,81 @@ ${RELAXATIONS.map((r) => `  ${r.flag.padEnd(32)} ${r.section}.${r.key}`).join('\
 
 Exit status: 0 accepted, 1 rejected (also malformed or truncated input), 2 usage error.`;
 
+/** The common flags as node:util parseArgs options (the relaxation flags are added from RELAXATIONS). */
+const COMMON_OPTIONS = {
+  at: { type: 'string' },
+  policy: { type: 'string' },
+  'allow-debug': { type: 'boolean' },
+  'allow-simulated': { type: 'boolean' },
+  measurement: { type: 'string', multiple: true },
+  'expect-report-data': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies OptionSpec;
+
 /**
- * Parses argv into the common options plus kind-specific ones. `specific` maps a flag to
- * 'value' | 'multi' | 'bool'; its results come back in `extra`.
+ * Parses argv (node:util parseArgs through parseCli: strict, no positionals) into the common
+ * options plus kind-specific ones. `specific` maps a flag (`--name`) to 'value' (at most once) |
+ * 'multi' | 'bool'; its results come back in `extra`, keyed by the flag. Throws UsageError.
  */
 export function parseOptions(
   argv: readonly string[],
   specific: Readonly<Record<string, 'value' | 'multi' | 'bool'>>,
 ): { common: CommonOptions; extra: Map<string, string[]> } {
+  const options: OptionSpec = { ...COMMON_OPTIONS };
+  for (const r of RELAXATIONS) options[r.flag.replace(/^--/, '')] = { type: 'boolean' };
+  for (const [flag, kind] of Object.entries(specific))
+    options[flag.replace(/^--/, '')] =
+      kind === 'bool' ? { type: 'boolean' } : { type: 'string', multiple: true };
+  const { values } = parseCli(argv, options, false);
+  const v = values as Record<string, string | boolean | string[] | undefined>;
+  const str = (k: keyof typeof COMMON_OPTIONS): string | undefined =>
+    typeof v[k] === 'string' ? v[k] : undefined;
   const common: CommonOptions = {
     at: undefined,
-    policyFile: undefined,
-    allowDebug: false,
-    allowSimulated: false,
+    policyFile: str('policy'),
+    allowDebug: v['allow-debug'] === true,
+    allowSimulated: v['allow-simulated'] === true,
     measurements: [],
     expectReportData: undefined,
-    json: false,
-    help: false,
-    relax: new Set<string>(),
+    json: v['json'] === true,
+    help: v['help'] === true,
+    relax: new Set(RELAXATIONS.map((r) => r.flag).filter((f) => v[f.slice(2)] === true)),
   };
+  const at = str('at');
+  if (at !== undefined) {
+    const d = new Date(at);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(at) || Number.isNaN(d.getTime()))
+      throw new UsageError(`--at: expected an ISO 8601 time, got ${JSON.stringify(at)}`, 'at');
+    common.at = d;
+  }
+  for (const raw of (v['measurement'] as string[] | undefined) ?? []) {
+    const m = raw.toLowerCase().replace(/^0x/, '');
+    if (!/^[0-9a-f]{96}$/.test(m))
+      throw new UsageError(
+        `--measurement: expected 48-byte hex (96 digits), got ${JSON.stringify(m.slice(0, 100))}`,
+        'measurement',
+      );
+    common.measurements.push(m);
+  }
+  const rd = str('expect-report-data');
+  if (rd !== undefined) {
+    const r = rd.toLowerCase().replace(/^0x/, '');
+    if (!/^([0-9a-f]{2}){1,64}$/.test(r))
+      throw new UsageError(
+        `--expect-report-data: expected 1..64 bytes of hex, got ${JSON.stringify(r.slice(0, 140))}`,
+        'expect-report-data',
+      );
+    common.expectReportData = r;
+  }
   const extra = new Map<string, string[]>();
-  for (let i = 0; i < argv.length; i++) {
-    const f = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined || (v.startsWith('--') && v.length > 2))
-        throw new UsageError(`${f}: expected a value, got ${v === undefined ? 'nothing' : v}`);
-      return v;
-    };
-    switch (f) {
-      case '--at': {
-        const s = value();
-        const d = new Date(s);
-        if (!/^\d{4}-\d{2}-\d{2}/.test(s) || Number.isNaN(d.getTime()))
-          throw new UsageError(`--at: expected an ISO 8601 time, got ${JSON.stringify(s)}`);
-        common.at = d;
-        break;
-      }
-      case '--policy':
-        common.policyFile = value();
-        break;
-      case '--allow-debug':
-        common.allowDebug = true;
-        break;
-      case '--allow-simulated':
-        common.allowSimulated = true;
-        break;
-      case '--measurement': {
-        const m = value().toLowerCase().replace(/^0x/, '');
-        if (!/^[0-9a-f]{96}$/.test(m))
-          throw new UsageError(
-            `--measurement: expected 48-byte hex (96 digits), got ${JSON.stringify(m.slice(0, 100))}`,
-          );
-        common.measurements.push(m);
-        break;
-      }
-      case '--expect-report-data': {
-        const r = value().toLowerCase().replace(/^0x/, '');
-        if (!/^([0-9a-f]{2}){1,64}$/.test(r))
-          throw new UsageError(
-            `--expect-report-data: expected 1..64 bytes of hex, got ${JSON.stringify(r.slice(0, 140))}`,
-          );
-        common.expectReportData = r;
-        break;
-      }
-      case '--json':
-        common.json = true;
-        break;
-      case '-h':
-      case '--help':
-        common.help = true;
-        break;
-      default: {
-        if (RELAXATIONS.some((r) => r.flag === f)) {
-          common.relax.add(f);
-          break;
-        }
-        const kind = specific[f];
-        if (kind === undefined) throw new UsageError(`unknown argument ${JSON.stringify(f)}`);
-        const list = extra.get(f) ?? [];
-        if (kind === 'bool') list.push('true');
-        else {
-          if (kind === 'value' && list.length > 0)
-            throw new UsageError(`${f}: expected once, got twice`);
-          list.push(value());
-        }
-        extra.set(f, list);
-      }
-    }
+  for (const [flag, kind] of Object.entries(specific)) {
+    const got = v[flag.replace(/^--/, '')];
+    if (got === undefined || got === false) continue;
+    const list = got === true ? ['true'] : typeof got === 'string' ? [got] : got;
+    if (kind === 'value' && list.length > 1)
+      throw new UsageError(`${flag}: expected once, got ${list.length} times`, flag.slice(2));
+    extra.set(flag, list);
   }
   return { common, extra };
 }

@@ -16,8 +16,8 @@ import { parseTdxQuote } from '../../protocol/attestation/tdx/quote';
 import { collateralFromParts, verifyTdxQuote } from '../../protocol/attestation/tdx/verify';
 import type { TdxCollateral } from '../../protocol/attestation/tdx/verify';
 import { tdxCollateralPartName } from '../../protocol/attestation/tdx/parts';
-import { toHex } from '../../protocol/wire/bytes';
-import type { Fields, FieldValue } from '../../protocol/attestation/types';
+import { tdxQuoteFields } from '../../protocol/attestation/tdx/fields';
+import type { Fields } from '../../protocol/attestation/types';
 import {
   COMMON_HELP,
   UsageError,
@@ -137,38 +137,5 @@ export function looksLikeTdxQuote(b: Uint8Array): boolean {
 
 /** Decoded fields of a TDX quote for `teechat attest show` (no verification). Throws ProtocolError. */
 export function showTdxQuote(raw: Uint8Array): Fields {
-  const q = parseTdxQuote(decodeInput(raw));
-  const b = q.body;
-  const f: Record<string, FieldValue> = {
-    kind: 'tdx',
-    version: q.header.version,
-    body_type: q.bodyType,
-    tee_type: `0x${q.header.teeType.toString(16)}`,
-    qe_vendor_id: toHex(q.header.qeVendorId),
-    qe_svn: q.header.qeSvn,
-    pce_svn: q.header.pceSvn,
-    tee_tcb_svn: toHex(b.teeTcbSvn),
-    mrseam: toHex(b.mrSeam),
-    mrsignerseam: toHex(b.mrSignerSeam),
-    seam_attributes: toHex(b.seamAttributes),
-    td_attributes: toHex(b.tdAttributes),
-    debug: ((b.tdAttributes[0] ?? 0) & 1) === 1,
-    xfam: toHex(b.xfam),
-    mrtd: toHex(b.mrTd),
-    mrconfigid: toHex(b.mrConfigId),
-    mrowner: toHex(b.mrOwner),
-    mrownerconfig: toHex(b.mrOwnerConfig),
-    rtmr0: toHex(b.rtmrs[0]),
-    rtmr1: toHex(b.rtmrs[1]),
-    rtmr2: toHex(b.rtmrs[2]),
-    rtmr3: toHex(b.rtmrs[3]),
-    report_data: toHex(b.reportData),
-    qe_mrsigner: toHex(q.qeReport.mrSigner),
-    qe_isvprodid: q.qeReport.isvProdId,
-    qe_isvsvn: q.qeReport.isvSvn,
-    trailing_bytes: q.trailingBytes,
-  };
-  if (b.teeTcbSvn2 !== undefined) f['tee_tcb_svn2'] = toHex(b.teeTcbSvn2);
-  if (b.mrServiceTd !== undefined) f['mr_servicetd'] = toHex(b.mrServiceTd);
-  return f;
+  return { kind: 'tdx', ...tdxQuoteFields(parseTdxQuote(decodeInput(raw))) };
 }

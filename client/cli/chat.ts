@@ -13,7 +13,13 @@ import { ProtocolError, isProtocolError } from '../../protocol/errors';
 import { connect, type ChatMessage, type Session, type VerifiedSummary } from '../index';
 import { DEFAULT_CLIENT_POLICY, type Policy } from '../verifier';
 import { printable } from '../text';
-import { numberIn, parseCli, type OptionSpec } from './args';
+import {
+  EXIT_USAGE,
+  UsageError,
+  numberIn,
+  parseCli,
+  type OptionSpec,
+} from '../../protocol-node/args';
 import {
   appendKnownEnclave,
   decideKnown,
@@ -33,7 +39,7 @@ export interface Io {
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_USAGE };
 
 export const CHAT_HELP = `Usage: teechat chat --server URL [options] [PROMPT]
 
@@ -164,8 +170,7 @@ function loadPolicy(file: string): Policy {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new ProtocolError(
-      'usage',
+    throw new UsageError(
       `--policy: expected a readable JSON file, got ${e instanceof Error ? e.message : String(e)}`,
       'policy',
     );
@@ -174,9 +179,12 @@ function loadPolicy(file: string): Policy {
 }
 
 function report(io: Io, e: unknown, json: boolean): number {
-  const err = isProtocolError(e)
-    ? e
-    : new ProtocolError('transport_error', e instanceof Error ? e.message : String(e));
+  const err =
+    e instanceof UsageError
+      ? { code: 'usage' as const, message: e.message }
+      : isProtocolError(e)
+        ? e
+        : new ProtocolError('transport_error', e instanceof Error ? e.message : String(e));
   if (json) io.err(JSON.stringify({ type: 'error', code: err.code, message: err.message }) + '\n');
   else io.err(`teechat: ${err.code}: ${printable(err.message)}\n`);
   return err.code === 'usage' ? EXIT_USAGE : EXIT_ERROR;
@@ -297,11 +305,7 @@ export function summaryJson(s: VerifiedSummary): unknown {
 
 async function open(f: Flags): Promise<{ session: Session; policy: Policy }> {
   if (f.server === '')
-    throw new ProtocolError(
-      'usage',
-      '--server: expected a ws:// or wss:// URL, got none',
-      'server',
-    );
+    throw new UsageError('--server: expected a ws:// or wss:// URL, got none', 'server');
   const policy = loadPolicy(f.policyFile);
   const { cliReleaseOptions } = await import('../release/options');
   const release = cliReleaseOptions({
@@ -405,10 +409,9 @@ export async function showServerCommand(argv: readonly string[], io: Io): Promis
   try {
     f = parseFlags(argv);
     if (f.positional.length > 0)
-      throw new ProtocolError(
-        'usage',
+      throw new UsageError(
         `attest show --server: expected no file arguments, got ${JSON.stringify(f.positional[0])}`,
-        'argv',
+        '',
       );
   } catch (e) {
     return report(io, e, false);

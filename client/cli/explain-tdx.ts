@@ -3,14 +3,14 @@
  * direct-boot inputs believed to have been launched, recompute RTMR1/RTMR2 and name the input that
  * differs (protocol/measure/explain-tdx.ts).
  */
-import { parseArgs } from 'node:util';
+import { UsageError, parseCli } from '../../protocol-node/args';
 import { parseCcel } from '../../protocol/attestation/tdx/ccel';
 import { parseTdxQuote } from '../../protocol/attestation/tdx/quote';
 import { explainTdxBoot } from '../../protocol/measure/explain-tdx';
 import { tdxMrtd } from '../../protocol/measure/tdx';
 import type { CliIo } from './attest-common';
 import { decodeInput } from './attest-common';
-import { EXIT_ERROR, EXIT_OK, guarded, MeasureUsageError, readInput } from './measure-common';
+import { EXIT_ERROR, EXIT_OK, guarded, readInput } from './measure-common';
 import { DIRECT_BOOT_OPTIONS, directBootInput, explainJson } from './measure-tdx';
 
 export const EXPLAIN_TDX_HELP = `Usage: teechat attest explain tdx --ccel FILE [--quote FILE [--tdvf FILE]]
@@ -39,24 +39,25 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export function explainTdxCommand(argv: readonly string[], io: CliIo): Promise<number> {
   return guarded(io, 'attest explain tdx', EXPLAIN_TDX_HELP, () => {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...argv],
-        strict: true,
-        allowPositionals: false,
-        options: { ccel: { type: 'string' }, quote: { type: 'string' }, tdvf: { type: 'string' }, ...DIRECT_BOOT_OPTIONS, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      });
-    } catch (e) {
-      throw new MeasureUsageError((e as Error).message);
-    }
+    const parsed = parseCli(
+      argv,
+      {
+        ccel: { type: 'string' },
+        quote: { type: 'string' },
+        tdvf: { type: 'string' },
+        ...DIRECT_BOOT_OPTIONS,
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      false,
+    );
     const v = parsed.values;
     if (v.help === true) {
       io.out(EXPLAIN_TDX_HELP);
       return EXIT_OK;
     }
-    if (v.ccel === undefined) throw new MeasureUsageError('--ccel: expected the TD event log, got none');
-    if (v.tdvf !== undefined && v.quote === undefined) throw new MeasureUsageError('--tdvf: expected --quote with it (MRTD is in the quote, not the log), got none');
+    if (v.ccel === undefined) throw new UsageError('--ccel: expected the TD event log, got none');
+    if (v.tdvf !== undefined && v.quote === undefined) throw new UsageError('--tdvf: expected --quote with it (MRTD is in the quote, not the log), got none');
     const input = directBootInput(v);
     const log = parseCcel(decodeInput(readInput(v.ccel, '--ccel')));
     const quote = v.quote !== undefined ? parseTdxQuote(decodeInput(readInput(v.quote, '--quote'))) : undefined;

@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the `teechat measure` commands: exit codes, error classes, file reading, the
+ * Shared pieces of the `teechat measure` commands: exit codes, the input error class, file reading, the
  * integer syntax of the reference tools' flags and the error-to-exit-code mapping.
  */
 import { createHash } from 'node:crypto';
@@ -7,12 +7,12 @@ import { readFileSync } from 'node:fs';
 import { ProtocolError } from '../../protocol/errors';
 import type { MeasureHash } from '../../protocol/measure/snp';
 import type { CliIo } from './attest-common';
+import { EXIT_USAGE, UsageError } from '../../protocol-node/args';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_USAGE };
 
-export class MeasureUsageError extends Error {}
 export class MeasureInputError extends Error {}
 
 /** SHA-256/384 through OpenSSL (the protocol layer defaults to @noble/hashes). */
@@ -34,7 +34,7 @@ export function readInput(path: string, flag: string): Uint8Array {
 export function parseAutoBaseInt(text: string, flag: string): bigint {
   const t = text.trim();
   const m = /^\+?(?:(0[xX])(_?[0-9a-fA-F])+|(0[oO])(_?[0-7])+|(0[bB])(_?[01])+|[1-9](_?[0-9])*|0(_?0)*)$/.exec(t);
-  if (m === null) throw new MeasureUsageError(`${flag}: expected an integer (decimal, or 0x/0o/0b prefixed), got ${JSON.stringify(text)}`);
+  if (m === null) throw new UsageError(`${flag}: expected an integer (decimal, or 0x/0o/0b prefixed), got ${JSON.stringify(text)}`);
   const s = t.replace(/^\+/, '').replace(/_/g, '');
   const body = /^0[xXoObB]/.test(s) ? `0${s[1]!.toLowerCase()}${s.slice(2)}` : s;
   return BigInt(body);
@@ -43,9 +43,9 @@ export function parseAutoBaseInt(text: string, flag: string): bigint {
 /** A decimal integer as Python's `int(text)` reads it (--vcpus, --vcpu-family/model/stepping). */
 export function parseDecimal(text: string, flag: string): number {
   const t = text.trim().replace(/^\+/, '');
-  if (!/^[0-9](_?[0-9])*$/.test(t)) throw new MeasureUsageError(`${flag}: expected a decimal integer, got ${JSON.stringify(text)}`);
+  if (!/^[0-9](_?[0-9])*$/.test(t)) throw new UsageError(`${flag}: expected a decimal integer, got ${JSON.stringify(text)}`);
   const n = Number(t.replace(/_/g, ''));
-  if (!Number.isSafeInteger(n)) throw new MeasureUsageError(`${flag}: expected a decimal integer, got ${JSON.stringify(text)}`);
+  if (!Number.isSafeInteger(n)) throw new UsageError(`${flag}: expected a decimal integer, got ${JSON.stringify(text)}`);
   return n;
 }
 
@@ -54,7 +54,7 @@ export async function guarded(io: CliIo, name: string, help: string, f: () => nu
   try {
     return await f();
   } catch (e) {
-    if (e instanceof MeasureUsageError) {
+    if (e instanceof UsageError) {
       io.err(`teechat ${name}: ${e.message}\n\n${help}`);
       return EXIT_USAGE;
     }
@@ -78,7 +78,7 @@ export async function guarded(io: CliIo, name: string, help: string, f: () => nu
 /** A guest memory size with QEMU's -m suffix (M, G or T; a bare number is refused as ambiguous). */
 export function parseMemorySize(text: string, flag: string): bigint {
   const m = /^([1-9][0-9]{0,9})([MGT])$/i.exec(text.trim());
-  if (m === null) throw new MeasureUsageError(`${flag}: expected a size with a unit, e.g. 2G or 2048M, got ${JSON.stringify(text)}`);
+  if (m === null) throw new UsageError(`${flag}: expected a size with a unit, e.g. 2G or 2048M, got ${JSON.stringify(text)}`);
   const shift = { M: 20n, G: 30n, T: 40n }[m[2]!.toUpperCase() as 'M' | 'G' | 'T'];
   return BigInt(m[1]!) << shift;
 }

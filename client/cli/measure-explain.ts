@@ -4,9 +4,10 @@
  */
 import { parseSnpReport } from '../../protocol/attestation/snp/report';
 import { explainSnpMeasurement } from '../../protocol/measure/explain';
+import { UsageError } from '../../protocol-node/args';
 import type { CliIo } from './attest-common';
 import { decodeInput } from './attest-common';
-import { EXIT_ERROR, EXIT_OK, guarded, MeasureUsageError, parseDecimal, readInput } from './measure-common';
+import { EXIT_ERROR, EXIT_OK, guarded, parseDecimal, readInput } from './measure-common';
 import { snpInputFromArgs } from './measure';
 import { explainTdxCommand } from './explain-tdx';
 
@@ -48,12 +49,12 @@ export function explainCommand(argv: readonly string[], io: CliIo): Promise<numb
     const reportPath = a.extra['report'];
     const mHex = a.extra['measurement'];
     if ((reportPath === undefined) === (mHex === undefined)) {
-      throw new MeasureUsageError('--report/--measurement: expected exactly one of them');
+      throw new UsageError('--report/--measurement: expected exactly one of them');
     }
     let expected: Uint8Array;
     if (typeof mHex === 'string') {
       if (!/^[0-9a-fA-F]{96}$/.test(mHex.trim())) {
-        throw new MeasureUsageError(`--measurement: expected 96 hex digits, got ${JSON.stringify(mHex)}`);
+        throw new UsageError(`--measurement: expected 96 hex digits, got ${JSON.stringify(mHex)}`);
       }
       expected = new Uint8Array(Buffer.from(mHex.trim(), 'hex'));
     } else {
@@ -62,7 +63,7 @@ export function explainCommand(argv: readonly string[], io: CliIo): Promise<numb
     const maxRaw = a.extra['max-vcpus'];
     const maxVcpus = typeof maxRaw === 'string' ? parseDecimal(maxRaw, '--max-vcpus') : undefined;
     if (maxVcpus !== undefined && (maxVcpus < 1 || maxVcpus > 512)) {
-      throw new MeasureUsageError(`--max-vcpus: expected 1..512, got ${maxVcpus}`);
+      throw new UsageError(`--max-vcpus: expected 1..512, got ${maxVcpus}`);
     }
     const r = explainSnpMeasurement(expected, a.input(), maxVcpus !== undefined ? { maxVcpus } : {});
     if (a.json) {

@@ -2,7 +2,7 @@
  * `teechat measure tdx`: MRTD of a TDVF image; with a CCEL event log, which event produced each
  * RTMR value and where the log departs from an expected log or expected RTMR values.
  */
-import { parseArgs } from 'node:util';
+import { UsageError, parseCli } from '../../protocol-node/args';
 import { parseCcel } from '../../protocol/attestation/tdx/ccel';
 import { diffRtmrTraces, tdxMrtd, traceRtmrs, type RtmrStep } from '../../protocol/measure/tdx';
 import { explainTdxBoot, type TdxExplainResult } from '../../protocol/measure/explain-tdx';
@@ -15,7 +15,7 @@ import {
 } from '../../protocol/measure/tdx-boot';
 import type { CliIo } from './attest-common';
 import { decodeInput } from './attest-common';
-import { EXIT_ERROR, EXIT_OK, guarded, MeasureUsageError, nodeMeasureHash, parseAutoBaseInt, parseMemorySize, readInput } from './measure-common';
+import { EXIT_ERROR, EXIT_OK, guarded, nodeMeasureHash, parseAutoBaseInt, parseMemorySize, readInput } from './measure-common';
 
 export const TDX_MEASURE_HELP = `Usage: teechat measure tdx [--tdvf FILE [--two-pass]]
          [--kernel FILE --initrd FILE --append CMDLINE [--memory SIZE] [--kernel-load MODE]
@@ -57,49 +57,43 @@ const stepJson = (s: RtmrStep | null): unknown =>
 
 export function measureTdxCommand(argv: readonly string[], io: CliIo): Promise<number> {
   return guarded(io, 'measure tdx', TDX_MEASURE_HELP, () => {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...argv],
-        strict: true,
-        allowPositionals: false,
-        options: {
-          tdvf: { type: 'string' },
-          'two-pass': { type: 'boolean' },
-          ccel: { type: 'string' },
-          'expect-ccel': { type: 'string' },
-          'expect-rtmr0': { type: 'string' },
-          'expect-rtmr1': { type: 'string' },
-          'expect-rtmr2': { type: 'string' },
-          'expect-rtmr3': { type: 'string' },
-          ...DIRECT_BOOT_OPTIONS,
-          json: { type: 'boolean' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      });
-    } catch (e) {
-      throw new MeasureUsageError((e as Error).message);
-    }
+    const parsed = parseCli(
+      argv,
+      {
+        tdvf: { type: 'string' },
+        'two-pass': { type: 'boolean' },
+        ccel: { type: 'string' },
+        'expect-ccel': { type: 'string' },
+        'expect-rtmr0': { type: 'string' },
+        'expect-rtmr1': { type: 'string' },
+        'expect-rtmr2': { type: 'string' },
+        'expect-rtmr3': { type: 'string' },
+        ...DIRECT_BOOT_OPTIONS,
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      false,
+    );
     const v = parsed.values;
     if (v.help === true) {
       io.out(TDX_MEASURE_HELP);
       return EXIT_OK;
     }
     if (v.tdvf === undefined && v.ccel === undefined && v.kernel === undefined) {
-      throw new MeasureUsageError('--tdvf/--kernel/--ccel: expected at least one, got none');
+      throw new UsageError('--tdvf/--kernel/--ccel: expected at least one, got none');
     }
     const boot = v.kernel !== undefined ? directBootInput(v) : undefined;
     if (boot === undefined && (v.initrd !== undefined || v.append !== undefined || v.memory !== undefined || v['kernel-load'] !== undefined || v['acpi-data-size'] !== undefined)) {
-      throw new MeasureUsageError('--initrd/--append/--memory/--kernel-load/--acpi-data-size: expected --kernel with them, got none');
+      throw new UsageError('--initrd/--append/--memory/--kernel-load/--acpi-data-size: expected --kernel with them, got none');
     }
     const expects = [v['expect-rtmr0'], v['expect-rtmr1'], v['expect-rtmr2'], v['expect-rtmr3']].map((x, i) => {
       if (x === undefined) return undefined;
-      if (!/^[0-9a-fA-F]{96}$/.test(x)) throw new MeasureUsageError(`--expect-rtmr${i}: expected 96 hex digits, got ${JSON.stringify(x)}`);
+      if (!/^[0-9a-fA-F]{96}$/.test(x)) throw new UsageError(`--expect-rtmr${i}: expected 96 hex digits, got ${JSON.stringify(x)}`);
       return x.toLowerCase();
     });
-    if (v['expect-ccel'] !== undefined && v.ccel === undefined) throw new MeasureUsageError('--expect-ccel: expected --ccel with it, got none');
+    if (v['expect-ccel'] !== undefined && v.ccel === undefined) throw new UsageError('--expect-ccel: expected --ccel with it, got none');
     if (v.ccel === undefined && expects.some((x, i) => x !== undefined && (boot === undefined || i === 0 || i === 3))) {
-      throw new MeasureUsageError('--expect-rtmrN: expected --ccel (any RTMR) or --kernel (RTMR1, RTMR2) with it, got none');
+      throw new UsageError('--expect-rtmrN: expected --ccel (any RTMR) or --kernel (RTMR1, RTMR2) with it, got none');
     }
     const out: Record<string, unknown> = { kind: 'tdx' };
     const text: string[] = [];
@@ -203,21 +197,21 @@ export function directBootInput(v: {
   'kernel-load'?: string | undefined;
   'acpi-data-size'?: string | undefined;
 }): TdxDirectBootInput {
-  if (v.kernel === undefined) throw new MeasureUsageError('--kernel: expected a kernel image, got none');
-  if (v.initrd === undefined) throw new MeasureUsageError('--initrd: expected it with --kernel (direct boots without an initrd are not modelled), got none');
-  if (v.append === undefined) throw new MeasureUsageError('--append: expected the command line with --kernel (--append "" for an empty one), got none');
+  if (v.kernel === undefined) throw new UsageError('--kernel: expected a kernel image, got none');
+  if (v.initrd === undefined) throw new UsageError('--initrd: expected it with --kernel (direct boots without an initrd are not modelled), got none');
+  if (v.append === undefined) throw new UsageError('--append: expected the command line with --kernel (--append "" for an empty one), got none');
   const load = (v['kernel-load'] ?? 'qemu-patched') as KernelLoad;
-  if (!KERNEL_LOADS.includes(load)) throw new MeasureUsageError(`--kernel-load: expected ${KERNEL_LOADS.join(' or ')}, got ${JSON.stringify(v['kernel-load'])}`);
+  if (!KERNEL_LOADS.includes(load)) throw new UsageError(`--kernel-load: expected ${KERNEL_LOADS.join(' or ')}, got ${JSON.stringify(v['kernel-load'])}`);
   if (load === 'qemu-patched' && v.memory === undefined) {
-    throw new MeasureUsageError('--memory: expected the guest RAM size with --kernel-load qemu-patched (the patched kernel digest depends on it), got none');
+    throw new UsageError('--memory: expected the guest RAM size with --kernel-load qemu-patched (the patched kernel digest depends on it), got none');
   }
   if (load === 'raw' && (v.memory !== undefined || v['acpi-data-size'] !== undefined)) {
-    throw new MeasureUsageError('--memory/--acpi-data-size: expected none with --kernel-load raw (nothing is patched), got one');
+    throw new UsageError('--memory/--acpi-data-size: expected none with --kernel-load raw (nothing is patched), got one');
   }
   let acpiDataSize: number | undefined;
   if (v['acpi-data-size'] !== undefined) {
     const n = parseAutoBaseInt(v['acpi-data-size'], '--acpi-data-size');
-    if (n > 0xffff_ffffn) throw new MeasureUsageError(`--acpi-data-size: expected ≤ 0xffffffff, got ${v['acpi-data-size']}`);
+    if (n > 0xffff_ffffn) throw new UsageError(`--acpi-data-size: expected ≤ 0xffffffff, got ${v['acpi-data-size']}`);
     acpiDataSize = Number(n);
   }
   return {

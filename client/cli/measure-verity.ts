@@ -4,15 +4,15 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import {
   VerityTree,
   VERITY_HASHES,
   type VerityHasher,
   type VerityHashName,
 } from '../../protocol/measure/verity';
+import { UsageError, parseCli } from '../../protocol-node/args';
 import type { CliIo } from './attest-common';
-import { EXIT_OK, guarded, MeasureInputError, MeasureUsageError } from './measure-common';
+import { EXIT_OK, guarded, MeasureInputError } from './measure-common';
 
 export const VERITY_HELP = `Usage: teechat measure verity FILE --salt HEX|- [--hash sha256|sha512|sha1]
          [--data-block-size N] [--hash-block-size N] [--format 1|0] [--allow-unaligned] [--json]
@@ -49,19 +49,13 @@ export const nodeVerityHasher: VerityHasher = (alg: VerityHashName) => {
 function parseSize(s: string | undefined, flag: string): number | undefined {
   if (s === undefined) return undefined;
   if (!/^[0-9]+$/.test(s))
-    throw new MeasureUsageError(`${flag}: expected a size in bytes, got ${JSON.stringify(s)}`);
+    throw new UsageError(`${flag}: expected a size in bytes, got ${JSON.stringify(s)}`);
   return Number(s);
 }
 
 export function measureVerityCommand(argv: readonly string[], io: CliIo): Promise<number> {
   return guarded(io, 'measure verity', VERITY_HELP, () => {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...argv],
-        allowPositionals: true,
-        strict: true,
-        options: {
+    const parsed = parseCli(argv, {
           salt: { type: 'string' },
           hash: { type: 'string' },
           'data-block-size': { type: 'string' },
@@ -70,38 +64,34 @@ export function measureVerityCommand(argv: readonly string[], io: CliIo): Promis
           'allow-unaligned': { type: 'boolean' },
           json: { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
-        },
-      });
-    } catch (e) {
-      throw new MeasureUsageError((e as Error).message);
-    }
+        });
     const v = parsed.values;
     if (v.help === true) {
       io.out(VERITY_HELP);
       return EXIT_OK;
     }
     if (parsed.positionals.length !== 1) {
-      throw new MeasureUsageError(`FILE: expected one data file, got ${parsed.positionals.length}`);
+      throw new UsageError(`FILE: expected one data file, got ${parsed.positionals.length}`);
     }
     const file = parsed.positionals[0]!;
     if (v.salt === undefined)
-      throw new MeasureUsageError('--salt: expected a hex salt or "-", got nothing');
+      throw new UsageError('--salt: expected a hex salt or "-", got nothing');
     if (v.salt !== '-' && !/^([0-9a-fA-F]{2})+$/.test(v.salt)) {
-      throw new MeasureUsageError(
+      throw new UsageError(
         `--salt: expected an even number of hex digits or "-", got ${JSON.stringify(v.salt)}`,
       );
     }
     const salt = v.salt === '-' ? new Uint8Array(0) : new Uint8Array(Buffer.from(v.salt, 'hex'));
     const hash = (v.hash ?? 'sha256') as VerityHashName;
     if (!VERITY_HASHES.includes(hash)) {
-      throw new MeasureUsageError(
+      throw new UsageError(
         `--hash: expected ${VERITY_HASHES.join(', ')}, got ${JSON.stringify(v.hash)}`,
       );
     }
     const format =
       v.format === undefined ? 1 : v.format === '1' ? 1 : v.format === '0' ? 0 : undefined;
     if (format === undefined)
-      throw new MeasureUsageError(`--format: expected 1 or 0, got ${JSON.stringify(v.format)}`);
+      throw new UsageError(`--format: expected 1 or 0, got ${JSON.stringify(v.format)}`);
     const dataBlockSize = parseSize(v['data-block-size'], '--data-block-size');
     const hashBlockSize = parseSize(v['hash-block-size'], '--hash-block-size');
     const tree = new VerityTree({

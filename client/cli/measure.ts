@@ -8,7 +8,6 @@
  * diagnostics on stderr. Exit 0 on success, 1 on bad input (unreadable file, not an OVMF image,
  * a kernel for an OVMF that cannot measure one), 2 on a usage error. Never a digest on error.
  */
-import { parseArgs } from 'node:util';
 import {
   DEFAULT_GUEST_FEATURES,
   measureSnp,
@@ -19,12 +18,12 @@ import {
 import { cpuSignature, parseVmmType, VCPU_TYPES, vcpuTypeSignature } from '../../protocol/measure/vmsa';
 import { measureVerityCommand, VERITY_HELP } from './measure-verity';
 import { measureTdxCommand, TDX_MEASURE_HELP } from './measure-tdx';
+import { UsageError, parseCli } from '../../protocol-node/args';
 import type { CliIo } from './attest-common';
 import {
   EXIT_OK,
   EXIT_USAGE,
   guarded,
-  MeasureUsageError,
   nodeMeasureHash,
   parseAutoBaseInt,
   parseDecimal,
@@ -113,13 +112,13 @@ export function resolveVcpuSig(v: {
   'vcpu-stepping'?: string | undefined;
 }): SnpCliInput {
   if (v['vcpu-type'] !== undefined && !Object.prototype.hasOwnProperty.call(VCPU_TYPES, v['vcpu-type'])) {
-    throw new MeasureUsageError(
+    throw new UsageError(
       `--vcpu-type: expected one of ${Object.keys(VCPU_TYPES).join(', ')}, got ${JSON.stringify(v['vcpu-type'])}`,
     );
   }
   if (v['vcpu-family'] !== undefined) {
     if (v['vcpu-model'] === undefined || v['vcpu-stepping'] === undefined) {
-      throw new MeasureUsageError('--vcpu-family: expected --vcpu-model and --vcpu-stepping with it, got only some');
+      throw new UsageError('--vcpu-family: expected --vcpu-model and --vcpu-stepping with it, got only some');
     }
     const f = parseDecimal(v['vcpu-family'], '--vcpu-family');
     const m = parseDecimal(v['vcpu-model'], '--vcpu-model');
@@ -182,12 +181,7 @@ export function snpInputFromArgs(
   inputs: Record<string, unknown>;
   ovmf: Uint8Array;
 } {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], options: { ...SNP_OPTIONS, ...extraOptions }, strict: true, allowPositionals: false });
-  } catch (e) {
-    throw new MeasureUsageError((e as Error).message);
-  }
+  const parsed = parseCli(argv, { ...SNP_OPTIONS, ...extraOptions }, false);
   const v = parsed.values as { [K in keyof typeof SNP_OPTIONS]?: (typeof SNP_OPTIONS)[K]['type'] extends 'string' ? string : boolean };
   const extra: Record<string, string | boolean | undefined> = {};
   for (const k of Object.keys(extraOptions)) extra[k] = (parsed.values as Record<string, string | boolean | undefined>)[k];
@@ -196,17 +190,17 @@ export function snpInputFromArgs(
   const verbose = v.verbose === true;
   const format = v['output-format'] ?? 'hex';
   if (format !== 'hex' && format !== 'base64') {
-    throw new MeasureUsageError(`--output-format: expected hex or base64, got ${JSON.stringify(format)}`);
+    throw new UsageError(`--output-format: expected hex or base64, got ${JSON.stringify(format)}`);
   }
   const mode = v.mode ?? 'snp';
   if (mode !== 'snp' && mode !== 'snp:ovmf-hash') {
-    throw new MeasureUsageError(`--mode: expected snp or snp:ovmf-hash, got ${JSON.stringify(mode)}`);
+    throw new UsageError(`--mode: expected snp or snp:ovmf-hash, got ${JSON.stringify(mode)}`);
   }
   const dummy = () => {
-    throw new MeasureUsageError('unreachable');
+    throw new UsageError('unreachable');
   };
   if (help) return { run: dummy, input: dummy, extra, ovmfOnly: false, verbose, json, help, format, inputs: {}, ovmf: new Uint8Array(0) };
-  if (v.ovmf === undefined) throw new MeasureUsageError('--ovmf: expected a file, got nothing');
+  if (v.ovmf === undefined) throw new UsageError('--ovmf: expected a file, got nothing');
   if (mode === 'snp:ovmf-hash') {
     const ovmf = readInput(v.ovmf, '--ovmf');
     return {
@@ -222,20 +216,20 @@ export function snpInputFromArgs(
       ovmf,
     };
   }
-  if (v.initrd !== undefined && v.kernel === undefined) throw new MeasureUsageError('--initrd: expected --kernel with it, got none');
-  if (v.append !== undefined && v.kernel === undefined) throw new MeasureUsageError('--append: expected --kernel with it, got none');
-  if (v.vcpus === undefined) throw new MeasureUsageError('--vcpus: expected a number of vCPUs, got nothing');
+  if (v.initrd !== undefined && v.kernel === undefined) throw new UsageError('--initrd: expected --kernel with it, got none');
+  if (v.append !== undefined && v.kernel === undefined) throw new UsageError('--append: expected --kernel with it, got none');
+  if (v.vcpus === undefined) throw new UsageError('--vcpus: expected a number of vCPUs, got nothing');
   const vcpus = parseDecimal(v.vcpus, '--vcpus');
-  if (vcpus < 1) throw new MeasureUsageError(`--vcpus: expected at least 1, got ${vcpus}`);
+  if (vcpus < 1) throw new UsageError(`--vcpus: expected at least 1, got ${vcpus}`);
   let vmmType;
   try {
     vmmType = parseVmmType(v['vmm-type'] ?? 'QEMU');
   } catch {
-    throw new MeasureUsageError(`--vmm-type: expected QEMU, ec2 or gce, got ${JSON.stringify(v['vmm-type'])}`);
+    throw new UsageError(`--vmm-type: expected QEMU, ec2 or gce, got ${JSON.stringify(v['vmm-type'])}`);
   }
   const sig = resolveVcpuSig(v);
   if (sig.vcpuSig === undefined && vmmType === 'QEMU') {
-    throw new MeasureUsageError('--vcpu-type: expected --vcpu-type, --vcpu-sig or --vcpu-family/--vcpu-model/--vcpu-stepping for QEMU, got none');
+    throw new UsageError('--vcpu-type: expected --vcpu-type, --vcpu-sig or --vcpu-family/--vcpu-model/--vcpu-stepping for QEMU, got none');
   }
   const guestFeatures =
     v['guest-features'] === undefined ? DEFAULT_GUEST_FEATURES : parseAutoBaseInt(v['guest-features'], '--guest-features');
@@ -243,7 +237,7 @@ export function snpInputFromArgs(
   if (v['snp-ovmf-hash'] !== undefined) {
     const h = v['snp-ovmf-hash'].trim();
     if (!/^[0-9a-fA-F]{96}$/.test(h)) {
-      throw new MeasureUsageError(`--snp-ovmf-hash: expected 96 hex digits (48 bytes), got ${JSON.stringify(v['snp-ovmf-hash'])}`);
+      throw new UsageError(`--snp-ovmf-hash: expected 96 hex digits (48 bytes), got ${JSON.stringify(v['snp-ovmf-hash'])}`);
     }
     ovmfHash = new Uint8Array(Buffer.from(h, 'hex'));
   }

@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
-import { parseArgs } from 'node:util';
 import { ProtocolError } from '../../protocol/errors';
 import { releaseSigner } from '../release/identity';
 import {
@@ -18,10 +17,11 @@ import { verifyBundle, type SignerPin } from '../release/sigstore';
 import { fileStore, memoryStore, ReleaseState, releaseStatePath } from '../release/state';
 import { resolveTrustedRoot, tufFetcher, type TrustedRootFetcher } from '../release/trusted-root';
 import type { CliIo } from './attest-common';
+import { EXIT_USAGE, UsageError, parseCli } from '../../protocol-node/args';
 
 export const EXIT_OK = 0;
 export const EXIT_REFUSED = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_USAGE };
 
 export const RELEASE_HELP = `Usage: teechat release verify [options] ARTIFACT
 
@@ -61,13 +61,11 @@ The manifest's expected values can be reproduced with "teechat measure ..." (doc
 Exit status: 0 verified, 1 refused (reason on stderr), 2 usage error.
 `;
 
-class Usage extends Error {}
-
 function read(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new Usage(
+    throw new UsageError(
       `${what}: cannot read ${JSON.stringify(path)} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
     );
   }
@@ -97,31 +95,26 @@ export async function releaseCommand(
   }
   let json = rest.includes('--json');
   try {
-    const { values, positionals } = parseArgs({
-      args: [...rest],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        bundle: { type: 'string' },
-        'certificate-identity': { type: 'string' },
-        'certificate-oidc-issuer': { type: 'string' },
-        key: { type: 'string' },
-        'trusted-root': { type: 'string' },
-        online: { type: 'boolean' },
-        'tuf-cache': { type: 'string' },
-        repository: { type: 'string' },
-        workflow: { type: 'string' },
-        'tag-prefix': { type: 'string' },
-        issuer: { type: 'string' },
-        state: { type: 'string' },
-        'no-state': { type: 'boolean' },
-        'allow-downgrade': { type: 'boolean' },
-        'max-age-days': { type: 'string' },
-        witness: { type: 'string', multiple: true },
-        at: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+    const { values, positionals } = parseCli(rest, {
+      bundle: { type: 'string' },
+      'certificate-identity': { type: 'string' },
+      'certificate-oidc-issuer': { type: 'string' },
+      key: { type: 'string' },
+      'trusted-root': { type: 'string' },
+      online: { type: 'boolean' },
+      'tuf-cache': { type: 'string' },
+      repository: { type: 'string' },
+      workflow: { type: 'string' },
+      'tag-prefix': { type: 'string' },
+      issuer: { type: 'string' },
+      state: { type: 'string' },
+      'no-state': { type: 'boolean' },
+      'allow-downgrade': { type: 'boolean' },
+      'max-age-days': { type: 'string' },
+      witness: { type: 'string', multiple: true },
+      at: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     });
     json = values.json === true;
     if (values.help === true) {
@@ -129,8 +122,8 @@ export async function releaseCommand(
       return EXIT_OK;
     }
     if (positionals.length !== 1)
-      throw new Usage(`expected one ARTIFACT, got ${positionals.length}`);
-    if (values.bundle === undefined) throw new Usage('--bundle FILE is required');
+      throw new UsageError(`expected one ARTIFACT, got ${positionals.length}`);
+    if (values.bundle === undefined) throw new UsageError('--bundle FILE is required');
     const hasId =
       values['certificate-identity'] !== undefined ||
       values['certificate-oidc-issuer'] !== undefined;
@@ -138,7 +131,7 @@ export async function releaseCommand(
       Boolean,
     ).length;
     if (modes !== 1)
-      throw new Usage(
+      throw new UsageError(
         'give exactly one of --certificate-identity + --certificate-oidc-issuer, --key, or --repository',
       );
     if (
@@ -146,7 +139,7 @@ export async function releaseCommand(
       (values['certificate-identity'] === undefined ||
         values['certificate-oidc-issuer'] === undefined)
     )
-      throw new Usage('--certificate-identity and --certificate-oidc-issuer go together');
+      throw new UsageError('--certificate-identity and --certificate-oidc-issuer go together');
     const manifestOnly = [
       'workflow',
       'tag-prefix',
@@ -161,9 +154,9 @@ export async function releaseCommand(
     if (values.repository === undefined)
       for (const k of manifestOnly)
         if (values[k] !== undefined)
-          throw new Usage(`--${k} applies to release manifests (--repository) only`);
+          throw new UsageError(`--${k} applies to release manifests (--repository) only`);
     if (values.state !== undefined && values['no-state'] === true)
-      throw new Usage('--state and --no-state exclude each other');
+      throw new UsageError('--state and --no-state exclude each other');
 
     const artifact = read(positionals[0] as string, 'ARTIFACT');
     const bundle = read(values.bundle, '--bundle');
@@ -173,7 +166,7 @@ export async function releaseCommand(
       try {
         given = JSON.parse(t.toString('utf8'));
       } catch {
-        throw new Usage(
+        throw new UsageError(
           `--trusted-root: expected JSON, got unparsable text in ${values['trusted-root']}`,
         );
       }
@@ -227,13 +220,13 @@ export async function releaseCommand(
         issuer: values.issuer,
       });
     } catch (e) {
-      throw new Usage(e instanceof Error ? e.message : String(e));
+      throw new UsageError(e instanceof Error ? e.message : String(e));
     }
     let maxAgeMs: number | null = DEFAULT_MAX_AGE_MS;
     if (values['max-age-days'] !== undefined) {
       const n = Number(values['max-age-days']);
       if (!/^\d{1,5}(\.\d+)?$/.test(values['max-age-days']) || !Number.isFinite(n))
-        throw new Usage(
+        throw new UsageError(
           `--max-age-days: expected a number of days >= 0, got ${JSON.stringify(values['max-age-days'])}`,
         );
       maxAgeMs = n === 0 ? null : n * 24 * 3600 * 1000;
@@ -242,7 +235,7 @@ export async function releaseCommand(
     if (values.at !== undefined) {
       now = Date.parse(values.at);
       if (!Number.isFinite(now))
-        throw new Usage(`--at: expected an ISO time, got ${JSON.stringify(values.at)}`);
+        throw new UsageError(`--at: expected an ISO time, got ${JSON.stringify(values.at)}`);
     }
     const statePath = values.state ?? releaseStatePath(process.env);
     const state = new ReleaseState(
@@ -299,12 +292,7 @@ export async function releaseCommand(
       );
     return EXIT_OK;
   } catch (e) {
-    if (
-      e instanceof Usage ||
-      (e instanceof TypeError &&
-        'code' in e &&
-        String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS'))
-    ) {
+    if (e instanceof UsageError) {
       io.err(
         `teechat release verify: ${e.message}\nRun "teechat release verify --help" for usage.\n`,
       );

@@ -17,6 +17,7 @@ import type {
 } from 'node-llama-cpp';
 import { ProtocolError, isProtocolError } from '../../protocol/errors';
 import type { Logger } from '../log';
+import type { GpuChoice } from '../config';
 import { SlotPool } from './slots';
 import { answerTimings, cancelled, engineSession, generationError, poolStats } from './shared';
 import type {
@@ -29,8 +30,7 @@ import type {
   GenerateParams,
   GenerateResult,
 } from './types';
-
-export type GpuChoice = 'auto' | 'cuda' | 'vulkan' | 'off';
+import { UsageError } from '../../protocol-node/args';
 
 export interface LlamaEngineOptions {
   readonly modelPath: string;
@@ -100,17 +100,9 @@ export class LlamaEngine implements Engine {
   static async load(o: LlamaEngineOptions): Promise<LlamaEngine> {
     const nlc = await import('node-llama-cpp');
     if (!Number.isInteger(o.threads) || o.threads < 1)
-      throw new ProtocolError(
-        'usage',
-        `threads: expected an integer >= 1, got ${o.threads}`,
-        'threads',
-      );
+      throw new UsageError(`threads: expected an integer >= 1, got ${o.threads}`, 'threads');
     if (!Number.isInteger(o.sequences) || o.sequences < 1)
-      throw new ProtocolError(
-        'usage',
-        `sequences: expected an integer >= 1, got ${o.sequences}`,
-        'sequences',
-      );
+      throw new UsageError(`sequences: expected an integer >= 1, got ${o.sequences}`, 'sequences');
     let llama: Llama | undefined;
     let model: LlamaModel | undefined;
     try {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { ProtocolError } from '../../protocol/errors';
+import { UsageError } from '../../protocol-node/args';
 
 export interface ResolvedModel {
   readonly path: string;
@@ -32,7 +33,7 @@ export async function resolveModel(
   opts: ResolveModelOptions,
 ): Promise<ResolvedModel> {
   if (spec.trim() === '')
-    throw new ProtocolError('usage', 'model: expected a GGUF path or hf: URI, got ""', 'model');
+    throw new UsageError('model: expected a GGUF path or hf: URI, got ""', 'model');
   let path: string;
   if (isRemoteModelSpec(spec)) {
     const { resolveModelFile } = await import('node-llama-cpp');

@@ -27,6 +27,7 @@ import type {
   GenerateParams,
   GenerateResult,
 } from './types';
+import { UsageError } from '../../protocol-node/args';
 
 export interface OpenAiEngineOptions {
   /** Base URL ending in /v1, e.g. http://127.0.0.1:8000/v1 */
@@ -49,21 +50,15 @@ export function checkUpstreamUrl(url: string): URL {
   try {
     u = new URL(url);
   } catch {
-    throw new ProtocolError(
-      'usage',
-      `upstream: expected an http URL, got ${JSON.stringify(url)}`,
-      'upstream',
-    );
+    throw new UsageError(`upstream: expected an http URL, got ${JSON.stringify(url)}`, 'upstream');
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:')
-    throw new ProtocolError(
-      'usage',
+    throw new UsageError(
       `upstream: expected http: or https:, got ${JSON.stringify(u.protocol)}`,
       'upstream',
     );
   if (!LOOPBACK.test(u.hostname))
-    throw new ProtocolError(
-      'usage',
+    throw new UsageError(
       `upstream: expected a loopback host inside this CVM (127.0.0.1, ::1, localhost), got ${JSON.stringify(u.hostname)}`,
       'upstream',
     );

@@ -28,7 +28,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { UsageError, parseCli } from '../../protocol-node/args';
 import { nodeProvider } from '../../protocol-node/crypto-node';
 import {
   checkOcsp,
@@ -257,11 +257,9 @@ export async function collateralFetchCommand(
   };
   let v;
   try {
-    v = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
+    v = parseCli(
+      argv,
+      {
         cache: { type: 'string' },
         nvidia: { type: 'boolean' },
         chain: { type: 'string', multiple: true },
@@ -279,9 +277,11 @@ export async function collateralFetchCommand(
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
-    }).values;
+      false,
+    ).values;
   } catch (e) {
-    return usage(msg(e));
+    if (e instanceof UsageError) return usage(e.message);
+    throw e;
   }
   if (v.help === true) {
     io.out(COLLATERAL_FETCH_HELP);

@@ -16,6 +16,7 @@ import {
   rimIdsFor,
   storeRim,
 } from './rims';
+import { EXIT_USAGE, UsageError, parseCli } from '../../protocol-node/args';
 
 export interface RimsIo {
   readonly out: (text: string) => void;
@@ -50,50 +51,47 @@ Exit status: 0 all fetched and verified, 1 a fetch or verification failed, 2 usa
 
 /** `teechat-server rims fetch`. Returns the exit status. */
 export async function rimsFetchCommand(argv: readonly string[], io: RimsIo): Promise<number> {
-  let cache: string | undefined;
-  let fromNvml = false;
-  let force = false;
-  let json = false;
-  let baseUrl = NVIDIA_RIM_SERVICE;
-  const reports: string[] = [];
-  const ids: { id: string; version?: string }[] = [];
   const usage = (msg: string): number => {
     io.err(`teechat-server rims fetch: ${msg}\n\n${RIMS_FETCH_HELP}`);
-    return 2;
+    return EXIT_USAGE;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const f = argv[i]!;
-    const val = (): string | undefined => {
-      const v = argv[i + 1];
-      if (v === undefined || v.startsWith('--')) return undefined;
-      i++;
-      return v;
-    };
-    if (f === '-h' || f === '--help') {
-      io.out(RIMS_FETCH_HELP);
-      return 0;
-    } else if (f === '--cache') {
-      cache = val();
-      if (cache === undefined) return usage('--cache: expected a directory');
-    } else if (f === '--from-nvml') fromNvml = true;
-    else if (f === '--force') force = true;
-    else if (f === '--json') json = true;
-    else if (f === '--report') {
-      const v = val();
-      if (v === undefined) return usage('--report: expected a file');
-      reports.push(v);
-    } else if (f === '--id') {
-      const v = val();
-      if (v === undefined || !ID_RE.test(v))
-        return usage(`--id: expected a RIM id, got ${v ?? 'nothing'}`);
-      ids.push({ id: v });
-    } else if (f === '--base-url') {
-      const v = val();
-      if (v === undefined || !/^https?:\/\/\S+\/$/.test(v))
-        return usage('--base-url: expected an http(s) URL ending in /');
-      baseUrl = v;
-    } else return usage(`unknown option ${f}`);
+  let v;
+  try {
+    v = parseCli(
+      argv,
+      {
+        cache: { type: 'string' },
+        'from-nvml': { type: 'boolean' },
+        report: { type: 'string', multiple: true },
+        id: { type: 'string', multiple: true },
+        'base-url': { type: 'string' },
+        force: { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      false,
+    ).values;
+  } catch (e) {
+    if (e instanceof UsageError) return usage(e.message);
+    throw e;
   }
+  if (v.help === true) {
+    io.out(RIMS_FETCH_HELP);
+    return 0;
+  }
+  const cache = v.cache;
+  const fromNvml = v['from-nvml'] === true;
+  const force = v.force === true;
+  const json = v.json === true;
+  const reports: string[] = v.report ?? [];
+  const ids: { id: string; version?: string }[] = [];
+  for (const id of v.id ?? []) {
+    if (!ID_RE.test(id)) return usage(`--id: expected a RIM id, got ${JSON.stringify(id)}`);
+    ids.push({ id });
+  }
+  const baseUrl = v['base-url'] ?? NVIDIA_RIM_SERVICE;
+  if (!/^https?:\/\/\S+\/$/.test(baseUrl))
+    return usage(`--base-url: expected an http(s) URL ending in /, got ${JSON.stringify(baseUrl)}`);
   if (cache === undefined) return usage('--cache: required');
   if (!fromNvml && reports.length === 0 && ids.length === 0)
     return usage('nothing to fetch: give --from-nvml, --report or --id');

@@ -5,11 +5,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { EvidenceProvider, TrustAnchors } from '../../protocol/attestation/types';
-import { ProtocolError } from '../../protocol/errors';
 import type { Logger } from '../log';
 import { SimulatedNvidiaProvider } from './simulated-nvidia';
 import { SimulatedSnpProvider } from './simulated-snp';
 import { toPem } from './x509-writer';
+import { UsageError } from '../../protocol-node/args';
 
 /**
  * Development only (--simulated-roots-out): writes the roots the simulated providers generated at
@@ -34,8 +34,7 @@ export function writeSimulatedRoots(
     }
   }
   if (Object.keys(amdArk).length === 0 && nvidiaDevice.length === 0)
-    throw new ProtocolError(
-      'usage',
+    throw new UsageError(
       'simulated-roots-out: expected a simulated evidence provider (--attestation simulated or --gpu-attestation simulated), got none',
       'simulated-roots-out',
     );
@@ -46,8 +45,7 @@ export function writeSimulatedRoots(
   try {
     writeFileSync(file, JSON.stringify(anchors, null, 2) + '\n', { mode: 0o644 });
   } catch (e) {
-    throw new ProtocolError(
-      'usage',
+    throw new UsageError(
       `simulated-roots-out: expected a writable file at ${JSON.stringify(file)}, got ${e instanceof Error ? e.message : String(e)}`,
       'simulated-roots-out',
     );

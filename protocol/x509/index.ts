@@ -12,7 +12,6 @@
  */
 import { ProtocolError } from '../errors';
 import type { CryptoProvider, EcCurve, EcPublicKey, HashAlg, PublicKey } from '../crypto/provider';
-import type { Check } from '../attestation/types';
 import {
   Tag,
   children,
@@ -523,9 +522,11 @@ export function keyUsage(cert: Certificate): number | undefined {
 export const KEY_USAGE_KEY_CERT_SIGN = 1 << 5;
 export const KEY_USAGE_CRL_SIGN = 1 << 6;
 
-function label(c: Certificate): string {
+/** A certificate's short name in messages: its CN (or first name attribute), else the full subject. */
+export function certLabel(c: Certificate): string {
   return nameAttr(c.subject) ?? c.subject.toString();
 }
+const label = certLabel;
 
 /** Checks `cert` is usable as a CA at position `below` (number of CA certificates under it). */
 function caChecks(cert: Certificate, below: number, role: string): string[] {
@@ -568,23 +569,37 @@ function validityProblem(c: Certificate, at: Date): string | undefined {
   return undefined;
 }
 
+/** What `verifyChain` found: data, so each caller words its own checks (ids, anchor names). */
+export interface ChainVerification {
+  /**
+   * The path as checked, leaf first, ending at the pinned root (appended when the chain omitted
+   * it and a pinned root issued its last certificate).
+   */
+  readonly path: readonly Certificate[];
+  /** The pinned root the path ends at; undefined when no pinned root matched. */
+  readonly root: Certificate | undefined;
+  /** Every problem, each "<certificate>: <field>: expected X, got Y"; empty exactly when valid. */
+  readonly problems: readonly string[];
+}
+
 /**
  * Validates a chain (leaf first; the root may be included or omitted) to one of `trustedRoots`,
  * which are pinned by exact DER. Checks issuer/subject linkage, every signature, validity of every
  * certificate (root included) at `at`, and CA basicConstraints / keyUsage / pathLen of every
- * issuer. Returns every problem as a failed `cert_chain` check, or one passing check.
+ * issuer. Returns the path and every problem found (none when the chain is valid).
  */
 export function verifyChain(
   crypto: CryptoProvider,
   chainLeafFirst: readonly Certificate[],
   trustedRoots: readonly Certificate[],
   at: Date,
-): Check[] {
-  const id = 'cert_chain';
+): ChainVerification {
   if (chainLeafFirst.length === 0)
-    return [
-      { id, ok: false, message: 'cert_chain: expected at least a leaf certificate, got none' },
-    ];
+    return {
+      path: [],
+      root: undefined,
+      problems: ['expected at least a leaf certificate, got none'],
+    };
   const problems: string[] = [];
   const chain = [...chainLeafFirst];
   const last = chain[chain.length - 1]!;
@@ -627,13 +642,5 @@ export function verifyChain(
     const p = validityProblem(c, at);
     if (p !== undefined) problems.push(p);
   }
-  if (problems.length > 0)
-    return problems.map((message) => ({ id, ok: false, message: `cert_chain: ${message}` }));
-  return [
-    {
-      id,
-      ok: true,
-      message: `${chain.map(label).join(' <- ')} (trusted root), ${chain.length} certificates valid at ${at.toISOString()}`,
-    },
-  ];
+  return { path: chain, root, problems };
 }

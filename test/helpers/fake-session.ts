@@ -11,6 +11,7 @@ import type {
   ConnectRequest,
   TeeSession,
 } from '../../extension/types';
+import type { TrustSettings } from '../../extension/types';
 
 export const MEASUREMENT = '8f3a' + '11'.repeat(44) + 'c21d';
 
@@ -102,3 +103,17 @@ export function connectReturning(
 export function protocolError(code: string, message: string): Error {
   return Object.assign(new Error(message), { name: 'ProtocolError', code });
 }
+
+/** The user's trust settings as shipped: nothing allowlisted, nothing relaxed, GPU evidence required. */
+export const STRICT_TRUST: TrustSettings = {
+  allowedMeasurements: [],
+  minimumTcb: {},
+  requireGpuEvidence: true,
+  allowDebug: false,
+  allowSimulated: false,
+  releaseRepository: '',
+  releaseTrustedRoot: '',
+  releaseIssuer: '',
+  releaseAllowDowngradeTo: '',
+  releaseMaxAgeDays: 7,
+};

@@ -62,6 +62,16 @@ type Expected = {
   azure_hcl_tdx: ExpectedAzureHclTdx[];
 };
 
+/** The checks a genuine TDX quote fails when it comes with no collateral at all (sorted ids). */
+export const TDX_COLLATERAL_MISSING = [
+  'collateral.pck_crl',
+  'collateral.qe_identity',
+  'collateral.root_ca_crl',
+  'collateral.tcb_info',
+  'qe_identity',
+  'tcb',
+] as const;
+
 export function tdxExpected(): Expected {
   return expectedJson() as Expected;
 }

@@ -98,12 +98,9 @@ class Raw {
   }
 }
 
-/** A raw client that completes a real attested handshake and holds the client channel. */
-async function rawSession(
-  url: string,
-): Promise<{ raw: Raw; ch: SecureChannel; clientFinished: Uint8Array }> {
-  const raw = await Raw.open(url);
-  const hs = new ClientHandshake({
+/** A client handshake on the production trust path: the server's roots pinned, nothing simulated. */
+function pinnedHandshake(): ClientHandshake {
+  return new ClientHandshake({
     crypto,
     verifier: createVerifier({
       policy: DEFAULT_CLIENT_POLICY,
@@ -113,6 +110,14 @@ async function rawSession(
     }),
     requiredEvidence: requiredKinds(DEFAULT_CLIENT_POLICY),
   });
+}
+
+/** A raw client that completes a real attested handshake and holds the client channel. */
+async function rawSession(
+  url: string,
+): Promise<{ raw: Raw; ch: SecureChannel; clientFinished: Uint8Array }> {
+  const raw = await Raw.open(url);
+  const hs = pinnedHandshake();
   raw.send(hs.clientHello());
   const { clientFinished, session } = await hs.onServerHello(await raw.next());
   raw.send(clientFinished);
@@ -283,16 +288,7 @@ describe('bad-input matrix against the real server', () => {
       code: string,
     ): Promise<void> => {
       const raw = await Raw.open(srv.url);
-      const hs = new ClientHandshake({
-        crypto,
-        verifier: createVerifier({
-          policy: DEFAULT_CLIENT_POLICY,
-          crypto,
-          allowSimulated: false,
-          trustAnchors,
-        }),
-        requiredEvidence: requiredKinds(DEFAULT_CLIENT_POLICY),
-      });
+      const hs = pinnedHandshake();
       const h = hs.clientHello();
       raw.send(h);
       const { clientFinished } = await hs.onServerHello(await raw.next());

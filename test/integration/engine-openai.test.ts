@@ -4,6 +4,7 @@ import { OpenAiEngine, checkUpstreamUrl, sseData } from '../../enclave-server/en
 import { silentLogger } from '../../enclave-server/log';
 import { startOpenAiStandIn, type StandIn } from '../helpers/openai-standin';
 import { isCode } from '../helpers/errors';
+import { UsageError } from '../../protocol-node/args';
 
 describe('OpenAI-compatible upstream engine against a stand-in server', () => {
   let standin: StandIn;
@@ -134,10 +135,10 @@ test('the upstream must be on loopback inside the CVM', () => {
   assert.equal(checkUpstreamUrl('http://127.0.0.1:8000/v1').port, '8000');
   assert.ok(checkUpstreamUrl('http://localhost:8000/v1'));
   assert.ok(checkUpstreamUrl('http://[::1]:8000/v1'));
-  assert.throws(() => checkUpstreamUrl('http://10.0.0.5:8000/v1'), isCode('usage'));
-  assert.throws(() => checkUpstreamUrl('http://example.com/v1'), isCode('usage'));
-  assert.throws(() => checkUpstreamUrl('ftp://127.0.0.1/v1'), isCode('usage'));
-  assert.throws(() => checkUpstreamUrl('not a url'), isCode('usage'));
+  assert.throws(() => checkUpstreamUrl('http://10.0.0.5:8000/v1'), UsageError);
+  assert.throws(() => checkUpstreamUrl('http://example.com/v1'), UsageError);
+  assert.throws(() => checkUpstreamUrl('ftp://127.0.0.1/v1'), UsageError);
+  assert.throws(() => checkUpstreamUrl('not a url'), UsageError);
 });
 
 test('SSE parser: CRLF, multi-line data, comments, split chunks', async () => {

@@ -33,14 +33,14 @@ import { SimulatedSnpProvider, simulatedArkCrl } from '../../enclave-server/evid
 import { buildCrl } from '../../enclave-server/evidence/x509-writer';
 import { fromHex } from '../../protocol/wire/bytes';
 import { sharedPath, skipUnlessShared } from '../helpers/shared';
+import { failedIds } from '../helpers/reports';
+import { TDX_COLLATERAL_MISSING } from '../helpers/tdx';
 
 /** The default policy without the AMD-SB-3023 SNP floors the real vectors predate (helpers/vector-policy.ts). */
 const DEFAULT_POLICY = withoutSnpBulletinFloors(STRICT_DEFAULT_POLICY);
 
 const skip = skipUnlessShared('vectors', 'EXPECTED.json');
 const vec = (p: string): Uint8Array => new Uint8Array(readFileSync(sharedPath('vectors', p)!));
-const failedIds = (r: VerificationReport): string[] =>
-  [...new Set(r.checks.filter((c) => !c.ok).map((c) => c.id))].sort();
 const passes = (r: VerificationReport, id: string): boolean =>
   r.checks.some((c) => c.id === id) && r.checks.filter((c) => c.id === id).every((c) => c.ok);
 const pyDate = (s: string): Date => new Date(s.replace(' ', 'T'));
@@ -71,14 +71,7 @@ interface Expected {
 const E = (): Expected =>
   JSON.parse(readFileSync(sharedPath('vectors', 'EXPECTED.json')!, 'utf8')) as Expected;
 
-const COLLATERAL_MISSING = [
-  'collateral.pck_crl',
-  'collateral.qe_identity',
-  'collateral.root_ca_crl',
-  'collateral.tcb_info',
-  'qe_identity',
-  'tcb',
-];
+const COLLATERAL_MISSING = [...TDX_COLLATERAL_MISSING];
 const L = 'tdx/lunal-attestation-rs/collateral/';
 const completeTdx = (): EvidenceItem => ({
   kind: 'tdx',

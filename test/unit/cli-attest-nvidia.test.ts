@@ -228,16 +228,8 @@ describe('teechat attest verify nvidia', { skip }, () => {
 
 describe('teechat attest verify nvidia --ocsp', { skip }, () => {
   test('cached OCSP responses (base64 files) for the device chain are checked at --at', async () => {
-    const o = (n: string): string => p(`nvidia/go-nvattest-tools/ocsp/${n}`);
     const base = ['--report', p(REPORT), '--chain', p(CHAIN), '--allow-missing-rims', '--json'];
-    const ocsp = [
-      '--ocsp',
-      `1=${o('test_gpu_certificate_l4_base64encoded_ocsp_response.dat')}`,
-      '--ocsp',
-      `2=${o('test_gpu_certificate_l3_base64encoded_ocsp_response.dat')}`,
-      '--ocsp',
-      `3=${o('test_gpu_certificate_l2_base64encoded_ocsp_response.dat')}`,
-    ];
+    const ocsp = DEVICE_OCSP;
     const good = await run([...base, ...ocsp, '--at', '2025-08-21T12:00:00Z']);
     assert.equal(good.code, EXIT_ACCEPT, good.out);
     assert.equal(json(good.out).checks.filter((c) => c.id.startsWith('ocsp.') && c.ok).length, 3);

@@ -9,7 +9,9 @@ import { attestCommand } from '../../client/cli/attest';
 import { EXIT_ACCEPT, EXIT_REJECT, EXIT_USAGE } from '../../client/cli/attest-common';
 import { ProtocolError } from '../../protocol/errors';
 import { repoRoot, sharedPath, skipUnlessShared } from '../helpers/shared';
-import { inside, tdxExpected, vec } from '../helpers/tdx';
+import { TDX_COLLATERAL_MISSING, ctxAt, inside, tdxExpected, vec } from '../helpers/tdx';
+import { verifyTdxQuote } from '../../protocol/attestation/tdx/verify';
+import { tdxPolicy } from '../../protocol/attestation/tdx/policy';
 
 const skip = skipUnlessShared('vectors', 'EXPECTED.json');
 
@@ -117,14 +119,7 @@ describe('teechat attest verify tdx', { skip }, () => {
         .filter((c) => !c.ok)
         .map((c) => c.id)
         .sort(),
-      [
-        'collateral.pck_crl',
-        'collateral.qe_identity',
-        'collateral.root_ca_crl',
-        'collateral.tcb_info',
-        'qe_identity',
-        'tcb',
-      ],
+      [...TDX_COLLATERAL_MISSING],
     );
     for (const id of ['quote_signature', 'qe_report', 'pck_chain'])
       assert.ok(
@@ -162,7 +157,7 @@ describe('teechat attest verify tdx', { skip }, () => {
       }),
     );
     const e = tdxExpected().tdx_quotes.find((x) => x.quote === 'tdx/trustee/tdx_quote_6.dat')!;
-    const base = [
+    const at = (t: string): string[] => [
       '--quote',
       V(e.quote),
       '--collateral',
@@ -170,10 +165,11 @@ describe('teechat attest verify tdx', { skip }, () => {
       '--policy',
       policy,
       '--at',
-      '2025-11-10T00:00:00Z',
+      t,
       ...NO_CRLS,
       '--json',
     ];
+    const base = at('2025-11-10T00:00:00Z');
     const ok = await run([
       ...base,
       '--measurement',
@@ -205,18 +201,7 @@ describe('teechat attest verify tdx', { skip }, () => {
       ['measurement', 'report_data'],
     );
     // Expired collateral at a later --at.
-    const late = await run([
-      '--quote',
-      V(e.quote),
-      '--collateral',
-      dir,
-      '--policy',
-      policy,
-      '--at',
-      '2026-01-15T00:00:00Z',
-      ...NO_CRLS,
-      '--json',
-    ]);
+    const late = await run(at('2026-01-15T00:00:00Z'));
     assert.equal(late.code, EXIT_REJECT);
     assert.ok(json(late).checks.some((c) => c.id === 'collateral' && !c.ok));
   });
@@ -337,5 +322,10 @@ describe('teechat attest verify tdx', { skip }, () => {
     assert.equal(f['mrtd'], e['mrtd']);
     assert.equal(f['tee_tcb_svn2'], e['tee_tcb_svn2']);
     assert.throws(() => showTdxQuote(raw.subarray(0, 100)), ProtocolError);
+    // One field list: show decodes exactly what the verifier reports about the quote.
+    const r = verifyTdxQuote({ quote: raw }, ctxAt(new Date('2026-01-01T00:00:00Z')), tdxPolicy());
+    for (const [k, v] of Object.entries(f)) if (k !== 'kind') assert.deepEqual(r.fields[k], v, k);
+    assert.equal(f['debug'], r.fields['debug']);
+    assert.equal(typeof f['debug'], 'boolean');
   });
 });

@@ -87,20 +87,19 @@ describe('teechat attest verify sev-snp', { skip }, () => {
   const report = 'sev-snp/go-sev-guest/attestation.bin';
   const vcek = 'sev-snp/go-sev-guest/vcek.testcer';
   const at = '2025-01-01T00:00:00Z';
+  /** `attest verify sev-snp` of the go-sev-guest report and its VCEK, plus `extra`. */
+  const snpArgs = (...extra: string[]): string[] => [
+    'verify',
+    'sev-snp',
+    '--report',
+    V(report),
+    '--cert',
+    V(vcek),
+    ...extra,
+  ];
   test('accepted: exit 0 and the JSON contract', () => {
     const r = cli(
-      'verify',
-      'sev-snp',
-      '--report',
-      V(report),
-      '--cert',
-      V(vcek),
-      '--at',
-      at,
-      '--allow-debug',
-      '--expect-report-data',
-      '0102030405',
-      '--json',
+      ...snpArgs('--at', at, '--allow-debug', '--expect-report-data', '0102030405', '--json'),
     );
     assert.equal(r.code, 0, r.stderr);
     const o = json(r);
@@ -123,34 +122,13 @@ describe('teechat attest verify sev-snp', { skip }, () => {
     assert.equal(o.fields['verified_at'], '2025-01-01T00:00:00.000Z');
   });
   test('fail closed: without the ARK-signed CRL a genuine report is REJECTED for that reason', () => {
-    const r = cliRaw(
-      'verify',
-      'sev-snp',
-      '--report',
-      V(report),
-      '--cert',
-      V(vcek),
-      '--at',
-      at,
-      '--allow-debug',
-      '--json',
-    );
+    const r = cliRaw(...snpArgs('--at', at, '--allow-debug', '--json'));
     assert.equal(r.code, 1);
     const o = json(r);
     assert.deepEqual(failedIds(o), ['crl']);
     assert.ok(o.checks.some((c) => c.id === 'signature' && c.ok));
     assert.ok(o.checks.some((c) => c.id === 'cert_chain' && c.ok));
-    const relaxed = cli(
-      'verify',
-      'sev-snp',
-      '--report',
-      V(report),
-      '--cert',
-      V(vcek),
-      '--at',
-      at,
-      '--allow-debug',
-    );
+    const relaxed = cli(...snpArgs('--at', at, '--allow-debug'));
     assert.equal(relaxed.code, 0);
     assert.match(relaxed.stdout, /^sev-snp: ACCEPTED — RELAXED: allowMissingCrl/);
     assert.match(
@@ -159,7 +137,7 @@ describe('teechat attest verify sev-snp', { skip }, () => {
     );
   });
   test('debug forbidden by default: exit 1; the table names the check', () => {
-    const r = cli('verify', 'sev-snp', '--report', V(report), '--cert', V(vcek), '--at', at);
+    const r = cli(...snpArgs('--at', at));
     assert.equal(r.code, 1);
     assert.match(r.stdout, /^sev-snp: REJECTED/);
     assert.match(r.stdout, /FAIL\s+policy\.debug\s+policy\.DEBUG: expected 0/);
@@ -285,24 +263,12 @@ describe('teechat attest verify sev-snp', { skip }, () => {
       good,
       JSON.stringify({ snp: { allowDebug: true, minGuestSvn: 1, minTcbByProduct: {} } }),
     );
-    const r = cli(
-      'verify',
-      'sev-snp',
-      '--report',
-      V(report),
-      '--cert',
-      V(vcek),
-      '--at',
-      at,
-      '--policy',
-      good,
-      '--json',
-    );
+    const r = cli(...snpArgs('--at', at, '--policy', good, '--json'));
     assert.equal(r.code, 1);
     assert.deepEqual(failedIds(json(r)), ['policy.guest_svn']);
     const bad = join(tmp, 'bad.json');
     writeFileSync(bad, JSON.stringify({ snp: { allowDebugg: true } }));
-    const r2 = cli('verify', 'sev-snp', '--report', V(report), '--cert', V(vcek), '--policy', bad);
+    const r2 = cli(...snpArgs('--policy', bad));
     assert.equal(r2.code, 2);
     assert.match(r2.stderr, /policy\.snp\.allowDebugg: expected one of/);
   });

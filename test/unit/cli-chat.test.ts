@@ -15,7 +15,7 @@ import type { VerifiedSummary } from '../../client/index';
 import { runProcess } from '../helpers/server-process';
 import { parseServerArgs } from '../../enclave-server/config';
 import { attestCommand } from '../../client/cli/attest';
-import { ProtocolError } from '../../protocol/errors';
+import { UsageError } from '../../protocol-node/args';
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
@@ -192,10 +192,7 @@ describe('usage errors name the problem and go to stderr', () => {
     for (const argv of [['--bogus'], ['--bogus', 'x'], ['--bogus=1']])
       assert.throws(
         () => parseServerArgs(argv, {}),
-        (e: unknown) =>
-          e instanceof ProtocolError &&
-          e.code === 'usage' &&
-          /--bogus: unknown option/.test(e.message),
+        (e: unknown) => e instanceof UsageError && /--bogus: unknown option/.test(e.message),
       );
     assert.equal(parseServerArgs(['--port', '9'], {}).config.port, 9);
   });

@@ -142,3 +142,37 @@ test('composition: an unknown or broken item is a failed report, never an except
   assert.equal(v.ok, false);
   assert.equal(v.reports.at(-1)?.ok, false);
 });
+
+test('one verifier per evidence kind; a kind this client does not know is refused', async () => {
+  const { VERIFIERS } = await import('../../client/verifier');
+  assert.deepEqual(Object.keys(VERIFIERS).sort(), [
+    'azure-hcl',
+    'nvidia-gpu',
+    'nvidia-switch',
+    'sev-snp',
+    'tdx',
+  ]);
+  const verify = createVerifier({
+    policy: { ...DEFAULT_CLIENT_POLICY, require: { cpu: ['sev-snp'], gpu: false } },
+    crypto: nodeProvider,
+    allowSimulated: false,
+  });
+  const unknown = { kind: 'future-tee', label: '', parts: new Map() } as unknown as EvidenceItem;
+  const v = await verify([unknown], {
+    cpuReportData: new Uint8Array(64),
+    gpuNonce: new Uint8Array(32),
+  });
+  assert.equal(v.ok, false);
+  assert.equal(v.reports[0]!.checks[0]!.id, 'verifier');
+  assert.match(
+    v.reports[0]!.checks[0]!.message,
+    /^future-tee: expected a verifier for this evidence kind, got none in this client$/,
+  );
+  // A name inherited from Object.prototype is not a verifier either.
+  const proto = { kind: 'toString', label: '', parts: new Map() } as unknown as EvidenceItem;
+  const w = await verify([proto], {
+    cpuReportData: new Uint8Array(64),
+    gpuNonce: new Uint8Array(32),
+  });
+  assert.equal(w.reports[0]!.checks[0]!.id, 'verifier');
+});

@@ -19,7 +19,6 @@ import {
   utf8Decode,
   utf8Encode,
 } from '../../protocol/encoding';
-import { AMD_CA, AMD_PRODUCTS } from '../../protocol/attestation/roots/amd';
 import { ProtocolError } from '../../protocol/errors';
 
 const malformed = (f: () => unknown, field: string): void =>
@@ -141,14 +140,4 @@ test('PEM: an unterminated block throws, naming the field', () => {
     () => pemBlocks('-----BEGIN CERTIFICATE-----\n*AAA\n-----END CERTIFICATE-----'),
     'PEM CERTIFICATE',
   );
-});
-
-test('PEM: the pinned AMD certificates decode to what node:crypto reads', async () => {
-  const { X509Certificate } = await import('node:crypto');
-  for (const p of AMD_PRODUCTS)
-    for (const k of ['ark', 'ask', 'asvk'] as const) {
-      const der = pemBlocks(AMD_CA[p][k]);
-      assert.equal(der.length, 1);
-      assert.deepEqual(Buffer.from(der[0]!), new X509Certificate(AMD_CA[p][k]).raw);
-    }
 });

@@ -152,7 +152,7 @@ describe('settings (vscode shim)', () => {
     const { readSettings } = await import('../../extension/config');
     shim.resetShim();
     const d = readSettings();
-    assert.equal(d.serverUrl, 'ws://127.0.0.1:8787');
+    assert.equal(d.serverUrl, 'ws://127.0.0.1:8443');
     assert.deepEqual(d.trust, {
       allowedMeasurements: [],
       minimumTcb: {},
@@ -184,7 +184,41 @@ describe('settings (vscode shim)', () => {
     assert.deepEqual(s.trust.allowedMeasurements, ['aa']);
     assert.equal(s.selectionPath, 'fileName');
     assert.equal(s.historyMode, 'none');
-    assert.equal(s.serverUrl, 'ws://127.0.0.1:8787');
+    assert.equal(s.serverUrl, 'ws://127.0.0.1:8443');
+  });
+
+  test("fallback defaults are package.json's, and the server URL uses the server's port", async () => {
+    const { readFileSync } = await import('node:fs');
+    const { settingsFrom, settingDefault, PATH_MODES, HISTORY_MODES } =
+      await import('../../extension/config');
+    const { DEFAULTS } = await import('../../enclave-server/config');
+    const props = (
+      JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+        contributes: {
+          configuration: { properties: Record<string, { default: unknown; enum?: string[] }> };
+        };
+      }
+    ).contributes.configuration.properties;
+    // A reader that has nothing (no VS Code defaults): every value is package.json's default.
+    const s = settingsFrom({ get: () => undefined, inspect: () => undefined });
+    assert.equal(s.serverUrl, props['teechat.serverUrl']!.default);
+    assert.equal(s.connectTimeoutMs, props['teechat.connectTimeoutMs']!.default);
+    assert.equal(s.historyMax, props['teechat.history.maxConversations']!.default);
+    assert.equal(s.chat.maxTokens, props['teechat.chat.maxTokens']!.default);
+    assert.equal(s.chat.temperature, props['teechat.chat.temperature']!.default);
+    assert.equal(s.selectionPath, props['teechat.selection.includePath']!.default);
+    assert.equal(s.historyMode, props['teechat.history.storage']!.default);
+    assert.equal(s.systemPrompt, props['teechat.chat.systemPrompt']!.default);
+    assert.equal(settingDefault('serverUrl'), props['teechat.serverUrl']!.default);
+    assert.deepEqual(
+      [...PATH_MODES].sort(),
+      [...props['teechat.selection.includePath']!.enum!].sort(),
+    );
+    assert.deepEqual(
+      [...HISTORY_MODES].sort(),
+      [...props['teechat.history.storage']!.enum!].sort(),
+    );
+    assert.equal(new URL(s.serverUrl).port, String(DEFAULTS.port));
   });
 
   test('the release signer comes from user settings only, never from a workspace', async () => {

@@ -7,16 +7,10 @@ import { DEFAULT_QUESTION, selectionPrompt } from '../../extension/selection';
 import { chatHtml, makeNonce } from '../../extension/chat-html';
 import { IDLE_STATUS, verifiedStatus } from '../../extension/status-format';
 import type { SessionSnapshot } from '../../extension/session-manager';
-import type { TrustSettings } from '../../extension/types';
 import { MEASUREMENT, fakeView } from '../helpers/fake-session';
+import { STRICT_TRUST } from '../helpers/fake-session';
 
-const TRUST: TrustSettings = {
-  allowedMeasurements: [],
-  minimumTcb: {},
-  requireGpuEvidence: true,
-  allowDebug: false,
-  allowSimulated: false,
-};
+const TRUST = STRICT_TRUST;
 
 describe('attestation document', () => {
   test('without a session it says so', () => {

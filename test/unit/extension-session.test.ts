@@ -19,14 +19,9 @@ import {
   protocolError,
   words,
 } from '../helpers/fake-session';
+import { STRICT_TRUST } from '../helpers/fake-session';
 
-const TRUST: TrustSettings = {
-  allowedMeasurements: [],
-  minimumTcb: {},
-  requireGpuEvidence: true,
-  allowDebug: false,
-  allowSimulated: false,
-};
+const TRUST = STRICT_TRUST;
 
 function manager(
   connect: ReturnType<typeof connectReturning>,

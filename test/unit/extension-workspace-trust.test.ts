@@ -23,21 +23,11 @@ import {
   words,
 } from '../helpers/fake-session';
 import { repoRoot } from '../helpers/shared';
+import { STRICT_TRUST } from '../helpers/fake-session';
 
 register('../helpers/vscode-hooks.mjs', import.meta.url);
 
-const TRUST: TrustSettings = {
-  allowedMeasurements: [],
-  minimumTcb: {},
-  requireGpuEvidence: true,
-  allowDebug: false,
-  allowSimulated: false,
-  releaseRepository: '',
-  releaseTrustedRoot: '',
-  releaseIssuer: '',
-  releaseAllowDowngradeTo: '',
-  releaseMaxAgeDays: 7,
-};
+const TRUST = STRICT_TRUST;
 
 interface Prop {
   scope?: string;

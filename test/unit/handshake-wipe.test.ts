@@ -18,6 +18,7 @@ import type { Engine } from '../../enclave-server/engine/types';
 import { silentLogger } from '../../enclave-server/log';
 import { resolveLimits } from '../../protocol/limits';
 import { ProtocolError } from '../../protocol/errors';
+import { testLimits } from '../helpers/server-limits';
 
 interface Spy {
   readonly crypto: CryptoProvider;
@@ -79,24 +80,34 @@ function assertWiped(s: Spy, where: string, except: (what: string) => boolean = 
 const INFO = new Uint8Array([1, 2, 3]);
 const okVerifier = async () => ({ ok: true, summary: 'test', reports: [] });
 
+/** A client and a server handshake, each on its own spying provider, with no evidence. */
+function pair(inner: CryptoProvider): {
+  c: Spy;
+  s: Spy;
+  client: ClientHandshake;
+  server: ServerHandshake;
+} {
+  const c = spy(inner);
+  const s = spy(inner);
+  return {
+    c,
+    s,
+    client: new ClientHandshake({ crypto: c.crypto, verifier: okVerifier, requiredEvidence: [] }),
+    server: new ServerHandshake({
+      crypto: s.crypto,
+      collectEvidence: async () => [],
+      serverInfo: INFO,
+    }),
+  };
+}
+
 for (const [name, inner] of [
   ['node', nodeProvider],
   ['noble', nobleProvider],
 ] as const) {
   describe(`secrets are wiped (${name} provider)`, () => {
     test('completed handshake, then both channels closed: every secret is zero', async () => {
-      const c = spy(inner);
-      const s = spy(inner);
-      const client = new ClientHandshake({
-        crypto: c.crypto,
-        verifier: okVerifier,
-        requiredEvidence: [],
-      });
-      const server = new ServerHandshake({
-        crypto: s.crypto,
-        collectEvidence: async () => [],
-        serverInfo: INFO,
-      });
+      const { c, s, client, server } = pair(inner);
       const sh = await server.onClientHello(client.clientHello());
       const { clientFinished, session } = await client.onServerHello(sh);
       const established = server.onClientFinished(clientFinished);
@@ -110,18 +121,7 @@ for (const [name, inner] of [
     });
 
     test('abandoned after the ServerHello: client dispose() and server dispose() wipe everything', async () => {
-      const c = spy(inner);
-      const s = spy(inner);
-      const client = new ClientHandshake({
-        crypto: c.crypto,
-        verifier: okVerifier,
-        requiredEvidence: [],
-      });
-      const server = new ServerHandshake({
-        crypto: s.crypto,
-        collectEvidence: async () => [],
-        serverInfo: INFO,
-      });
+      const { c, s, client, server } = pair(inner);
       await server.onClientHello(client.clientHello());
       // Before dispose the server holds its pending traffic keys (the test can fail).
       assert.ok(s.secrets.some((x) => x.what === 'HMAC key' && x.buf.some((b) => b !== 0)));
@@ -177,17 +177,7 @@ test('EnclaveServer: a client that hangs up after the ServerHello leaves no serv
   const srv = new EnclaveServer({
     host: '127.0.0.1',
     port: 0,
-    limits: {
-      maxSessions: 4,
-      maxPendingHandshakes: 8,
-      maxPendingPerAddress: 8,
-      helloTimeoutMs: 5000,
-      maxFrameBytes: 1 << 20,
-      maxTokens: 8,
-      idleTimeoutMs: 10_000,
-      handshakeTimeoutMs: 10_000,
-      shutdownTimeoutMs: 500,
-    },
+    limits: testLimits({ maxPendingHandshakes: 8, maxPendingPerAddress: 8 }),
     engine,
     log: silentLogger,
     protocolLimits: resolveLimits({}),

@@ -14,9 +14,9 @@ import { DEFAULT_POLICY } from '../../protocol/attestation/policy';
 import { verifyTdxEvidence } from '../../protocol/attestation/tdx/verify';
 import { nodeProvider } from '../../protocol-node/crypto-node';
 import { decideTrust, MemoryMeasurementStore } from '../../extension/trust';
-import type { TrustSettings } from '../../extension/types';
 import { fakeView } from '../helpers/fake-session';
 import { sharedPath, skipUnlessShared } from '../helpers/shared';
+import { STRICT_TRUST } from '../helpers/fake-session';
 
 const rep = (kind: string, fields: Record<string, unknown>): VerificationReport =>
   ({ ok: true, kind, label: '', checks: [], simulated: false, fields }) as VerificationReport;
@@ -104,13 +104,7 @@ describe('unpinnedBy (real TDX quote)', { skip: skipUnlessShared() }, () => {
 });
 
 describe('extension trust decision compares the identity', () => {
-  const TRUST: TrustSettings = {
-    allowedMeasurements: [],
-    minimumTcb: {},
-    requireGpuEvidence: true,
-    allowDebug: false,
-    allowSimulated: false,
-  };
+  const TRUST = STRICT_TRUST;
   test('TDX: same MRTD, another RTMR1 → asked again, not "known"; Azure without PCRs → refused', async () => {
     const store = new MemoryMeasurementStore();
     const mrtd = H('a1');

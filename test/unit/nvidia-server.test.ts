@@ -27,6 +27,7 @@ import { DEFAULT_NVIDIA_POLICY } from '../../protocol/attestation/nvidia/policy'
 import { parseNvidiaReport, reportBytesFromInput } from '../../protocol/attestation/nvidia/spdm';
 import { parseCcStatus } from '../../protocol/attestation/nvidia/cc-status';
 import { sharedPath, skipUnlessShared } from '../helpers/shared';
+import { assertAccepted } from '../helpers/reports';
 
 /** An NVML test double backed by the simulated GPU (real SPDM bytes, real chain). */
 function fakeNvml(
@@ -99,14 +100,7 @@ describe('NVML provider (test double)', () => {
         },
         { gpuNonce: nonce },
       );
-      assert.equal(
-        r.ok,
-        true,
-        r.checks
-          .filter((c) => !c.ok)
-          .map((c) => c.message)
-          .join('\n'),
-      );
+      assertAccepted(r);
     }
   });
 

@@ -12,7 +12,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BindingValues, EvidenceItem } from '../../protocol/attestation/types';
-import { ProtocolError } from '../../protocol/errors';
 import { createVerifier, DEFAULT_CLIENT_POLICY } from '../../client/verifier';
 import { nodeProvider } from '../../protocol-node/crypto-node';
 import { SimulatedSnpProvider } from '../../enclave-server/evidence/simulated-snp';
@@ -20,6 +19,7 @@ import { SimulatedNvidiaProvider } from '../../enclave-server/evidence/simulated
 import { evidenceCollector } from '../../enclave-server/providers';
 import { loadReleaseParts } from '../../enclave-server/start';
 import { DEFAULTS } from '../../enclave-server/config';
+import { UsageError } from '../../protocol-node/args';
 import { silentLogger } from '../../enclave-server/log';
 import { expectedIdentity, releaseSigner } from '../../client/release/identity';
 import { memoryStore, ReleaseState } from '../../client/release/state';
@@ -213,10 +213,7 @@ describe('sessions against a signed release manifest', () => {
     assert.equal(loadReleaseParts(DEFAULTS), undefined);
     assert.throws(
       () => loadReleaseParts({ releaseManifest: 'x', releaseBundle: '' }),
-      (e: unknown) =>
-        e instanceof ProtocolError &&
-        e.code === 'usage' &&
-        /expected both or neither/.test(e.message),
+      (e: unknown) => e instanceof UsageError && /expected both or neither/.test(e.message),
     );
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{"schema":"nope"}');

@@ -17,6 +17,7 @@ import type { Engine } from '../../enclave-server/engine/types';
 import { silentLogger } from '../../enclave-server/log';
 import { resolveLimits } from '../../protocol/limits';
 import { decodeAppMessage, encodeAppMessage } from '../../protocol/messages/messages';
+import { testLimits } from '../helpers/server-limits';
 
 const engine: Engine = {
   info: { engine: 'llama', modelId: 'm', modelSha256: '', modelBytes: 0, settings: {} },
@@ -42,17 +43,12 @@ function plainChannel(): ChannelLike {
   };
 }
 
-const LIMITS: ServerLimits = {
+const LIMITS: ServerLimits = testLimits({
   maxSessions: 3,
   maxPendingHandshakes: 6,
   maxPendingPerAddress: 4,
-  helloTimeoutMs: 5_000,
-  maxFrameBytes: 1 << 20,
-  maxTokens: 8,
   idleTimeoutMs: 60_000,
-  handshakeTimeoutMs: 10_000,
-  shutdownTimeoutMs: 500,
-};
+});
 
 /** The admission clock, advanced by the tests (ms). */
 const clock = { now: 0 };

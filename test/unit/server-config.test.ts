@@ -7,12 +7,10 @@ import {
   serverHelp,
   OPTION_SPECS,
 } from '../../enclave-server/config';
-import { ProtocolError } from '../../protocol/errors';
+import { UsageError } from '../../protocol-node/args';
 
 const usage = (field?: string) => (e: unknown) =>
-  e instanceof ProtocolError &&
-  e.code === 'usage' &&
-  (field === undefined || e.message.includes(field));
+  e instanceof UsageError && (field === undefined || e.message.includes(field));
 
 test('defaults', () => {
   const { config } = parseServerArgs([], {});

@@ -11,6 +11,7 @@ import { EnclaveServer } from '../../enclave-server/server';
 import { silentLogger } from '../../enclave-server/log';
 import type { Engine } from '../../enclave-server/engine/types';
 import { resolveLimits } from '../../protocol/limits';
+import { testLimits } from '../helpers/server-limits';
 
 const engine: Engine = {
   info: { engine: 'llama', modelId: 'm', modelSha256: '', modelBytes: 0, settings: {} },
@@ -23,17 +24,7 @@ function server(helloDelayMs: number, hellos: { n: number }): EnclaveServer {
   return new EnclaveServer({
     host: '127.0.0.1',
     port: 0,
-    limits: {
-      maxSessions: 4,
-      maxPendingHandshakes: 64,
-      maxPendingPerAddress: 16,
-      helloTimeoutMs: 3000,
-      maxFrameBytes: 1 << 20,
-      maxTokens: 8,
-      idleTimeoutMs: 10_000,
-      handshakeTimeoutMs: 10_000,
-      shutdownTimeoutMs: 500,
-    },
+    limits: testLimits({ helloTimeoutMs: 3000 }),
     engine,
     log: silentLogger,
     protocolLimits: resolveLimits({}),

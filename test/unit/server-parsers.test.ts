@@ -1,6 +1,6 @@
 /**
  * Property tests for the input parsers of the server and client layers: random input yields a
- * result or a ProtocolError, never another exception.
+ * result or a ProtocolError (a UsageError for command lines), never another exception.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,12 +12,13 @@ import { closeError } from '../../client/transport';
 import { parseFlags } from '../../client/cli/chat';
 import { isRemoteModelSpec } from '../../enclave-server/engine/model';
 import { ProtocolError } from '../../protocol/errors';
+import { UsageError } from '../../protocol-node/args';
 
-const onlyProtocolErrors = (f: () => unknown): void => {
+const onlyUsageErrors = (f: () => unknown): void => {
   try {
     f();
   } catch (e) {
-    assert.ok(e instanceof ProtocolError, `threw ${String(e)}`);
+    assert.ok(e instanceof UsageError, `threw ${String(e)}`);
   }
 };
 
@@ -50,7 +51,7 @@ test('parseServerArgs: random argv, env and config files → a config or a usage
       ),
       fc.string(),
       (argv, env, file) => {
-        onlyProtocolErrors(() => parseServerArgs(argv, env, () => file));
+        onlyUsageErrors(() => parseServerArgs(argv, env, () => file));
       },
     ),
     { numRuns: 500 },
@@ -64,7 +65,7 @@ test('parseDuration: random strings → milliseconds in range or a usage error',
         const ms = parseDuration('d', s);
         assert.ok(Number.isInteger(ms) && ms >= 1);
       } catch (e) {
-        assert.ok(e instanceof ProtocolError && e.code === 'usage');
+        assert.ok(e instanceof UsageError);
       }
     }),
   );
@@ -88,7 +89,7 @@ test('teechat chat flags: random argv → flags or a usage error', () => {
         { maxLength: 8 },
       ),
       (argv) => {
-        onlyProtocolErrors(() => parseFlags(argv));
+        onlyUsageErrors(() => parseFlags(argv));
       },
     ),
     { numRuns: 500 },
@@ -135,7 +136,7 @@ test('upstream URLs: random strings → a loopback URL or a usage error', () => 
         const u = checkUpstreamUrl(s);
         assert.ok(['127.', 'localhost', '[::1]'].some((p) => u.hostname.startsWith(p)));
       } catch (e) {
-        assert.ok(e instanceof ProtocolError && e.code === 'usage');
+        assert.ok(e instanceof UsageError);
       }
     }),
   );

@@ -95,7 +95,7 @@ describe('TDX configfs-tsm provider', { skip }, () => {
     const r = verifyTdxEvidence(
       item,
       ctxAt(new Date('2025-11-10T00:00:00Z')),
-      tdxPolicy(),
+      { tdx: tdxPolicy() },
       binding,
     );
     assert.ok(r.checks.some((c) => c.id === 'report_data' && c.ok));

@@ -13,14 +13,21 @@ import { verifyAzureTdxHcl } from '../../protocol/attestation/tdx/azure-hcl';
 import { toHex } from '../../protocol/attestation/tdx/bytes';
 import { parsePemOrDer } from '../../protocol/x509/index';
 import {
-  INTEL_SGX_ROOT_CA_PEM,
+  INTEL_SGX_ROOT_CA_DER,
   INTEL_SGX_ROOT_CA_SHA256,
-  INTEL_SGX_TCB_SIGNING_PEM,
+  INTEL_SGX_TCB_SIGNING_DER,
   INTEL_SGX_TCB_SIGNING_SHA256,
 } from '../../protocol/attestation/roots/intel';
 import type { BindingValues, EvidenceItem } from '../../protocol/attestation/types';
 import { skipUnlessShared } from '../helpers/shared';
-import { ctxAt, inside, p256Signer, tdxExpected, vec } from '../helpers/tdx';
+import {
+  TDX_COLLATERAL_MISSING,
+  ctxAt,
+  inside,
+  p256Signer,
+  tdxExpected,
+  vec,
+} from '../helpers/tdx';
 import type { ExpectedTdxQuote } from '../helpers/tdx';
 
 const skip = skipUnlessShared('vectors', 'EXPECTED.json');
@@ -311,7 +318,7 @@ describe('TDX verify: tamper cases each fail their own check', { skip }, () => {
     );
     assert.ok(failed(late).includes('pck_chain'));
     assert.match(late.checks.find((c) => c.id === 'pck_chain' && !c.ok)?.message ?? '', /expired/);
-    const tcbSigning = parsePemOrDer(INTEL_SGX_TCB_SIGNING_PEM);
+    const tcbSigning = parsePemOrDer(INTEL_SGX_TCB_SIGNING_DER);
     const foreign = verifyTdxQuote(
       { quote: q() },
       ctxAt(at, { intelRoots: tcbSigning }),
@@ -322,10 +329,10 @@ describe('TDX verify: tamper cases each fail their own check', { skip }, () => {
   });
 
   test('pinned roots have the documented fingerprints', () => {
-    const fp = (pem: string) =>
-      createHash('sha256').update(parsePemOrDer(pem)[0]!.der).digest('hex');
-    assert.equal(fp(INTEL_SGX_ROOT_CA_PEM), INTEL_SGX_ROOT_CA_SHA256);
-    assert.equal(fp(INTEL_SGX_TCB_SIGNING_PEM), INTEL_SGX_TCB_SIGNING_SHA256);
+    const fp = (der: Uint8Array) =>
+      createHash('sha256').update(parsePemOrDer(der)[0]!.der).digest('hex');
+    assert.equal(fp(INTEL_SGX_ROOT_CA_DER), INTEL_SGX_ROOT_CA_SHA256);
+    assert.equal(fp(INTEL_SGX_TCB_SIGNING_DER), INTEL_SGX_TCB_SIGNING_SHA256);
   });
 });
 
@@ -489,14 +496,7 @@ describe('TDX verify: collateral (TCB info, QE identity, CRLs)', { skip }, () =>
 
   test('a bare quote is refused by default, each missing item named; relaxations are reported', () => {
     const r = verifyTdxQuote({ quote: vec(q6) }, ctxAt(at), strictTdxPolicy());
-    assert.deepEqual(failed(r).sort(), [
-      'collateral.pck_crl',
-      'collateral.qe_identity',
-      'collateral.root_ca_crl',
-      'collateral.tcb_info',
-      'qe_identity',
-      'tcb',
-    ]);
+    assert.deepEqual(failed(r).sort(), [...TDX_COLLATERAL_MISSING]);
     assert.ok(passed(r, 'quote_signature') && passed(r, 'qe_report') && passed(r, 'pck_chain'));
     const relaxed = verifyTdxQuote(
       { quote: vec(q6) },

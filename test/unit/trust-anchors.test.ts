@@ -29,15 +29,14 @@ import type {
   VerificationReport,
 } from '../../protocol/attestation/types';
 import { createVerifier, DEFAULT_CLIENT_POLICY } from '../../client/verifier';
-import { ProtocolError } from '../../protocol/errors';
 import type { Logger } from '../../enclave-server/log';
+import { failedIds as failed } from '../helpers/reports';
+import { UsageError } from '../../protocol-node/args';
 
 const binding = (): BindingValues => ({
   cpuReportData: new Uint8Array(randomBytes(64)),
   gpuNonce: new Uint8Array(randomBytes(32)),
 });
-const failed = (r: VerificationReport): string[] =>
-  [...new Set(r.checks.filter((c) => !c.ok).map((c) => c.id))].sort();
 const why = (r: VerificationReport): string =>
   r.checks
     .filter((c) => !c.ok)
@@ -247,18 +246,12 @@ describe('teechat-server --simulated-roots-out', () => {
   test('refused (usage) without a simulated provider, or when the file cannot be written', async () => {
     assert.throws(
       () => writeSimulatedRoots('/nonexistent/x.json', [], silent),
-      (e) =>
-        e instanceof ProtocolError &&
-        e.code === 'usage' &&
-        /expected a simulated evidence provider/.test(e.message),
+      (e) => e instanceof UsageError && /expected a simulated evidence provider/.test(e.message),
     );
     const gpu = new SimulatedNvidiaProvider();
     assert.throws(
       () => writeSimulatedRoots('/nonexistent-dir-teechat/x.json', [gpu], silent),
-      (e) =>
-        e instanceof ProtocolError &&
-        e.code === 'usage' &&
-        /expected a writable file/.test(e.message),
+      (e) => e instanceof UsageError && /expected a writable file/.test(e.message),
     );
   });
 });

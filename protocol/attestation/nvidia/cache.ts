@@ -9,8 +9,7 @@
  * Keys are hashes computed with the caller's CryptoProvider; both caches are bounded (LRU).
  */
 import type { CryptoProvider } from '../../crypto/provider';
-import type { Check } from '../types';
-import { verifyChain, type Certificate } from '../../x509/index';
+import { verifyChain, type Certificate, type ChainVerification } from '../../x509/index';
 import { concatBytes, toHex } from './bytes';
 
 export class Lru<V> {
@@ -40,8 +39,7 @@ export const NVIDIA_CACHE_ENTRIES = 64;
 interface ChainEntry {
   readonly from: number;
   readonly to: number;
-  readonly message: string;
-  readonly atIso: string;
+  readonly result: ChainVerification;
 }
 
 const chainCache = new Lru<ChainEntry>(NVIDIA_CACHE_ENTRIES);
@@ -52,7 +50,7 @@ export function verifyChainCached(
   chain: readonly Certificate[],
   roots: readonly Certificate[],
   at: Date,
-): Check[] {
+): ChainVerification {
   const key = toHex(
     crypto.hash(
       'SHA-256',
@@ -61,20 +59,16 @@ export function verifyChainCached(
   );
   const hit = chainCache.get(key);
   const t = at.getTime();
-  if (hit !== undefined && t >= hit.from && t <= hit.to) {
-    return [
-      { id: 'cert_chain', ok: true, message: hit.message.split(hit.atIso).join(at.toISOString()) },
-    ];
-  }
-  const checks = verifyChain(crypto, chain, roots, at);
-  if (checks.length === 1 && checks[0]!.ok) {
+  if (hit !== undefined && t >= hit.from && t <= hit.to) return hit.result;
+  const result = verifyChain(crypto, chain, roots, at);
+  if (result.problems.length === 0 && result.root !== undefined) {
     // Conservative window: every certificate of the chain and every pinned root is valid.
     const all = [...chain, ...roots];
     const rf = Math.max(...all.map((c) => c.notBefore.getTime()));
     const rt = Math.min(...all.map((c) => c.notAfter.getTime()));
-    chainCache.set(key, { from: rf, to: rt, message: checks[0]!.message, atIso: at.toISOString() });
+    chainCache.set(key, { from: rf, to: rt, result });
   }
-  return checks;
+  return result;
 }
 
 /** Shared LRU for parsed + signature-checked RIMs (see rim.ts). */

@@ -26,6 +26,7 @@ import {
 import { checkEnvelopedSignature, parseEnvelopedSignature } from '../../xml/dsig';
 import { nameAttr, parseCertificate, type Certificate } from '../../x509/index';
 import { rimCache, verifyChainCached } from './cache';
+import { chainChecks } from '../chain';
 import { toHex as hex } from './bytes';
 
 export const SWID_NS = 'http://standards.iso.org/iso/19770/-2/2015/schema.xsd';
@@ -140,6 +141,8 @@ export interface RimTrust {
   readonly roots: readonly Certificate[];
   /** Verification time. */
   readonly at: Date;
+  /** How the passing chain check names the root (default `trusted root`; see chainChecks). */
+  readonly anchor?: (root: Certificate) => string;
 }
 
 export interface RimVerification {
@@ -209,13 +212,12 @@ export function verifyRim(
         : `${prefix}.signature: expected a valid ECDSA P-384 signature by "${who}", got invalid`,
     });
   }
-  for (const c of verifyChainCached(crypto, chain, trust.roots, trust.at)) {
-    checks.push({
+  checks.push(
+    ...chainChecks(verifyChainCached(crypto, chain, trust.roots, trust.at), trust.at, {
       id: `${prefix}.cert_chain`,
-      ok: c.ok,
-      message: c.ok ? c.message : `${prefix}.${c.message}`,
-    });
-  }
+      ...(trust.anchor !== undefined ? { anchor: trust.anchor } : {}),
+    }),
+  );
   return { rim, checks, signer, chain };
 }
 

@@ -39,7 +39,8 @@ import {
 /** Moved to protocol/x509 (#17); re-exported for the importers of this module. */
 export { parseCertChain };
 import { verifyChainCached } from './cache';
-import { NVIDIA_CORIM_ROOT_PEM, NVIDIA_DEVICE_IDENTITY_ROOT_PEM } from '../roots/nvidia';
+import { chainChecks } from '../chain';
+import { NVIDIA_CORIM_ROOT_DER, NVIDIA_DEVICE_IDENTITY_ROOT_DER } from '../roots/nvidia';
 import { bytesEqual, toHex } from './bytes';
 import { parseCcStatus, type CcStatus } from './cc-status';
 import { compareMeasurements } from './compare';
@@ -62,11 +63,11 @@ let pinnedDevice: Certificate[] | undefined;
 let pinnedRim: Certificate[] | undefined;
 /** The pinned NVIDIA Device Identity CA (parsed once). */
 export function nvidiaDeviceRoots(): Certificate[] {
-  return (pinnedDevice ??= parsePemOrDer(NVIDIA_DEVICE_IDENTITY_ROOT_PEM));
+  return (pinnedDevice ??= [parseCertificate(NVIDIA_DEVICE_IDENTITY_ROOT_DER)]);
 }
 /** The pinned NVIDIA CoRIM signing Root CA (parsed once). */
 export function nvidiaRimRoots(): Certificate[] {
-  return (pinnedRim ??= parsePemOrDer(NVIDIA_CORIM_ROOT_PEM));
+  return (pinnedRim ??= [parseCertificate(NVIDIA_CORIM_ROOT_DER)]);
 }
 
 function errMsg(e: unknown): string {
@@ -81,26 +82,12 @@ function failCheck(id: string, message: string): Check {
   return { id, ok: false, message: `${id}: ${message}` };
 }
 
-/** Names a chain that ends in an injected trust anchor as such (it is pinned, not simulated). */
-export function namedInjected(
-  checks: readonly Check[],
-  top: Certificate,
-  injected: readonly Certificate[],
-): Check[] {
-  const a = injected.find(
-    (r) => bytesEqual(r.der, top.der) || bytesEqual(r.subject.der, top.issuer.der),
-  );
-  return checks.map((c) =>
-    a !== undefined && c.ok && c.message.includes('(trusted root)')
-      ? {
-          ...c,
-          message: c.message.replace(
-            '(trusted root)',
-            `(pinned test root "${a.subject.toString()}", injected trust anchor)`,
-          ),
-        }
-      : c,
-  );
+/** Names the root a chain ends in: an injected trust anchor is pinned (not simulated) and said so. */
+function anchorName(injected: readonly Certificate[]): (root: Certificate) => string {
+  return (root) =>
+    injected.some((r) => r === root || bytesEqual(r.der, root.der))
+      ? `pinned test root "${root.subject.toString()}", injected trust anchor`
+      : 'trusted root';
 }
 
 function featureName(f: number | undefined): string | null {
@@ -297,7 +284,9 @@ export function verifyNvidiaEvidence(
     );
     const top = chain[chain.length - 1]!;
     checks.push(
-      ...namedInjected(verifyChainCached(crypto, chain, deviceRoots, at), top, injectedRoots),
+      ...chainChecks(verifyChainCached(crypto, chain, deviceRoots, at), at, {
+        anchor: anchorName(injectedRoots),
+      }),
     );
     if (
       simRoots.some((s) => bytesEqual(s.der, top.der) || bytesEqual(s.subject.der, top.issuer.der))
@@ -403,12 +392,13 @@ export function verifyNvidiaEvidence(
       rimAbsent.push(id);
       continue;
     }
-    const v = verifyRim(crypto, bytes, { roots: rimRoots, at }, id);
-    checks.push(
-      ...(v.chain.length > 0
-        ? namedInjected(v.checks, v.chain[v.chain.length - 1]!, injectedRoots)
-        : v.checks),
+    const v = verifyRim(
+      crypto,
+      bytes,
+      { roots: rimRoots, at, anchor: anchorName(injectedRoots) },
+      id,
     );
+    checks.push(...v.checks);
     // Cached OCSP responses for the RIM signing chain: parts `ocsp.rim.<which>.<n>`.
     if (v.chain.length > 0)
       checks.push(

@@ -6,6 +6,7 @@
  * cert_chain: ASK/ASVK then ARK, PEM), `crl` (the ARK-signed CRL, DER or PEM).
  */
 import { okFromChecks } from '../verdict';
+import { chainChecks } from '../chain';
 import { ProtocolError } from '../../errors';
 import type { CryptoProvider } from '../../crypto/provider';
 import type {
@@ -95,7 +96,7 @@ export function pinnedAmd(product: AmdProduct): Pinned {
     const key = `${product}.${k}`;
     let c = pinnedCache.get(key);
     if (c === undefined) {
-      c = parseCertificate(pemBlocks(AMD_CA[product][k])[0]!);
+      c = parseCertificate(AMD_CA[product][k]);
       pinnedCache.set(key, c);
     }
     return c;
@@ -137,27 +138,20 @@ function chainToArk(
   product: AmdProduct,
 ): Check[] & { anchor?: Certificate } {
   const res = verifyChain(crypto, chain, [ark], at);
-  if (injected.length === 0 || res.every((c) => c.ok))
-    return res.map((c) => ({
-      ...c,
-      message: c.message.replace('(trusted root)', `(pinned ARK-${product})`),
-    }));
+  if (injected.length === 0 || res.problems.length === 0)
+    return chainChecks(res, at, { anchor: `pinned ARK-${product}` });
   for (const a of injected) {
     const r = verifyChain(crypto, chain, [a], at);
-    if (r.every((c) => c.ok))
+    if (r.problems.length === 0)
       return Object.assign(
-        r.map((c) => ({
-          ...c,
-          message: c.message.replace(
-            '(trusted root)',
-            `(pinned test root "${a.subject.toString()}" for ARK-${product}, injected trust anchor)`,
-          ),
-        })),
+        chainChecks(r, at, {
+          anchor: `pinned test root "${a.subject.toString()}" for ARK-${product}, injected trust anchor`,
+        }),
         { anchor: a },
       );
   }
   // Neither: report against every pinned root, compiled-in and injected.
-  return verifyChain(crypto, chain, [ark, ...injected], at);
+  return chainChecks(verifyChain(crypto, chain, [ark, ...injected], at), at);
 }
 
 const ok = (id: string, message: string): Check => ({ id, ok: true, message });
@@ -379,12 +373,11 @@ export function verifySnpCore(
     if (suppliedRootUnpinned && policy.allowSimulated) {
       simulated = true;
       const chain = certs.intermediate !== undefined ? [leaf, certs.intermediate] : [leaf];
-      const res = verifyChain(ctx.crypto, chain, [certs.root!], at);
       checks.push(
-        ...res.map((c) => ({
-          ...c,
-          message: `${c.message.replace(' (trusted root)', ' (SIMULATED root)')} [root supplied by the server, trusted because allowSimulated is set]`,
-        })),
+        ...chainChecks(verifyChain(ctx.crypto, chain, [certs.root!], at), at, {
+          anchor: 'SIMULATED root',
+          note: '[root supplied by the server, trusted because allowSimulated is set]',
+        }),
       );
     } else {
       const pinnedIntermediate = keyKind === 'VLEK' ? pinned.asvk : pinned.ask;
@@ -394,16 +387,12 @@ export function verifySnpCore(
       // verification. Any other intermediate must chain to the pinned ARK.
       const res: Check[] & { anchor?: Certificate } =
         intermediate === pinnedIntermediate || bytesEqual(intermediate.der, pinnedIntermediate.der)
-          ? verifyChain(ctx.crypto, [leaf, intermediate], [pinnedIntermediate], at).map((c) =>
-              c.ok
-                ? {
-                    ...c,
-                    message: c.message.replace(
-                      '(trusted root)',
-                      `(pinned ${keyKind === 'VLEK' ? 'ASVK' : 'ASK'}, issued by the pinned ARK-${product})`,
-                    ),
-                  }
-                : c,
+          ? chainChecks(
+              verifyChain(ctx.crypto, [leaf, intermediate], [pinnedIntermediate], at),
+              at,
+              {
+                anchor: `pinned ${keyKind === 'VLEK' ? 'ASVK' : 'ASK'}, issued by the pinned ARK-${product}`,
+              },
             )
           : chainToArk(ctx.crypto, [leaf, intermediate], pinned.ark, injected, at, product);
       injectedArk = res.anchor;

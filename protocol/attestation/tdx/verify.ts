@@ -10,6 +10,7 @@
  *           MROWNERCONFIG allowlists, minimum TEE_TCB_SVN, REPORTDATA = binding value.
  */
 import { okFromChecks } from '../verdict';
+import { chainChecks } from '../chain';
 import type { CryptoProvider } from '../../crypto/provider';
 import { ProtocolError } from '../../errors';
 import { namesEqual, nameAttr, parseCertificate, verifyChain } from '../../x509/index';
@@ -19,18 +20,23 @@ import type {
   BindingValues,
   Check,
   EvidenceItem,
-  FieldValue,
   Fields,
   VerificationReport,
   VerifyContext,
 } from '../types';
-import { INTEL_SGX_ROOT_CA_PEM, INTEL_SGX_TCB_SIGNING_PEM } from '../roots/intel';
+import { INTEL_SGX_ROOT_CA_DER, INTEL_SGX_TCB_SIGNING_DER } from '../roots/intel';
 import { bytesEqual, concatBytes, fromHex, isAllZero, pemBlocks, toHex, utf8Decode } from './bytes';
 import { parseCcel, replayRtmrs } from './ccel';
 import type { CcelLog } from './ccel';
 import { evaluateQeIdentity, evaluateTdxTcb, parseQeIdentity, parseTdxTcbInfo } from './collateral';
 import type { QeIdentity, SignedCollateral, TdxTcbInfo } from './collateral';
 import { parsePckExtension } from './pck';
+import {
+  TD_ATTRIBUTES_DEBUG_BIT,
+  TD_ATTRIBUTES_SEPT_VE_DISABLE_BIT,
+  tdAttribute,
+  tdxQuoteFields,
+} from './fields';
 import { TDX_PART } from './parts';
 import type { PckExtension } from './pck';
 import { INTEL_QE_VENDOR_ID, parseTdxQuote } from './quote';
@@ -38,10 +44,6 @@ import type { TdxQuote } from './quote';
 import type { TdxPolicy } from './policy';
 import { relaxationChecks } from '../relax';
 
-/** TD_ATTRIBUTES bit 0 (byte 0, LSB): the TD is debuggable (TDX Module ABI spec, TDINFO). */
-export const TD_ATTRIBUTES_DEBUG_BIT = 0;
-/** TD_ATTRIBUTES bit 28: SEPT_VE_DISABLE (EPT-violation #VE not delivered to the TD). */
-export const TD_ATTRIBUTES_SEPT_VE_DISABLE_BIT = 28;
 /** TCB statuses that a per-advisory allowlist may accept. */
 const ADVISORY_STATUSES: ReadonlySet<string> = new Set([
   'SWHardeningNeeded',
@@ -87,9 +89,7 @@ let knownTcbSigning: Certificate[] | undefined;
 
 /** The pinned Intel SGX Root CA (parsed once). */
 export function intelRootCertificates(): readonly Certificate[] {
-  pinnedRoots ??= pemBlocks(INTEL_SGX_ROOT_CA_PEM, 'CERTIFICATE', 'intel_root').map(
-    parseCertificate,
-  );
+  pinnedRoots ??= [parseCertificate(INTEL_SGX_ROOT_CA_DER)];
   return pinnedRoots;
 }
 
@@ -101,9 +101,7 @@ function tcbSigningChain(c: TdxCollateral | undefined): Certificate[] {
       'collateral.tcb_signing_chain',
     ).map(parseCertificate);
   }
-  knownTcbSigning ??= pemBlocks(INTEL_SGX_TCB_SIGNING_PEM, 'CERTIFICATE', 'intel_tcb_signing').map(
-    parseCertificate,
-  );
+  knownTcbSigning ??= [parseCertificate(INTEL_SGX_TCB_SIGNING_DER)];
   return knownTcbSigning;
 }
 
@@ -122,8 +120,8 @@ function tcbSignerProblems(
   now: Date,
 ): string[] {
   const problems: string[] = [];
-  for (const c of verifyChain(crypto, sc, roots, now))
-    if (!c.ok) problems.push(c.message.replace(/^cert_chain:/, 'tcb_signing_chain:'));
+  for (const p of verifyChain(crypto, sc, roots, now).problems)
+    problems.push(`tcb_signing_chain: ${p}`);
   const signer = sc[0];
   const cn = signer !== undefined ? nameAttr(signer.subject) : undefined;
   if (cn !== INTEL_TCB_SIGNING_CN)
@@ -229,38 +227,7 @@ export function verifyTdxQuote(
     return { ok: false, checks: checks.list, fields: {} };
   }
   const body = quote.body;
-  const fields: Record<string, FieldValue> = {
-    version: quote.header.version,
-    body_type: quote.bodyType,
-    tee_type: `0x${quote.header.teeType.toString(16)}`,
-    qe_svn: quote.header.qeSvn,
-    pce_svn: quote.header.pceSvn,
-    qe_vendor_id: toHex(quote.header.qeVendorId),
-    user_data: toHex(quote.header.userData),
-    tee_tcb_svn: toHex(body.teeTcbSvn),
-    mrseam: toHex(body.mrSeam),
-    mrsignerseam: toHex(body.mrSignerSeam),
-    seam_attributes: toHex(body.seamAttributes),
-    td_attributes: toHex(body.tdAttributes),
-    xfam: toHex(body.xfam),
-    mrtd: toHex(body.mrTd),
-    mrconfigid: toHex(body.mrConfigId),
-    mrowner: toHex(body.mrOwner),
-    mrownerconfig: toHex(body.mrOwnerConfig),
-    rtmr0: toHex(body.rtmrs[0]),
-    rtmr1: toHex(body.rtmrs[1]),
-    rtmr2: toHex(body.rtmrs[2]),
-    rtmr3: toHex(body.rtmrs[3]),
-    report_data: toHex(body.reportData),
-    attestation_key: toHex(quote.attestationKey),
-    qe_mrenclave: toHex(quote.qeReport.mrEnclave),
-    qe_mrsigner: toHex(quote.qeReport.mrSigner),
-    qe_isvprodid: quote.qeReport.isvProdId,
-    qe_isvsvn: quote.qeReport.isvSvn,
-    trailing_bytes: quote.trailingBytes,
-  };
-  if (body.teeTcbSvn2 !== undefined) fields['tee_tcb_svn2'] = toHex(body.teeTcbSvn2);
-  if (body.mrServiceTd !== undefined) fields['mr_servicetd'] = toHex(body.mrServiceTd);
+  const fields = tdxQuoteFields(quote);
 
   // ---- verify: quote signature ----
   if (
@@ -302,13 +269,9 @@ export function verifyTdxQuote(
         'pck_chain',
       );
     leaf = chain[0];
-    const chainChecks = verifyChain(crypto, chain, roots, now);
-    for (const c of chainChecks)
-      checks.list.push({
-        id: 'pck_chain',
-        ok: c.ok,
-        message: c.message.replace(/^cert_chain:/, 'pck_chain:'),
-      });
+    checks.list.push(
+      ...chainChecks(verifyChain(crypto, chain, roots, now), now, { id: 'pck_chain' }),
+    );
     if (leaf !== undefined) {
       pck = parsePckExtension(leaf);
       fields['pck_subject'] = nameAttr(leaf.subject) ?? leaf.subject.toString();
@@ -622,9 +585,8 @@ export function verifyTdxQuote(
   }
 
   // ---- validate: TD attributes, measurements ----
-  const debug = ((body.tdAttributes[0] ?? 0) >> TD_ATTRIBUTES_DEBUG_BIT) & 1;
-  fields['debug'] = debug === 1;
-  if (debug === 0) checks.pass('policy.debug', 'TD_ATTRIBUTES.DEBUG is clear');
+  if (!tdAttribute(body, TD_ATTRIBUTES_DEBUG_BIT))
+    checks.pass('policy.debug', 'TD_ATTRIBUTES.DEBUG is clear');
   else if (policy.allowDebug)
     checks.pass('policy.debug', 'TD_ATTRIBUTES.DEBUG is set, allowed by policy allowDebug');
   else
@@ -633,8 +595,7 @@ export function verifyTdxQuote(
       'TD_ATTRIBUTES.DEBUG: expected 0 (debug forbidden by policy), got 1',
     );
 
-  const septVe = ((body.tdAttributes[3] ?? 0) >> (TD_ATTRIBUTES_SEPT_VE_DISABLE_BIT - 24)) & 1;
-  fields['sept_ve_disable'] = septVe === 1;
+  const septVe = tdAttribute(body, TD_ATTRIBUTES_SEPT_VE_DISABLE_BIT) ? 1 : 0;
   if (policy.requireSeptVeDisable) {
     if (septVe === 1) checks.pass('policy.sept_ve_disable', 'TD_ATTRIBUTES.SEPT_VE_DISABLE is set');
     else
@@ -732,15 +693,15 @@ export function collateralFromParts(
 /**
  * Verifies a `tdx` evidence item. Parts: `quote` (required), `collateral.tcb_info`,
  * `collateral.qe_identity`, `collateral.tcb_signing_chain`, `collateral.crl.<name>`, `ccel`.
- * `policy` is the attestation policy (its `tdx` section is used) or a TdxPolicy itself.
+ * `policy` is the attestation policy; its `tdx` section is used.
  */
 export function verifyTdxEvidence(
   item: EvidenceItem,
   ctx: TdxVerifyContext,
-  policy: { readonly tdx: TdxPolicy } | TdxPolicy,
+  policy: { readonly tdx: TdxPolicy },
   binding?: BindingValues,
 ): VerificationReport {
-  const tdx: TdxPolicy = 'tdx' in policy ? policy.tdx : policy;
+  const tdx = policy.tdx;
   const quote = item.parts.get(TDX_PART.QUOTE);
   const base = {
     kind: item.kind,
@@ -779,7 +740,7 @@ export function verifyTdxEvidence(
 export interface PcsDocumentResult {
   /** The ECDSA signature over the exact bytes of the signed member verifies with the TCB Signing key. */
   readonly signatureValid: boolean;
-  /** verifyChain's result for the TCB Signing chain at `at` (id `cert_chain`). */
+  /** The TCB Signing chain's checks at `at` (id `cert_chain`). */
   readonly chain: readonly Check[];
   readonly issueDate: Date;
   readonly nextUpdate: Date;
@@ -813,7 +774,7 @@ export function verifyPcsDocument(
   return {
     signatureValid,
     chain: [
-      ...verifyChain(ctx.crypto, sc, roots, at),
+      ...chainChecks(verifyChain(ctx.crypto, sc, roots, at), at),
       ...identity.map((message) => ({ id: 'cert_chain', ok: false, message })),
     ],
     issueDate: parsed.body.issueDate,
