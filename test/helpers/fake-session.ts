@@ -2,7 +2,7 @@
  * A fake transport-level session for the extension's unit tests: scripted chat events, a close
  * hook, and an attestation view built from a real-looking VerificationReport.
  */
-import type { VerificationReport } from '../../protocol/attestation/types';
+import type { ReleaseSummary, VerificationReport } from '../../protocol/attestation/types';
 import type {
   AttestationView,
   ChatEvent,
@@ -14,6 +14,33 @@ import type {
 import type { TrustSettings } from '../../extension/types';
 
 export const MEASUREMENT = '8f3a' + '11'.repeat(44) + 'c21d';
+
+/** A verified release summary (v1.4.2, an upgrade from 1.4.1) whose SNP digest is the fake view's measurement. */
+export function fakeRelease(over: Partial<ReleaseSummary> = {}): ReleaseSummary {
+  return {
+    version: '1.4.2',
+    manifestSha256: '99'.repeat(32),
+    source: 'server',
+    repository: 'github.com/teechat/teechat',
+    commit: '0123456789abcdef0123456789abcdef01234567',
+    identity: 'https://github.com/teechat/teechat/.github/workflows/release.yml@refs/tags/v1.4.2',
+    issuer: 'https://token.actions.githubusercontent.com',
+    logIndex: '123456',
+    signedAt: '2026-12-01T10:00:00.000Z',
+    freshAt: '2026-12-01T10:00:00.000Z',
+    rollback: 'upgrade',
+    previousVersion: '1.4.1',
+    relaxations: [],
+    modelSha256: 'ab'.repeat(32),
+    modelRef: 'org/model@' + 'ef'.repeat(20) + '/m.gguf',
+    expected: {
+      'snp.launch_digest[qemu-8]': MEASUREMENT,
+      'tdx.mrtd': 'cc'.repeat(48),
+      'model.sha256': 'ab'.repeat(32),
+    },
+    ...over,
+  };
+}
 
 export function fakeView(over: Partial<AttestationView> = {}): AttestationView {
   const report: VerificationReport = {

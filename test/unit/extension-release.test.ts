@@ -6,37 +6,14 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ReleaseSummary } from '../../protocol/attestation/types';
 import { verifiedStatus } from '../../extension/status-format';
 import { decideTrust, trustPromptDetail, type KnownMeasurementStore } from '../../extension/trust';
 import { renderRelease, renderReleaseLog } from '../../extension/attestation-report';
 import { releaseOptions } from '../../extension/client-adapter';
-import { fakeView } from '../helpers/fake-session';
+import { fakeRelease, fakeView } from '../helpers/fake-session';
 
 const M = fakeView().measurement;
-const release = (over: Partial<ReleaseSummary> = {}): ReleaseSummary => ({
-  version: '1.4.2',
-  manifestSha256: '99'.repeat(32),
-  source: 'server',
-  repository: 'github.com/teechat/teechat',
-  commit: '0123456789abcdef0123456789abcdef01234567',
-  identity: 'https://github.com/teechat/teechat/.github/workflows/release.yml@refs/tags/v1.4.2',
-  issuer: 'https://token.actions.githubusercontent.com',
-  logIndex: '123456',
-  signedAt: '2026-12-01T10:00:00.000Z',
-  freshAt: '2026-12-01T10:00:00.000Z',
-  rollback: 'upgrade',
-  previousVersion: '1.4.1',
-  relaxations: [],
-  modelSha256: 'ab'.repeat(32),
-  modelRef: 'org/model@' + 'ef'.repeat(20) + '/m.gguf',
-  expected: {
-    'snp.launch_digest[qemu-8]': M,
-    'tdx.mrtd': 'cc'.repeat(48),
-    'model.sha256': 'ab'.repeat(32),
-  },
-  ...over,
-});
+const release = fakeRelease;
 const trust = {
   allowedMeasurements: [],
   minimumTcb: {},

@@ -13,9 +13,8 @@ import { makeNonce } from '../../extension/chat-html';
 import { escapeHtml, isCopyable, markdownToHtml, reportHtml } from '../../extension/report-html';
 import { verifiedStatus } from '../../extension/status-format';
 import type { SessionSnapshot } from '../../extension/session-manager';
-import type { ReleaseSummary } from '../../protocol/attestation/types';
 import { isReportRequest, REPORT_COPY_MAX } from '../../ui-contract/report';
-import { fakeView } from '../helpers/fake-session';
+import { fakeRelease, fakeView } from '../helpers/fake-session';
 import type * as ShimModule from '../helpers/vscode-shim';
 import type * as PanelModule from '../../extension/report-panel';
 
@@ -31,24 +30,11 @@ const page = (markdown: string) =>
   });
 
 const M = fakeView().measurement;
-const release: ReleaseSummary = {
-  version: '1.4.2',
-  manifestSha256: '99'.repeat(32),
-  source: 'server',
-  repository: 'github.com/teechat/teechat',
-  commit: '0123456789abcdef0123456789abcdef01234567',
-  identity: 'https://github.com/teechat/teechat/.github/workflows/release.yml@refs/tags/v1.4.2',
-  issuer: 'https://token.actions.githubusercontent.com',
-  logIndex: '123456',
-  signedAt: '2026-12-01T10:00:00.000Z',
-  freshAt: '2026-12-01T10:00:00.000Z',
+const release = fakeRelease({
   rollback: 'new',
   previousVersion: null,
-  relaxations: [],
-  modelSha256: 'ab'.repeat(32),
-  modelRef: 'org/model@' + 'ef'.repeat(20) + '/m.gguf',
   expected: { 'snp.launch_digest[qemu-8]': M, 'model.sha256': 'ab'.repeat(32) },
-};
+});
 
 /** The values of the Copy buttons in `html`, in order (attribute unescaped). */
 const buttons = (html: string): string[] =>
