@@ -214,6 +214,10 @@ describe('driver bulletins in a policy file are validated', () => {
     );
     assert.equal(compareVbiosVersions('96.00.9F.00.01', '96.00.A0.00.00'), -1);
     assert.equal(compareVbiosVersions('96.00.9f.00.01', '96.00.9F.00.01'), 0);
+    assert.equal(compareVbiosVersions('96.00.A0.00.00', '96.00.9F.00.01'), 1);
+    // a version that does not parse is not comparable (refused by the check), never read as 0
+    for (const bad of ['', 'zz.00.9F.00.01', '96.00.9F.00.01 ', '96', '96..00', '0x96.00'])
+      assert.equal(compareVbiosVersions(bad, '96.00.9F.00.01'), null, JSON.stringify(bad));
   });
 });
 

@@ -157,10 +157,17 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** Compares VBIOS versions ("96.00.9F.00.01"): dot-separated hex groups, numerically. */
-export function compareVbiosVersions(a: string, b: string): number {
-  const pa = a.split('.').map((x) => parseInt(x, 16) || 0);
-  const pb = b.split('.').map((x) => parseInt(x, 16) || 0);
+/** A VBIOS version as NVIDIA prints it: dot-separated hex groups ("96.00.9F.00.01"). */
+const VBIOS_VERSION = /^[0-9a-fA-F]{1,4}(\.[0-9a-fA-F]{1,4}){1,7}$/;
+
+/**
+ * Compares VBIOS versions ("96.00.9F.00.01") group by group as hex numbers; null when either is
+ * not a VBIOS version (the caller refuses: a version that does not parse is never read as 0).
+ */
+export function compareVbiosVersions(a: string, b: string): number | null {
+  if (!VBIOS_VERSION.test(a) || !VBIOS_VERSION.test(b)) return null;
+  const pa = a.split('.').map((x) => parseInt(x, 16));
+  const pb = b.split('.').map((x) => parseInt(x, 16));
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
     const d = (pa[i] ?? 0) - (pb[i] ?? 0);
     if (d !== 0) return d < 0 ? -1 : 1;

@@ -480,7 +480,8 @@ export function verifyNvidiaEvidence(
   }
   if (!isSwitch) checks.push(driverFloorCheck(policy, drv, at));
   if (policy.minVbiosVersion !== null && !isSwitch) {
-    const ok = vb !== undefined && compareVbiosVersions(vb, policy.minVbiosVersion) >= 0;
+    const cmp = vb === undefined ? null : compareVbiosVersions(vb, policy.minVbiosVersion);
+    const ok = cmp !== null && cmp >= 0;
     checks.push(
       ok
         ? pass('policy.min_vbios_version', `${vb} >= ${policy.minVbiosVersion}`)
