@@ -250,6 +250,14 @@ describe('simulated GPU: today floors, an old driver refused for that reason', (
     assert.ok(rr.checks.some((c) => c.id === 'relaxed.allowDriverBelowFloor' && c.ok));
   });
 
+  test('minDriverVersion: a driver version that is not dotted-numeric is refused, not read as 0', async () => {
+    const b = binding();
+    const [item] = await new SimulatedNvidiaProvider({ driverVersion: '999rc.1' }).collect(b);
+    const r = verify(item!, { ...dev, minDriverVersion: '1.0' }, b.gpuNonce);
+    assert.ok(failed(r).includes('policy.min_driver_version'), failed(r).join(', '));
+    assert.ok(failed(r).includes('policy.driver_floor'), failed(r).join(', '));
+  });
+
   test('minVbiosVersion above the simulated VBIOS refuses it', async () => {
     const b = binding();
     const [item] = await new SimulatedNvidiaProvider().collect(b);

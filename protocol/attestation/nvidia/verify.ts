@@ -47,7 +47,13 @@ import { compareMeasurements } from './compare';
 import { leafFwid } from './fwid';
 import { checkOcspForChain } from './ocsp';
 import { FEATURE_MPT, FEATURE_PPCIE, FEATURE_SPT, STATUS_DISABLED, STATUS_ENABLED } from './opaque';
-import { compareVbiosVersions, compareVersions, driverFloorAt, type NvidiaPolicy } from './policy';
+import {
+  compareVbiosVersions,
+  compareVersions,
+  driverBranch,
+  driverFloorAt,
+  type NvidiaPolicy,
+} from './policy';
 import { verifyRim, type Rim } from './rim';
 import { relaxationChecks } from '../relax';
 import { parseNvidiaReport, reportBytesFromInput, type NvidiaReport } from './spdm';
@@ -468,7 +474,11 @@ export function verifyNvidiaEvidence(
     );
   }
   if (policy.minDriverVersion !== null && !isSwitch) {
-    const ok = drv !== undefined && compareVersions(drv, policy.minDriverVersion) >= 0;
+    // only a well-formed dotted-numeric version is compared (compareVersions reads junk as 0)
+    const ok =
+      drv !== undefined &&
+      driverBranch(drv) !== null &&
+      compareVersions(drv, policy.minDriverVersion) >= 0;
     checks.push(
       ok
         ? pass('policy.min_driver_version', `${drv} >= ${policy.minDriverVersion}`)
