@@ -26,6 +26,15 @@ export class UsageError extends Error {
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
 /**
+ * The one line every command prints on stderr for a usage error: `COMMAND: message`, pointing at
+ * `--help` when the message does not already (the help itself goes to stdout with `--help`).
+ */
+export function usageLine(command: string, e: UsageError | string): string {
+  const msg = typeof e === 'string' ? e : e.message;
+  return `${command}: ${msg}${/--help/.test(msg) ? '' : ` (see ${command} --help)`}\n`;
+}
+
+/**
  * Parses `argv` against `options` (positionals allowed unless `allowPositionals: false`).
  * Throws UsageError.
  */

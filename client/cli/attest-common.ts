@@ -19,7 +19,7 @@ import type {
 import { ProtocolError } from '../../protocol/errors';
 import { RELAXATIONS, relaxationFromFlags, relaxedIn } from '../../protocol/attestation/relax';
 import type { RelaxSection } from '../../protocol/attestation/relax';
-import { EXIT_USAGE, UsageError, parseCli, type OptionSpec } from '../../protocol-node/args';
+import { EXIT_USAGE, UsageError, parseCli, usageLine, type OptionSpec } from '../../protocol-node/args';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -303,7 +303,7 @@ export async function runVerify(
     return await body();
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`teechat attest verify ${name}: ${e.message}\n(see --help)\n`);
+      io.err(usageLine(`teechat attest verify ${name}`, e));
       return EXIT_USAGE;
     }
     if (e instanceof ProtocolError) {

@@ -21,6 +21,7 @@ import {
   parseJsonOrUsage,
 } from './attest-common';
 import type { CliIo } from './attest-common';
+import { usageLine } from '../../protocol-node/args';
 import type { Fields, FieldValue } from '../../protocol/attestation/types';
 import { ProtocolError } from '../../protocol/errors';
 import { parsePemOrDer } from '../../protocol/x509/index';
@@ -229,7 +230,7 @@ async function attestShow(argv: readonly string[], io: CliIo): Promise<number> {
       results.push({ file: f, ok: true, fields });
     } catch (e) {
       if (e instanceof UsageError) {
-        io.err(`teechat attest show: ${e.message}\n`);
+        io.err(usageLine('teechat attest show', e));
         return EXIT_USAGE;
       }
       status = EXIT_REJECT;

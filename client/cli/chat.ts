@@ -19,6 +19,7 @@ import {
   numberIn,
   parseCli,
   type OptionSpec,
+  usageLine,
 } from '../../protocol-node/args';
 import {
   appendKnownEnclave,
@@ -186,6 +187,7 @@ function report(io: Io, e: unknown, json: boolean): number {
         ? e
         : new ProtocolError('transport_error', e instanceof Error ? e.message : String(e));
   if (json) io.err(JSON.stringify({ type: 'error', code: err.code, message: err.message }) + '\n');
+  else if (e instanceof UsageError) io.err(usageLine('teechat chat', printable(e.message)));
   else io.err(`teechat: ${err.code}: ${printable(err.message)}\n`);
   return err.code === 'usage' ? EXIT_USAGE : EXIT_ERROR;
 }

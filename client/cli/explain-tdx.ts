@@ -38,7 +38,7 @@ input, 2 usage error.
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export function explainTdxCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  return guarded(io, 'attest explain tdx', EXPLAIN_TDX_HELP, () => {
+  return guarded(io, 'attest explain tdx', () => {
     const parsed = parseCli(
       argv,
       {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { ProtocolError } from '../../protocol/errors';
 import type { MeasureHash } from '../../protocol/measure/snp';
 import type { CliIo } from './attest-common';
-import { EXIT_USAGE, UsageError } from '../../protocol-node/args';
+import { EXIT_USAGE, UsageError, usageLine } from '../../protocol-node/args';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -50,12 +50,12 @@ export function parseDecimal(text: string, flag: string): number {
 }
 
 /** Runs a measure action, mapping errors to exit codes (no digest is printed on any error). */
-export async function guarded(io: CliIo, name: string, help: string, f: () => number | Promise<number>): Promise<number> {
+export async function guarded(io: CliIo, name: string, f: () => number | Promise<number>): Promise<number> {
   try {
     return await f();
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`teechat ${name}: ${e.message}\n\n${help}`);
+      io.err(usageLine(`teechat ${name}`, e));
       return EXIT_USAGE;
     }
     if (e instanceof ProtocolError && e.code === 'usage') {

@@ -36,7 +36,7 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export function explainCommand(argv: readonly string[], io: CliIo): Promise<number> {
   if (argv[0] === 'tdx') return explainTdxCommand(argv.slice(1), io);
-  return guarded(io, 'attest explain', EXPLAIN_HELP, () => {
+  return guarded(io, 'attest explain', () => {
     const a = snpInputFromArgs(argv, {
       report: { type: 'string' },
       measurement: { type: 'string' },

@@ -56,7 +56,7 @@ const stepJson = (s: RtmrStep | null): unknown =>
   s === null ? null : { event: s.event, eventType: `0x${s.eventType.toString(16)}`, digest: hex(s.digest), after: hex(s.after) };
 
 export function measureTdxCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  return guarded(io, 'measure tdx', TDX_MEASURE_HELP, () => {
+  return guarded(io, 'measure tdx', () => {
     const parsed = parseCli(
       argv,
       {

@@ -54,7 +54,7 @@ function parseSize(s: string | undefined, flag: string): number | undefined {
 }
 
 export function measureVerityCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  return guarded(io, 'measure verity', VERITY_HELP, () => {
+  return guarded(io, 'measure verity', () => {
     const parsed = parseCli(argv, {
           salt: { type: 'string' },
           hash: { type: 'string' },

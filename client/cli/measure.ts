@@ -290,7 +290,7 @@ function formatDigest(d: Uint8Array, format: 'hex' | 'base64'): string {
 }
 
 export function measureSnpCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  return guarded(io, 'measure snp', SNP_MEASURE_HELP, () => {
+  return guarded(io, 'measure snp', () => {
     const a = snpInputFromArgs(argv);
     if (a.help) {
       io.out(SNP_MEASURE_HELP);

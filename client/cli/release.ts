@@ -17,7 +17,7 @@ import { verifyBundle, type SignerPin } from '../release/sigstore';
 import { fileStore, memoryStore, ReleaseState, releaseStatePath } from '../release/state';
 import { resolveTrustedRoot, tufFetcher, type TrustedRootFetcher } from '../release/trusted-root';
 import type { CliIo } from './attest-common';
-import { EXIT_USAGE, UsageError, parseCli } from '../../protocol-node/args';
+import { EXIT_USAGE, UsageError, parseCli, usageLine } from '../../protocol-node/args';
 
 export const EXIT_OK = 0;
 export const EXIT_REFUSED = 1;
@@ -293,9 +293,7 @@ export async function releaseCommand(
     return EXIT_OK;
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(
-        `teechat release verify: ${e.message}\nRun "teechat release verify --help" for usage.\n`,
-      );
+      io.err(usageLine('teechat release verify', e));
       return EXIT_USAGE;
     }
     if (e instanceof ProtocolError) {

@@ -28,7 +28,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError, parseCli } from '../../protocol-node/args';
+import { UsageError, parseCli, usageLine } from '../../protocol-node/args';
 import { nodeProvider } from '../../protocol-node/crypto-node';
 import {
   checkOcsp,
@@ -252,7 +252,7 @@ export async function collateralFetchCommand(
   io: CollateralIo,
 ): Promise<number> {
   const usage = (m: string): number => {
-    io.err(`teechat-server collateral fetch: ${m}\n\n${COLLATERAL_FETCH_HELP}`);
+    io.err(usageLine('teechat-server collateral fetch', m));
     return 2;
   };
   let v;

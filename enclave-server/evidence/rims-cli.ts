@@ -16,7 +16,7 @@ import {
   rimIdsFor,
   storeRim,
 } from './rims';
-import { EXIT_USAGE, UsageError, parseCli } from '../../protocol-node/args';
+import { EXIT_USAGE, UsageError, parseCli, usageLine } from '../../protocol-node/args';
 
 export interface RimsIo {
   readonly out: (text: string) => void;
@@ -52,7 +52,7 @@ Exit status: 0 all fetched and verified, 1 a fetch or verification failed, 2 usa
 /** `teechat-server rims fetch`. Returns the exit status. */
 export async function rimsFetchCommand(argv: readonly string[], io: RimsIo): Promise<number> {
   const usage = (msg: string): number => {
-    io.err(`teechat-server rims fetch: ${msg}\n\n${RIMS_FETCH_HELP}`);
+    io.err(usageLine('teechat-server rims fetch', msg));
     return EXIT_USAGE;
   };
   let v;

@@ -158,7 +158,7 @@ describe('teechat chat flags and output streams', () => {
     const code = await chatCommand(['hello'], io);
     assert.equal(code, 2);
     assert.equal(out, '');
-    assert.match(err, /^teechat: usage: --server/);
+    assert.match(err, /^teechat chat: --server: .* \(see teechat chat --help\)\n$/);
   });
 
   test('teechat with no command: help on stderr, exit 2; --help: stdout, exit 0, exit codes listed', async () => {

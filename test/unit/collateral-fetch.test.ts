@@ -533,7 +533,8 @@ describe('teechat-server collateral fetch: usage', () => {
     ]) {
       const u = runner(fakeServices(), new Date());
       assert.equal(await u.run(argv), 2, argv.join(' '));
-      assert.match(u.err, /Usage:/);
+      // one line naming the command and the problem, pointing at --help (not the whole help)
+      assert.match(u.err, /^teechat-server collateral fetch: .*--help.*\n$/);
     }
     const n = runner(fakeServices(), new Date());
     assert.equal(await n.run(['--cache', '/tmp/x', '--from-nvml']), 1);
