@@ -4,7 +4,7 @@
  * (summary, logs, progress) goes to stderr.
  */
 import { isProtocolError } from '../protocol/errors';
-import { EXIT_USAGE, UsageError } from '../protocol-node/args';
+import { EXIT_USAGE, UsageError, usageLine } from '../protocol-node/args';
 import { parseServerArgs, serverHelp } from './config';
 import { createLogger } from './log';
 import { RIMS_FETCH_HELP, rimsFetchCommand } from './evidence/rims-cli';
@@ -55,9 +55,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseServerArgs(argv);
   } catch (e) {
-    io.stderr(
-      `teechat-server: ${e instanceof Error ? e.message : String(e)}\n(see teechat-server --help)\n`,
-    );
+    io.stderr(usageLine('teechat-server', e instanceof Error ? e.message : String(e)));
     return EXIT.usage;
   }
   if (parsed.help) {
