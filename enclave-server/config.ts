@@ -372,7 +372,8 @@ export function parseDuration(field: string, v: string): number {
 }
 
 function convert(spec: Spec, raw: unknown, source: string): unknown {
-  const field = `${source} ${spec.flag}`;
+  // "--sequences" for a flag; "config file sequences" / "$TEECHAT_SEQUENCES sequences" otherwise
+  const field = source === '--' ? `--${spec.flag}` : `${source} ${spec.flag}`;
   switch (spec.kind.t) {
     case 'string':
       if (typeof raw !== 'string')
