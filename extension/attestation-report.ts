@@ -163,14 +163,18 @@ export function renderAttestationDocument(
   return out.join('\n');
 }
 
-/** The `teechat measure …` command (issue #15's CLI) that reproduces an expected value, by name. */
+/**
+ * The command that reproduces an expected value, by name (only commands that exist: the report
+ * offers them with a Copy button), or '' when no tool recomputes it from files (vTPM PCRs are
+ * read from a reference VM and compared).
+ */
 export function measureCommand(name: string): string {
   if (name.startsWith('snp.launch_digest'))
     return "teechat measure snp --ovmf OVMF.fd --kernel bzImage --initrd initrd.img --append '…' --vcpus N --vcpu-type T --vmm-type QEMU --guest-features 0x1";
-  if (name.startsWith('tdx.'))
-    return `teechat measure tdx --tdvf OVMF.fd --kernel bzImage --initrd initrd.img --append '…' --memory RAM (field ${name.slice(4)})`;
-  if (name.startsWith('azure.pcr')) return `teechat measure azure-pcrs … (PCR ${name.slice(9)})`;
-  if (name === 'model.sha256') return 'sha256sum MODEL.gguf (or teechat measure model MODEL.gguf)';
+  if (name === 'tdx.mrtd') return 'teechat measure tdx --tdvf OVMF.fd';
+  if (name === 'tdx.rtmr1' || name === 'tdx.rtmr2')
+    return "teechat measure tdx --kernel bzImage --initrd initrd.img --append '…' --memory RAM";
+  if (name === 'model.sha256') return 'sha256sum MODEL.gguf';
   return '';
 }
 
@@ -244,8 +248,9 @@ export function renderRelease(a: AttestationView, out: string[]): void {
         : got === want
           ? 'PASS'
           : 'FAIL';
+    const cmd = measureCommand(name);
     out.push(
-      `| ${esc(name)} | \`${want}\` | ${applies && got !== '' ? `\`${got}\`` : '—'} | ${verdict} | \`${esc(measureCommand(name))}\` |`,
+      `| ${esc(name)} | \`${want}\` | ${applies && got !== '' ? `\`${got}\`` : '—'} | ${verdict} | ${cmd === '' ? '—' : `\`${esc(cmd)}\``} |`,
     );
   }
   out.push('');

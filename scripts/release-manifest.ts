@@ -3,7 +3,7 @@
  * Writes an UNSIGNED TEEChat release manifest (docs/RELEASES.md) from local inputs: the dry run of
  * .github/workflows/release.yml, which runs this script and then signs its output with Sigstore.
  * Hashes are computed from the files given; expected platform values are passed in (compute them
- * with `teechat measure snp|tdx|azure-pcrs …`). The result is validated with the client's own
+ * with `teechat measure snp|tdx …`; Azure vTPM PCRs are read from a reference VM). The result is validated with the client's own
  * parser before it is written, so an invalid manifest never leaves this script.
  *
  *   node --import tsx scripts/release-manifest.ts --version 1.4.2 --repository github.com/ORG/REPO \

@@ -12,6 +12,7 @@ import { verifiedStatus } from '../../extension/status-format';
 import type { AttestationView, TrustSettings } from '../../extension/types';
 import type { ReleaseSummary } from '../../protocol/attestation/types';
 import { measureCommand } from '../../client/cli/measure';
+import { measureCommand as releaseMeasureCommand } from '../../extension/attestation-report';
 import { explainCommand } from '../../client/cli/measure-explain';
 import { MEASUREMENT, fakeView } from '../helpers/fake-session';
 
@@ -170,3 +171,24 @@ describe('report: explain a mismatch', () => {
     assert.match(doc, /`sha256sum -c`/);
   });
 });
+
+describe("report: the release table's reproduce commands", () => {
+  test('every command it offers exists and gets past usage; values no file recomputes get none', async () => {
+    const names = ['snp.launch_digest[qemu-8]', 'tdx.mrtd', 'tdx.rtmr1', 'tdx.rtmr2', 'model.sha256', 'azure.pcr4'];
+    for (const name of names) {
+      const cmd = releaseMeasureCommand(name);
+      if (name.startsWith('azure.')) {
+        assert.equal(cmd, '', 'vTPM PCRs come from a reference VM: no command is offered');
+        continue;
+      }
+      if (name === 'model.sha256') {
+        assert.equal(cmd, 'sha256sum MODEL.gguf');
+        continue;
+      }
+      const r = await runCli(cmd.replace("'…'", "'console=ttyS0'").replace('--vcpus N --vcpu-type T', '--vcpus 1 --vcpu-type EPYC-v4'));
+      assert.equal(r.code, 1, `${cmd}\n${r.err}`);
+      assert.match(r.err, /cannot read "(OVMF\.fd|bzImage)"/, cmd);
+    }
+  });
+});
+
