@@ -113,8 +113,8 @@ describe('driverFloorAt: the bulletin in force at the verification time', () => 
     fc.assert(
       fc.property(ver, at, (v, t) => {
         const r = driverFloorAt(B, v, t);
-        if (r.kind === 'ok') assert.ok(compareVersions(v, r.floor) >= 0);
-        if (r.kind === 'below') assert.ok(compareVersions(v, r.floor) < 0);
+        if (r.kind === 'ok') assert.ok(compareVersions(v, r.floor)! >= 0);
+        if (r.kind === 'below') assert.ok(compareVersions(v, r.floor)! < 0);
         if (r.kind !== 'no-bulletin' && r.kind !== 'bad-version')
           assert.equal(r.branch, `R${v.split('.')[0]!}`);
       }),

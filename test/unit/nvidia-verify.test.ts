@@ -325,6 +325,9 @@ describe('NVIDIA policy checks', { skip }, () => {
     assert.equal(compareVersions('550.90.07', '570.124.06'), -1);
     assert.equal(compareVersions('570.124.06', '570.124.6'), 0);
     assert.equal(compareVersions('590.48.01', '590.48'), 1);
+    // not a driver version: not comparable (the checks refuse), never read as 0
+    for (const bad of ['', '999rc.1', '550', '550..90', ' 550.90.07', 'v550.90.07'])
+      assert.equal(compareVersions(bad, '550.90.07'), null, JSON.stringify(bad));
   });
 });
 

@@ -146,10 +146,14 @@ export const DEFAULT_NVIDIA_POLICY: NvidiaPolicy = {
   allowSimulated: false,
 };
 
-/** Compares dotted numeric versions ("550.90.07" < "570.124.06"); NaN parts compare as 0. */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map((x) => parseInt(x, 10) || 0);
-  const pb = b.split('.').map((x) => parseInt(x, 10) || 0);
+/**
+ * Compares dotted numeric driver versions ("550.90.07" < "570.124.06"); null when either is not
+ * one (the caller refuses: a version that does not parse is never read as 0).
+ */
+export function compareVersions(a: string, b: string): number | null {
+  if (!DRIVER_VERSION.test(a) || !DRIVER_VERSION.test(b)) return null;
+  const pa = a.split('.').map((x) => parseInt(x, 10));
+  const pb = b.split('.').map((x) => parseInt(x, 10));
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
     const d = (pa[i] ?? 0) - (pb[i] ?? 0);
     if (d !== 0) return d < 0 ? -1 : 1;
@@ -231,13 +235,16 @@ export function driverFloorAt(
   let floorFrom = latest.id;
   for (const b of inForce) {
     const f = b.floors[branch];
-    if (f !== undefined && f !== 'unfixed' && compareVersions(f, floor) > 0) {
+    // floors are validated (isDriverBulletins / the typed default table): null cannot occur here
+    if (f !== undefined && f !== 'unfixed' && (compareVersions(f, floor) ?? 0) > 0) {
       floor = f;
       floorFrom = b.id;
     }
   }
+  const cmp = compareVersions(version, floor);
+  if (cmp === null) return { kind: 'bad-version', version };
   return {
-    kind: compareVersions(version, floor) >= 0 ? 'ok' : 'below',
+    kind: cmp >= 0 ? 'ok' : 'below',
     branch,
     floor,
     floorFrom,

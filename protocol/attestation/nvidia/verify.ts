@@ -50,7 +50,6 @@ import { FEATURE_MPT, FEATURE_PPCIE, FEATURE_SPT, STATUS_DISABLED, STATUS_ENABLE
 import {
   compareVbiosVersions,
   compareVersions,
-  driverBranch,
   driverFloorAt,
   type NvidiaPolicy,
 } from './policy';
@@ -474,11 +473,8 @@ export function verifyNvidiaEvidence(
     );
   }
   if (policy.minDriverVersion !== null && !isSwitch) {
-    // only a well-formed dotted-numeric version is compared (compareVersions reads junk as 0)
-    const ok =
-      drv !== undefined &&
-      driverBranch(drv) !== null &&
-      compareVersions(drv, policy.minDriverVersion) >= 0;
+    const cmp = drv === undefined ? null : compareVersions(drv, policy.minDriverVersion);
+    const ok = cmp !== null && cmp >= 0;
     checks.push(
       ok
         ? pass('policy.min_driver_version', `${drv} >= ${policy.minDriverVersion}`)
